@@ -1,0 +1,62 @@
+"""pytest-llmconfidence: confident LLM judges for pytest.
+
+The public names load lazily, so that pytest loading the plugin imports neither pydantic nor openai.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+from ._errors import (
+    CassetteCorruptError,
+    CassetteMissError,
+    JudgeResponseError,
+    LLMConfidenceError,
+    NoLogprobsError,
+)
+
+if TYPE_CHECKING:
+    from ._config import JudgeConfig
+    from ._judge import Judge, verdict_from_completion
+    from ._models import Alternative, Check, Usage, Verdict
+
+__all__ = [
+    "Alternative",
+    "CassetteCorruptError",
+    "CassetteMissError",
+    "Check",
+    "Judge",
+    "JudgeConfig",
+    "JudgeResponseError",
+    "LLMConfidenceError",
+    "NoLogprobsError",
+    "Usage",
+    "Verdict",
+    "verdict_from_completion",
+]
+
+__version__ = "0.1.0"
+
+_LAZY = {
+    "Alternative": "._models",
+    "Check": "._models",
+    "Usage": "._models",
+    "Verdict": "._models",
+    "Judge": "._judge",
+    "verdict_from_completion": "._judge",
+    "JudgeConfig": "._config",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(module, __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

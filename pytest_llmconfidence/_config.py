@@ -1,0 +1,353 @@
+"""Options, their precedence (command line > environment > ini > default) and the frozen JudgeConfig.
+
+Plain dataclasses: resolving the configuration imports neither pydantic nor openai.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from ._confidence import DEFAULT_FALSE_LABELS, DEFAULT_TRUE_LABELS
+
+__all__ = ["OPTIONS", "RECORD_MODES", "JudgeConfig", "add_options", "resolve_config"]
+
+RECORD_MODES = ("none", "once", "new_episodes", "all")
+RECORD_SCOPES = ("test", "judge")
+SUMMARY_MODES = ("off", "short", "full")
+DEFAULT_MODEL = "gpt-4.1-mini"
+DEFAULT_MAX_TOKENS = 4
+
+
+def _ci_is_set() -> bool:
+    return os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no")
+
+
+def default_record_mode() -> str:
+    return "none" if _ci_is_set() else "once"
+
+
+@dataclass(frozen=True)
+class JudgeConfig:
+    """The resolved configuration of the judge for one test (the ``llm`` marker applied)."""
+
+    model: str = DEFAULT_MODEL
+    base_url: str | None = None
+    threshold: float = 0.9
+    top_logprobs: int = 20
+    max_tokens: int = DEFAULT_MAX_TOKENS
+    record_mode: str = "once"
+    cassette_dir: Path = Path("cassettes")
+    record_scope: str = "test"
+    report: Path | None = None
+    html: Path | None = None
+    summary: str = "short"
+    borderline: float = 0.05
+    true_labels: tuple[str, ...] = DEFAULT_TRUE_LABELS
+    false_labels: tuple[str, ...] = DEFAULT_FALSE_LABELS
+    calibration_file: Path | None = None
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+    def replace(self, **changes: Any) -> JudgeConfig:
+        return dataclasses.replace(self, **changes)
+
+
+# --- validation -------------------------------------------------------------------------------
+
+
+class ConfigValueError(ValueError):
+    """A bad option value; the plugin turns it into ``pytest.UsageError``."""
+
+
+def _choice(name: str, choices: tuple[str, ...]) -> Callable[[Any], str]:
+    def check(value: Any) -> str:
+        text = str(value).strip()
+        if text not in choices:
+            raise ConfigValueError(f"{name}: {value!r} is not valid; valid values are {', '.join(choices)}")
+        return text
+
+    return check
+
+
+def _probability(name: str, *, upper_open: bool = False) -> Callable[[Any], float]:
+    def check(value: Any) -> float:
+        try:
+            number = float(value)
+        except (TypeError, ValueError):
+            number = float("nan")
+        ok = 0.0 <= number < 1.0 if upper_open else 0.0 <= number <= 1.0
+        if not ok:
+            bound = "0 <= value < 1" if upper_open else "0 <= value <= 1"
+            raise ConfigValueError(f"{name}: {value!r} is not valid; valid values are numbers with {bound}")
+        return number
+
+    return check
+
+
+def _int_range(name: str, low: int, high: int) -> Callable[[Any], int]:
+    def check(value: Any) -> int:
+        try:
+            number = int(str(value).strip()) if not isinstance(value, int) else value
+        except ValueError:
+            number = low - 1
+        if isinstance(value, bool) or not low <= number <= high:
+            raise ConfigValueError(
+                f"{name}: {value!r} is not valid; valid values are whole numbers from {low} to {high}"
+            )
+        return number
+
+    return check
+
+
+def _text(name: str) -> Callable[[Any], str]:
+    def check(value: Any) -> str:
+        text = str(value).strip()
+        if not text:
+            raise ConfigValueError(f"{name}: an empty value is not valid; give a non-empty string")
+        return text
+
+    return check
+
+
+def _labels(name: str) -> Callable[[Any], tuple[str, ...]]:
+    def check(value: Any) -> tuple[str, ...]:
+        items = value.split() if isinstance(value, str) else list(value)
+        labels = tuple(str(item) for item in items if str(item).strip())
+        if not labels:
+            raise ConfigValueError(f"{name}: give at least one label, e.g. 'true yes'")
+        return labels
+
+    return check
+
+
+# --- the option table -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Option:
+    field: str
+    ini: str
+    help: str
+    flag: str | None = None
+    env: str | None = None
+    default: Any = None
+    convert: Callable[[Any], Any] | None = None
+    ini_type: str = "string"
+    path_from_rootdir: bool = False
+    path_from_cwd: bool = False
+
+
+OPTIONS: tuple[Option, ...] = (
+    Option(
+        "model",
+        "llm_model",
+        "model the judge asks (default: gpt-4.1-mini).",
+        flag="--llm-model",
+        env="LLM_JUDGE_MODEL",
+        default=DEFAULT_MODEL,
+        convert=_text("llm_model"),
+    ),
+    Option(
+        "base_url",
+        "llm_base_url",
+        "base URL of an OpenAI-compatible endpoint, e.g. http://127.0.0.1:8080/v1 (default: the client's).",
+        flag="--llm-base-url",
+        env="OPENAI_BASE_URL",
+        default=None,
+        convert=_text("llm_base_url"),
+    ),
+    Option(
+        "threshold",
+        "llm_threshold",
+        "default confidence a confident_true/confident_false check needs, 0..1 (default: 0.9).",
+        flag="--llm-threshold",
+        default=0.9,
+        convert=_probability("llm_threshold"),
+    ),
+    Option(
+        "top_logprobs",
+        "llm_top_logprobs",
+        "alternatives requested at each token, 0..20 (default: 20).",
+        flag="--llm-top-logprobs",
+        default=20,
+        convert=_int_range("llm_top_logprobs", 0, 20),
+    ),
+    Option(
+        "record_mode",
+        "llm_record_mode",
+        "cassette record mode: none, once, new_episodes, all (default: none when CI is set, else once).",
+        flag="--llm-record-mode",
+        env="LLM_RECORD_MODE",
+        default=None,
+        convert=_choice("llm_record_mode", RECORD_MODES),
+    ),
+    Option(
+        "cassette_dir",
+        "llm_cassette_dir",
+        "directory of the cassettes, relative to rootdir (default: cassettes).",
+        flag="--llm-cassette-dir",
+        default="cassettes",
+        path_from_rootdir=True,
+    ),
+    Option(
+        "record_scope",
+        "llm_record_scope",
+        "what a test's cassette holds: test (every HTTP call of the test) or judge (only the judge's).",
+        default="test",
+        convert=_choice("llm_record_scope", RECORD_SCOPES),
+    ),
+    Option(
+        "report",
+        "llm_report",
+        "write the JSON confidence report to this path.",
+        flag="--llm-report",
+        default=None,
+        path_from_cwd=True,
+    ),
+    Option(
+        "summary",
+        "llm_summary",
+        "terminal confidence summary: off, short, full (default: short).",
+        flag="--llm-summary",
+        default="short",
+        convert=_choice("llm_summary", SUMMARY_MODES),
+    ),
+    Option(
+        "html",
+        "llm_html",
+        "write the HTML confidence report to this path.",
+        flag="--llm-html",
+        default=None,
+        path_from_cwd=True,
+    ),
+    Option(
+        "borderline",
+        "llm_borderline",
+        "a checked verdict this close to its threshold is flagged borderline (default: 0.05).",
+        default=0.05,
+        convert=_probability("llm_borderline", upper_open=True),
+    ),
+    Option(
+        "true_labels",
+        "llm_true_labels",
+        "tokens that mean true (default: true yes).",
+        default=DEFAULT_TRUE_LABELS,
+        convert=_labels("llm_true_labels"),
+        ini_type="args",
+    ),
+    Option(
+        "false_labels",
+        "llm_false_labels",
+        "tokens that mean false (default: false no).",
+        default=DEFAULT_FALSE_LABELS,
+        convert=_labels("llm_false_labels"),
+        ini_type="args",
+    ),
+    Option(
+        "calibration_file",
+        "llm_calibration_file",
+        "calibration map (JSON) that gives each verdict a calibrated confidence.",
+        flag="--llm-calibration-file",
+        default=None,
+        path_from_rootdir=True,
+    ),
+)
+
+
+def _dest(option: Option) -> str:
+    return "llmconfidence_" + option.field
+
+
+def add_options(parser: pytest.Parser) -> None:
+    group = parser.getgroup("llmconfidence", "confident LLM judges (pytest-llmconfidence)")
+    for option in OPTIONS:
+        help_text = option.help
+        if option.env:
+            help_text += f" Env: {option.env}."
+        if option.flag:
+            metavar = option.flag.removeprefix("--llm-").replace("-", "_").upper()
+            group.addoption(option.flag, dest=_dest(option), default=None, metavar=metavar, help=help_text)
+        ini_help = option.help if option.flag else help_text
+        parser.addini(option.ini, ini_help, type=option.ini_type, default=None)  # type: ignore[arg-type]
+
+
+def _raw_value(config: pytest.Config, option: Option) -> tuple[Any, str]:
+    if option.flag:
+        value = config.getoption(_dest(option), None)
+        if value is not None:
+            return value, "command line"
+    if option.env:
+        value = os.environ.get(option.env)
+        if value:
+            return value, "environment"
+    value = config.getini(option.ini)
+    if value not in (None, "", []):
+        return value, "ini"
+    return None, "default"
+
+
+def resolve_config(config: pytest.Config) -> JudgeConfig:
+    """One frozen JudgeConfig from the command line, environment, ini file and defaults."""
+    values: dict[str, Any] = {}
+    for option in OPTIONS:
+        raw, source = _raw_value(config, option)
+        if raw is None:
+            value = option.default
+            if option.field == "record_mode":
+                value = default_record_mode()
+        else:
+            try:
+                value = option.convert(raw) if option.convert else raw
+            except ConfigValueError as exc:
+                raise pytest.UsageError(f"pytest-llmconfidence: {exc} (from the {source})") from None
+        if value is not None and (option.path_from_rootdir or option.path_from_cwd):
+            path = Path(str(value)).expanduser()
+            if not path.is_absolute():
+                base = Path(config.rootpath) if option.path_from_rootdir else Path.cwd()
+                if option.path_from_cwd and source == "ini":
+                    base = Path(config.rootpath)
+                path = base / path
+            value = path
+        values[option.field] = value
+    return JudgeConfig(**values)
+
+
+# --- per-test overrides (the llm marker, judge(**overrides)) ---------------------------------
+
+MARKER_FIELDS: Mapping[str, Callable[[Any], Any]] = {
+    "model": _text("model"),
+    "threshold": _probability("threshold"),
+    "top_logprobs": _int_range("top_logprobs", 0, 20),
+    "max_tokens": _int_range("max_tokens", 1, 4096),
+    "record_mode": _choice("record_mode", RECORD_MODES),
+    "true_labels": _labels("true_labels"),
+    "false_labels": _labels("false_labels"),
+}
+CALL_FIELDS = ("model", "threshold", "top_logprobs", "max_tokens", "true_labels", "false_labels")
+
+
+def apply_overrides(
+    base: JudgeConfig,
+    overrides: Mapping[str, Any],
+    *,
+    where: str,
+    allowed: tuple[str, ...] = tuple(MARKER_FIELDS),
+) -> JudgeConfig:
+    """``base`` with validated overrides; an unknown name or bad value raises ConfigValueError."""
+    changes: dict[str, Any] = {}
+    for name, value in overrides.items():
+        if name not in allowed:
+            raise ConfigValueError(
+                f"{where}: unknown argument {name!r}; valid arguments are {', '.join(allowed)}"
+            )
+        try:
+            changes[name] = MARKER_FIELDS[name](value)
+        except ConfigValueError as exc:
+            raise ConfigValueError(f"{where}: {exc}") from None
+    return base.replace(**changes) if changes else base

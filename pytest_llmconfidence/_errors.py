@@ -1,0 +1,52 @@
+"""The errors users meet. Plain Python: importing this module costs nothing."""
+
+from __future__ import annotations
+
+__all__ = [
+    "CassetteCorruptError",
+    "CassetteMissError",
+    "JudgeResponseError",
+    "LLMConfidenceError",
+    "NoLogprobsError",
+]
+
+
+class LLMConfidenceError(Exception):
+    """Base class of every error raised by pytest-llmconfidence."""
+
+
+class NoLogprobsError(LLMConfidenceError):
+    """The endpoint returned no logprobs, or refused the ``logprobs`` parameter."""
+
+
+class JudgeResponseError(LLMConfidenceError):
+    """The endpoint answered, but not with a verdict: no choices, a refusal, a content filter."""
+
+
+class CassetteMissError(LLMConfidenceError):
+    """A request has no recording in the test's cassette and the record mode forbids recording it."""
+
+
+class CassetteCorruptError(LLMConfidenceError):
+    """A cassette file exists but cannot be parsed."""
+
+
+LOGPROB_PROVIDERS = (
+    "Logprobs are returned by OpenAI's GPT-4o/GPT-4.1 families (not by its reasoning models o1/o3/o4/gpt-5), "
+    "Azure OpenAI deployments of those models, vLLM, llama.cpp's server (llama-server), "
+    "and recent releases of Ollama and LM Studio (see docs/providers.md)."
+)
+
+
+def no_logprobs_message(model: str, base_url: str, detail: str | None = None) -> str:
+    lines = [
+        f"the endpoint {base_url} returned no logprobs for model {model!r}.",
+        "pytest-llmconfidence needs the logprobs of the verdict token to compute its confidence: "
+        "judge with a model and endpoint that return `logprobs` and `top_logprobs`.",
+        LOGPROB_PROVIDERS,
+        "Choose another model with --llm-model / llm_model / LLM_JUDGE_MODEL, or another endpoint with "
+        "--llm-base-url / llm_base_url / OPENAI_BASE_URL.",
+    ]
+    if detail:
+        lines.insert(1, f"The server said: {detail}")
+    return "\n".join(lines)

@@ -1,0 +1,223 @@
+"""The data the plugin hands to users: frozen pydantic models with short reprs.
+
+Imported on first judge use only (pydantic costs a quarter of a second to import).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, PrivateAttr
+
+__all__ = ["Alternative", "Check", "Usage", "Verdict"]
+
+_FROZEN = ConfigDict(frozen=True, extra="forbid")
+
+
+class Alternative(BaseModel):
+    """One candidate token at a position, with its probability."""
+
+    model_config = _FROZEN
+
+    token: str
+    probability: float
+    logprob: float
+
+    def __repr__(self) -> str:
+        return f"Alternative({self.token!r}, {self.probability:.3f})"
+
+
+class Usage(BaseModel):
+    """Tokens billed for one call, as the endpoint reported them."""
+
+    model_config = _FROZEN
+
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    total_tokens: int = 0
+
+
+def fmt_probability(value: float, other: float | None = None) -> str:
+    """Two decimals, more when two decimals would make ``value`` and ``other`` look equal."""
+    text = f"{value:.2f}"
+    if other is not None and value != other:
+        digits = 2
+        while digits < 6 and f"{value:.{digits}f}" == f"{other:.{digits}f}":
+            digits += 1
+        text = f"{value:.{digits}f}"
+    return text
+
+
+def short(text: str, limit: int = 80) -> str:
+    one_line = " ".join(text.split())
+    return one_line if len(one_line) <= limit else one_line[: limit - 1] + "…"
+
+
+def describe_value(value: bool | None) -> str:
+    return "undecided" if value is None else str(value).lower()
+
+
+class Check:
+    """The result of ``confident_true``/``confident_false``/``at_least``: truthy when it holds.
+
+    pytest prints its repr when the assertion fails, so the repr leads with the facts.
+    """
+
+    __slots__ = ("kind", "passed", "score", "text", "threshold")
+
+    def __init__(self, kind: str, passed: bool, threshold: float, score: float, text: str) -> None:
+        self.kind = kind
+        self.passed = passed
+        self.threshold = threshold
+        self.score = score
+        self.text = text
+
+    def __bool__(self) -> bool:
+        return self.passed
+
+    def __repr__(self) -> str:
+        return f"<{self.text}>"
+
+    __str__ = __repr__
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"kind": self.kind, "threshold": self.threshold, "passed": self.passed, "score": self.score}
+
+
+class Verdict(BaseModel):
+    """A judge's true/false answer with the confidence of its verdict token (DESIGN §3)."""
+
+    model_config = _FROZEN
+
+    value: bool | None
+    confidence: float
+    normalized: float
+    p_true: float
+    p_false: float
+    coverage: float
+    token: str
+    position: int = 0
+    alternatives: tuple[Alternative, ...] = ()
+    question: str
+    response: str | None = None
+    context: str | None = None
+    model: str
+    threshold: float
+    replayed: bool = False
+    usage: Usage | None = None
+    latency_s: float = 0.0
+    expected: bool | None = None
+    calibrated: float | None = None
+
+    _checks: list[Check] = PrivateAttr(default_factory=list)
+
+    @property
+    def checks(self) -> tuple[Check, ...]:
+        """Every check made on this verdict, in order."""
+        return tuple(self._checks)
+
+    def top(self, n: int = 3) -> tuple[Alternative, ...]:
+        """The ``n`` most probable alternatives at the verdict position."""
+        return tuple(sorted(self.alternatives, key=lambda alt: -alt.probability)[:n])
+
+    def _top_text(self, n: int = 3) -> str:
+        tops = self.top(n)
+        if not tops:
+            return "no alternatives returned"
+        return " ".join(f"{alt.token!r} {alt.probability:.2f}" for alt in tops)
+
+    def _check(self, want: bool, threshold: float | None, calibrated: bool) -> Check:
+        needed = self.threshold if threshold is None else float(threshold)
+        if not 0.0 <= needed <= 1.0:
+            raise ValueError(f"threshold must be between 0 and 1, got {threshold!r}")
+        name = "confident_true" if want else "confident_false"
+        if calibrated and self.calibrated is None:
+            raise ValueError(
+                f"{name}(calibrated=True) needs a calibration map: set llm_calibration_file "
+                "(see docs/calibration.md)"
+            )
+        raw = self.confidence if self.value is not None else 0.0
+        score = self.calibrated_confidence() if calibrated else raw
+        passed = self.value is want and score >= needed
+        got = describe_value(self.value)
+        want_text = describe_value(want)
+        if self.value is None:
+            facts = f"undecided (no {want_text}/{describe_value(not want)} among the top tokens)"
+        else:
+            facts = f"{got} at {fmt_probability(score, needed)}"
+            if calibrated:
+                facts += f" calibrated (raw {fmt_probability(raw)})"
+        if passed:
+            text = f"{name} passed: {facts} >= {fmt_probability(needed)}; q={short(self.question, 120)!r}"
+        else:
+            text = (
+                f"{name} failed: {facts}, needed {want_text} >= {fmt_probability(needed)}; "
+                f"top {self._top_text()}; q={short(self.question, 120)!r}"
+            )
+        check = Check(name, passed, needed, score, text)
+        self._checks.append(check)
+        return check
+
+    def confident_true(self, threshold: float | None = None, *, calibrated: bool = False) -> Check:
+        """A check that holds when the verdict is true with ``confidence >= threshold``."""
+        return self._check(True, threshold, calibrated)
+
+    def confident_false(self, threshold: float | None = None, *, calibrated: bool = False) -> Check:
+        """A check that holds when the verdict is false with ``confidence >= threshold``."""
+        return self._check(False, threshold, calibrated)
+
+    def calibrated_confidence(self) -> float:
+        """The calibrated probability of the chosen verdict (the raw confidence when uncalibrated)."""
+        if self.calibrated is None or self.value is None:
+            return self.confidence
+        return self.calibrated
+
+    def __bool__(self) -> bool:
+        raise TypeError(
+            "a Verdict has no truth value of its own: assert verdict.confident_true(0.9), "
+            "verdict.confident_false(0.9), or compare verdict.value"
+        )
+
+    def __repr__(self) -> str:
+        return (
+            f"<Verdict {describe_value(self.value)} {self.confidence:.2f} "
+            f"(p_true {self.p_true:.2f}, p_false {self.p_false:.2f}, coverage {self.coverage:.2f}); "
+            f"top {self._top_text()}; q={short(self.question, 100)!r}>"
+        )
+
+    __str__ = __repr__
+
+    def describe(self) -> str:
+        """Every fact of the verdict on a few lines (the "llm verdicts" report section)."""
+        lines = [
+            f"question:   {self.question}",
+        ]
+        if self.response is not None:
+            lines.append(f"response:   {short(self.response, 200)}")
+        if self.context is not None:
+            lines.append(f"context:    {short(self.context, 200)}")
+        lines.append(
+            f"verdict:    {describe_value(self.value)} at {self.confidence:.4f} "
+            f"(normalized {self.normalized:.4f}; threshold {self.threshold:.2f})"
+        )
+        if self.calibrated is not None:
+            lines.append(f"calibrated: {self.calibrated:.4f}")
+        lines.append(
+            f"p_true {self.p_true:.4f}  p_false {self.p_false:.4f}  coverage {self.coverage:.4f}  "
+            f"token {self.token!r} at position {self.position}"
+        )
+        source = "replayed from cassette" if self.replayed else "live"
+        lines.append(f"model:      {self.model} ({source}, {self.latency_s * 1000:.0f} ms)")
+        for check in self._checks:
+            lines.append(f"check:      {check.text}")
+        if self.alternatives:
+            lines.append(
+                "top tokens: " + ", ".join(f"{alt.token!r} {alt.probability:.4f}" for alt in self.top(8))
+            )
+        return "\n".join(lines)
+
+    def to_record(self) -> dict[str, Any]:
+        """A JSON-able dict of every field and every check."""
+        data = self.model_dump(mode="json")
+        data["checks"] = [check.to_dict() for check in self._checks]
+        return data

@@ -1,0 +1,155 @@
+"""The pytest entry point: options, marker, fixtures and hooks, each delegating to the core.
+
+Loading this module imports neither openai, vcr, httpx nor pydantic: they load on first judge use.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Generator
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+from . import _config
+from ._config import ConfigValueError, JudgeConfig
+
+if TYPE_CHECKING:
+    from ._judge import Judge
+
+MARKER_HELP = (
+    "llm(model=..., threshold=..., top_logprobs=..., max_tokens=..., record_mode=..., true_labels=..., "
+    "false_labels=...): per-test overrides of the pytest-llmconfidence judge."
+)
+
+
+@dataclass
+class RunState:
+    """What the run knows: its configuration and every record reported by the tests.
+
+    Registered as a plugin of its own, so its hooks see the run's state without globals.
+    """
+
+    config: JudgeConfig
+    records: list[dict[str, Any]] = field(default_factory=list)
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        records = getattr(report, "llm_records", None)
+        if records:
+            self.records.extend(records)
+
+
+STATE = pytest.StashKey[RunState]()
+ITEM_RECORDS = pytest.StashKey[list[Any]]()
+ITEM_ATTACHED = pytest.StashKey[int]()
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    _config.add_options(parser)
+
+
+def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:
+    from . import hookspec
+
+    pluginmanager.add_hookspecs(hookspec)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", MARKER_HELP)
+    state = RunState(config=_config.resolve_config(config))
+    config.stash[STATE] = state
+    config.pluginmanager.register(state, "llmconfidence-run")
+
+
+def run_state(config: pytest.Config) -> RunState:
+    return config.stash[STATE]
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_llmconfidence_build_messages(
+    question: str, response: str | None, context: str | None, config: JudgeConfig
+) -> list[dict[str, str]]:
+    from ._prompt import default_messages
+
+    return default_messages(question, response, context)
+
+
+# --- fixtures ---------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def judge_config(request: pytest.FixtureRequest) -> JudgeConfig:
+    """The judge's resolved, frozen configuration for this test (options, then the llm marker)."""
+    __tracebackhide__ = True
+    config = run_state(request.config).config
+    for marker in reversed(list(request.node.iter_markers("llm"))):
+        if marker.args:
+            raise pytest.UsageError(f"@pytest.mark.llm takes keyword arguments only, got {marker.args!r}")
+        try:
+            config = _config.apply_overrides(config, marker.kwargs, where="@pytest.mark.llm")
+        except ConfigValueError as exc:
+            raise pytest.UsageError(str(exc)) from None
+    return config
+
+
+@pytest.fixture(scope="session")
+def judge_client(pytestconfig: pytest.Config) -> Generator[Any, None, None]:
+    """The openai.OpenAI client the judge uses (one per session); override it in a conftest."""
+    from ._judge import build_client
+
+    client = build_client(run_state(pytestconfig).config)
+    yield client
+    client.close()
+
+
+@pytest.fixture
+def judge(request: pytest.FixtureRequest, judge_config: JudgeConfig, judge_client: Any) -> Judge:
+    """A judge for this test: judge(question, response) -> Verdict with the confidence of its token."""
+    from ._judge import Judge
+
+    item = request.node
+    hook = item.ihook
+
+    def build_messages(
+        question: str, response: str | None, context: str | None, config: JudgeConfig
+    ) -> list[dict[str, str]]:
+        messages: list[dict[str, str]] = hook.pytest_llmconfidence_build_messages(
+            question=question, response=response, context=context, config=config
+        )
+        return messages
+
+    def on_verdict(verdict: Any) -> None:
+        record(item, verdict)
+        hook.pytest_llmconfidence_verdict(item=item, verdict=verdict)
+
+    return Judge(judge_config, judge_client, build_messages=build_messages, on_verdict=on_verdict)
+
+
+def record(item: pytest.Item, result: Any) -> None:
+    """Keep a verdict (or any object with ``to_record()``) for the test's report and the summary."""
+    item.stash.setdefault(ITEM_RECORDS, []).append(result)
+
+
+# --- records travel on the test reports (the same path with and without xdist) -----------------
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Generator[None, Any, Any]:
+    report = yield
+    results = item.stash.get(ITEM_RECORDS, None)
+    if results:
+        attached = item.stash.get(ITEM_ATTACHED, 0)
+        new = results[attached:]
+        item.stash[ITEM_ATTACHED] = len(results)
+        if new:
+            records = []
+            for result in new:
+                data = result.to_record()
+                data.setdefault("kind", "verdict")
+                data["test_id"] = item.nodeid
+                records.append(data)
+            report.llm_records = records
+        if report.failed:
+            text = "\n\n".join(result.describe() for result in results)
+            report.sections.append(("llm verdicts", text))
+    return report

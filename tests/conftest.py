@@ -1,0 +1,66 @@
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+
+import pytest
+from fake_openai import FakeOpenAI
+
+_ENV = (
+    "OPENAI_API_KEY",
+    "OPENAI_BASE_URL",
+    "OPENAI_ORG_ID",
+    "OPENAI_PROJECT_ID",
+    "LLM_JUDGE_MODEL",
+    "LLM_RECORD_MODE",
+    "CI",
+    "GITHUB_STEP_SUMMARY",
+    "PYTEST_ADDOPTS",
+)
+
+
+@pytest.fixture(autouse=True)
+def _clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tests see no key, no endpoint and no CI flag unless they set them."""
+    for name in _ENV:
+        monkeypatch.delenv(name, raising=False)
+
+
+@pytest.fixture
+def pytester(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> pytest.Pytester:
+    """pytester, with pytest-asyncio off (it warns in every run lacking its ini option)."""
+    monkeypatch.setenv("PYTEST_ADDOPTS", "-p no:asyncio")
+    return pytester
+
+
+@pytest.fixture(scope="session")
+def _fake_server() -> Iterator[FakeOpenAI]:
+    server = FakeOpenAI().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def fake_openai(_fake_server: FakeOpenAI) -> Iterator[FakeOpenAI]:
+    """The scripted OpenAI-compatible endpoint on 127.0.0.1, reset for this test."""
+    default = _fake_server.default
+    _fake_server.rules.clear()
+    _fake_server.requests.clear()
+    yield _fake_server
+    _fake_server.rules.clear()
+    _fake_server.requests.clear()
+    _fake_server.default = default
+
+
+@pytest.fixture
+def judged(pytester: pytest.Pytester, fake_openai: FakeOpenAI) -> pytest.Pytester:
+    """A pytester project whose judge talks to the fake endpoint (record mode none is not forced)."""
+    pytester.makeini(
+        f"""
+        [pytest]
+        llm_base_url = {fake_openai.base_url}
+        llm_model = fake-judge
+        """
+    )
+    os.environ.pop("CI", None)
+    return pytester

@@ -1,0 +1,194 @@
+"""A scripted OpenAI-compatible endpoint on 127.0.0.1, for tests.
+
+Rules map a substring of the request's messages to a reply; every request is kept for inspection.
+Replies are built with ``completion()`` (chat completions with logprobs) or ``error()``.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+Alternatives = Sequence[tuple[str, float]]
+
+
+def logp(probability: float) -> float:
+    """The logprob of a probability (``-9999`` for 0, as OpenAI pads)."""
+    return math.log(probability) if probability > 0 else -9999.0
+
+
+def completion(
+    *positions: Alternatives,
+    model: str = "fake-judge",
+    finish_reason: str = "stop",
+    logprobs: bool = True,
+    refusal: str | None = None,
+    usage: dict[str, int] | None = None,
+    choices: bool = True,
+) -> dict[str, Any]:
+    """A chat completion whose generated tokens are the first alternative of each position.
+
+    Each position is a list of ``(token, probability)``; probabilities become logprobs.
+    """
+    content = []
+    for alternatives in positions:
+        top = [{"token": tok, "logprob": logp(p), "bytes": list(tok.encode())} for tok, p in alternatives]
+        first = top[0] if top else {"token": "", "logprob": 0.0, "bytes": []}
+        content.append({**first, "top_logprobs": top})
+    text = "".join(entry["token"] for entry in content)
+    choice: dict[str, Any] = {
+        "index": 0,
+        "message": {"role": "assistant", "content": None if refusal else text, "refusal": refusal},
+        "finish_reason": finish_reason,
+        "logprobs": {"content": content, "refusal": None} if logprobs else None,
+    }
+    return {
+        "id": "chatcmpl-fake",
+        "object": "chat.completion",
+        "created": 1_700_000_000,
+        "model": model,
+        "choices": [choice] if choices else [],
+        "usage": usage
+        or {"prompt_tokens": 42, "completion_tokens": len(positions), "total_tokens": 42 + len(positions)},
+    }
+
+
+def verdict(p_true: float, p_false: float, *, first: str | None = None, **kwargs: Any) -> dict[str, Any]:
+    """A one-token verdict: 'true' and 'false' at the given probabilities, best first."""
+    alternatives = sorted([("true", p_true), ("false", p_false)], key=lambda alt: -alt[1])
+    if first is not None:
+        alternatives = [alt for alt in alternatives if alt[0] == first] + [
+            a for a in alternatives if a[0] != first
+        ]
+    return completion(alternatives, **kwargs)
+
+
+@dataclass
+class Reply:
+    body: dict[str, Any]
+    status: int = 200
+    delay_s: float = 0.0
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+def error(status: int, message: str, *, param: str | None = None, code: str | None = None) -> Reply:
+    return Reply(
+        {"error": {"message": message, "type": "invalid_request_error", "param": param, "code": code}}, status
+    )
+
+
+@dataclass
+class Request:
+    path: str
+    headers: dict[str, str]
+    body: dict[str, Any]
+
+    @property
+    def text(self) -> str:
+        return "\n".join(str(m.get("content", "")) for m in self.body.get("messages", []))
+
+
+class FakeOpenAI:
+    """The endpoint: ``rule(substring, reply)`` scripts it, ``requests`` lists what it received."""
+
+    def __init__(self) -> None:
+        self.rules: list[tuple[str, Reply | list[Reply]]] = []
+        self.default = Reply(verdict(0.95, 0.04))
+        self.requests: list[Request] = []
+        self._lock = threading.Lock()
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        self._server.daemon_threads = True
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    @property
+    def port(self) -> int:
+        return int(self._server.server_address[1])
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/v1"
+
+    def rule(self, contains: str, reply: Reply | dict[str, Any] | list[Reply]) -> None:
+        """Answer requests whose messages contain ``contains``; a list of replies is served in turn."""
+        if isinstance(reply, dict):
+            reply = Reply(reply)
+        self.rules.insert(0, (contains, reply))
+
+    def reply_for(self, request: Request) -> Reply:
+        with self._lock:
+            for contains, reply in self.rules:
+                if contains in request.text:
+                    if isinstance(reply, list):
+                        return reply.pop(0) if len(reply) > 1 else reply[0]
+                    return reply
+        return self.default
+
+    def start(self) -> FakeOpenAI:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+    def _handler(self) -> type[BaseHTTPRequestHandler]:
+        fake = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, format: str, *args: Any) -> None:
+                pass
+
+            def _send(self, status: int, body: dict[str, Any], headers: dict[str, str] | None = None) -> None:
+                data = json.dumps(body).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                for key, value in (headers or {}).items():
+                    self.send_header(key, value)
+                self.end_headers()
+                self.wfile.write(data)
+
+            def do_GET(self) -> None:
+                if self.path.rstrip("/").endswith("/models"):
+                    self._send(200, {"object": "list", "data": [{"id": "fake-judge", "object": "model"}]})
+                else:
+                    self._send(404, {"error": {"message": f"no route {self.path}"}})
+
+            def do_POST(self) -> None:
+                length = int(self.headers.get("Content-Length") or 0)
+                raw = self.rfile.read(length) if length else b"{}"
+                try:
+                    body = json.loads(raw)
+                except ValueError:
+                    body = {}
+                request = Request(self.path, {k.lower(): v for k, v in self.headers.items()}, body)
+                with fake._lock:
+                    fake.requests.append(request)
+                if not self.path.endswith("/chat/completions"):
+                    self._send(404, {"error": {"message": f"no route {self.path}"}})
+                    return
+                reply = fake.reply_for(request)
+                if reply.delay_s:
+                    time.sleep(reply.delay_s)
+                body_out = dict(reply.body)
+                if reply.status == 200 and "model" in body_out and body.get("model"):
+                    body_out["model"] = body["model"]
+                self._send(reply.status, body_out, reply.headers)
+
+        return Handler
+
+
+def serve() -> Iterator[FakeOpenAI]:
+    server = FakeOpenAI().start()
+    try:
+        yield server
+    finally:
+        server.stop()
