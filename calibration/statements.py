@@ -48,18 +48,40 @@ def _date(rnd: random.Random, i: int) -> Statement:
     if kind == 1:
         other = start + dt.timedelta(days=rnd.choice([-40, -9, -1, 1, 9, 40]))
         truth = other > start
-        return Statement(
-            f"date-{i:02d}", f"{other:%d %B %Y} comes after {start:%d %B %Y}", truth
-        )
+        return Statement(f"date-{i:02d}", f"{other:%d %B %Y} comes after {start:%d %B %Y}", truth)
     truth = rnd.random() < 0.5
     nxt = start + dt.timedelta(days=1 if truth else rnd.choice([2, 3]))
     return Statement(f"date-{i:02d}", f"The day after {start:%d %B %Y} is {nxt:%d %B %Y}", truth)
 
 
-WORDS = (
-    "apple banana cherry garden window pencil rocket silver planet candle bridge forest "
-    "level radar stats civic kayak rotor noon refer madam python pytest judge token model"
-).split()
+WORDS = [
+    "apple",
+    "banana",
+    "cherry",
+    "garden",
+    "window",
+    "pencil",
+    "rocket",
+    "silver",
+    "planet",
+    "candle",
+    "bridge",
+    "forest",
+    "level",
+    "radar",
+    "stats",
+    "civic",
+    "kayak",
+    "rotor",
+    "noon",
+    "refer",
+    "madam",
+    "python",
+    "pytest",
+    "judge",
+    "token",
+    "model",
+]
 
 
 def _string(rnd: random.Random, i: int) -> Statement:

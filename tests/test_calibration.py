@@ -74,7 +74,9 @@ def test_platt_smoothing_uses_platts_targets() -> None:
     xx = np.concatenate([x, x]).reshape(-1, 1)
     yy = np.concatenate([np.ones_like(x), np.zeros_like(x)])
     ww = np.concatenate([targets, 1 - targets])
-    lr = LogisticRegression(C=np.inf, solver="newton-cg", tol=1e-12, max_iter=1000).fit(xx, yy, sample_weight=ww)
+    lr = LogisticRegression(C=np.inf, solver="newton-cg", tol=1e-12, max_iter=1000).fit(
+        xx, yy, sample_weight=ww
+    )
     assert a == pytest.approx(lr.coef_[0][0], abs=1e-6)
     assert b == pytest.approx(lr.intercept_[0], abs=1e-6)
 
@@ -118,7 +120,9 @@ def test_ece_matches_a_numpy_reference(seed: int) -> None:
     order = np.argsort(conf, kind="stable")
     total = 0.0
     for chunk in np.array_split(order, 10):
-        total += len(chunk) / len(conf) * abs(np.mean(np.array(correct)[chunk]) - np.mean(np.array(conf)[chunk]))
+        total += (
+            len(chunk) / len(conf) * abs(np.mean(np.array(correct)[chunk]) - np.mean(np.array(conf)[chunk]))
+        )
     assert ece_equal_mass(conf, correct, 10)[0] == pytest.approx(total, abs=1e-9)
 
 
@@ -131,8 +135,17 @@ def _records(n: int, seed: int = 0, model: str = "m") -> list[dict[str, object]]
         p_false = 1 - p_true
         value = p_true > p_false
         out.append(
-            {"kind": "verdict", "test_id": f"t{i}", "question": f"q{i}", "model": model, "expected": expected,
-             "value": value, "confidence": max(p_true, p_false), "p_true": p_true, "coverage": 1.0}
+            {
+                "kind": "verdict",
+                "test_id": f"t{i}",
+                "question": f"q{i}",
+                "model": model,
+                "expected": expected,
+                "value": value,
+                "confidence": max(p_true, p_false),
+                "p_true": p_true,
+                "coverage": 1.0,
+            }
         )
     return out
 
@@ -172,5 +185,7 @@ def test_bad_calibration_files_are_clear_errors(tmp_path) -> None:  # type: igno
     with pytest.raises(ValueError, match="is not valid JSON"):
         load_maps(tmp_path / "bad.json")
     (tmp_path / "shape.json").write_text('{"models": {"m": {"method": "magic"}}}')
-    with pytest.raises(ValueError, match="unknown calibration method 'magic'; valid methods are platt, isotonic"):
+    with pytest.raises(
+        ValueError, match="unknown calibration method 'magic'; valid methods are platt, isotonic"
+    ):
         load_maps(tmp_path / "shape.json")
