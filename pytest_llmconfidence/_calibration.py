@@ -496,3 +496,16 @@ def report_lines(reports: Sequence[ModelReport]) -> list[str]:
                 )
         lines.extend(f"  note: {note}" for note in report.notes)
     return lines
+
+
+def calibrator(maps: Mapping[str, CalibrationMap]) -> Any:
+    """A function giving each verdict of a mapped model its ``calibrated`` confidence."""
+
+    def calibrate(verdict: Any) -> Any:
+        fitted = maps.get(verdict.model)
+        if fitted is None:
+            return verdict
+        value = fitted.confidence(verdict.value, verdict.p_true, verdict.coverage)
+        return verdict.model_copy(update={"calibrated": value})
+
+    return calibrate

@@ -52,6 +52,7 @@ class JudgeConfig:
     true_labels: tuple[str, ...] = DEFAULT_TRUE_LABELS
     false_labels: tuple[str, ...] = DEFAULT_FALSE_LABELS
     calibration_file: Path | None = None
+    calibration: bool = False
     extra: Mapping[str, Any] = field(default_factory=dict)
 
     def replace(self, **changes: Any) -> JudgeConfig:
@@ -115,6 +116,20 @@ def _text(name: str) -> Callable[[Any], str]:
     return check
 
 
+def _boolean(name: str) -> Callable[[Any], bool]:
+    def check(value: Any) -> bool:
+        if isinstance(value, bool):
+            return value
+        text = str(value).strip().lower()
+        if text in ("1", "true", "yes", "on"):
+            return True
+        if text in ("0", "false", "no", "off"):
+            return False
+        raise ConfigValueError(f"{name}: {value!r} is not valid; valid values are true, false")
+
+    return check
+
+
 def _labels(name: str) -> Callable[[Any], tuple[str, ...]]:
     def check(value: Any) -> tuple[str, ...]:
         items = value.split() if isinstance(value, str) else list(value)
@@ -141,6 +156,7 @@ class Option:
     ini_type: str = "string"
     path_from_rootdir: bool = False
     path_from_cwd: bool = False
+    is_switch: bool = False
 
 
 OPTIONS: tuple[Option, ...] = (
@@ -257,6 +273,15 @@ OPTIONS: tuple[Option, ...] = (
         default=None,
         path_from_rootdir=True,
     ),
+    Option(
+        "calibration",
+        "llm_calibration",
+        "report calibration (accuracy, ECE, Brier, AUROC) of verdicts given an expected label.",
+        flag="--llm-calibration",
+        default=False,
+        convert=_boolean("llm_calibration"),
+        is_switch=True,
+    ),
 )
 
 
@@ -270,7 +295,11 @@ def add_options(parser: pytest.Parser) -> None:
         help_text = option.help
         if option.env:
             help_text += f" Env: {option.env}."
-        if option.flag:
+        if option.flag and option.is_switch:
+            group.addoption(
+                option.flag, dest=_dest(option), action="store_true", default=None, help=help_text
+            )
+        elif option.flag:
             metavar = option.flag.removeprefix("--llm-").replace("-", "_").upper()
             group.addoption(option.flag, dest=_dest(option), default=None, metavar=metavar, help=help_text)
         ini_help = option.help if option.flag else help_text
