@@ -20,19 +20,24 @@ if TYPE_CHECKING:
     from ._config import JudgeConfig
     from ._judge import Judge, verdict_from_completion
     from ._models import Alternative, Check, Usage, Verdict
+    from ._response import ChoicePoint, ResponseConfidence, TokenConfidence, response_confidence
 
 __all__ = [
     "Alternative",
     "CassetteCorruptError",
     "CassetteMissError",
     "Check",
+    "ChoicePoint",
     "Judge",
     "JudgeConfig",
     "JudgeResponseError",
     "LLMConfidenceError",
     "NoLogprobsError",
+    "ResponseConfidence",
+    "TokenConfidence",
     "Usage",
     "Verdict",
+    "response_confidence",
     "verdict_from_completion",
 ]
 
@@ -46,6 +51,10 @@ _LAZY = {
     "Judge": "._judge",
     "verdict_from_completion": "._judge",
     "JudgeConfig": "._config",
+    "ChoicePoint": "._response",
+    "ResponseConfidence": "._response",
+    "TokenConfidence": "._response",
+    "response_confidence": "._response",
 }
 
 

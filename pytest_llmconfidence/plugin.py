@@ -6,6 +6,7 @@ Loading this module imports neither openai, vcr, httpx nor pydantic: they load o
 from __future__ import annotations
 
 from collections.abc import Generator
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -128,6 +129,27 @@ def judge(request: pytest.FixtureRequest, judge_config: JudgeConfig, judge_clien
 def record(item: pytest.Item, result: Any) -> None:
     """Keep a verdict (or any object with ``to_record()``) for the test's report and the summary."""
     item.stash.setdefault(ITEM_RECORDS, []).append(result)
+
+
+_CURRENT_ITEM: ContextVar[pytest.Item | None] = ContextVar("llmconfidence_current_item", default=None)
+
+
+def record_current(result: Any) -> bool:
+    """Record ``result`` for the test whose call phase is running here (False outside a test)."""
+    item = _CURRENT_ITEM.get()
+    if item is None:
+        return False
+    record(item, result)
+    return True
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item: pytest.Item) -> Generator[None, None, None]:
+    token = _CURRENT_ITEM.set(item)
+    try:
+        return (yield)
+    finally:
+        _CURRENT_ITEM.reset(token)
 
 
 # --- records travel on the test reports (the same path with and without xdist) -----------------
