@@ -22,7 +22,7 @@ RECORD_MODES = ("none", "once", "new_episodes", "all")
 RECORD_SCOPES = ("test", "judge")
 SUMMARY_MODES = ("off", "short", "full")
 DEFAULT_MODEL = "gpt-4.1-mini"
-DEFAULT_MAX_TOKENS = 4
+DEFAULT_MAX_TOKENS = 1
 
 
 def _ci_is_set() -> bool:
