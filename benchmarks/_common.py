@@ -1,0 +1,41 @@
+"""Helpers shared by the benchmarks: timing subprocess runs, medians, a one-test project."""
+
+from __future__ import annotations
+
+import os
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def clean_env(**extra: str) -> dict[str, str]:
+    """The environment without keys, endpoints or addopts that would change a run."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "LLM_", "PYTEST_"))}
+    env.pop("CI", None)
+    env.update(extra)
+    return env
+
+
+def timed_run(args: Sequence[str], cwd: Path, env: dict[str, str] | None = None) -> float:
+    """Wall-clock seconds of one subprocess run; raises if it fails."""
+    start = time.perf_counter()
+    result = subprocess.run(list(args), cwd=cwd, env=env or clean_env(), capture_output=True, text=True)
+    elapsed = time.perf_counter() - start
+    if result.returncode != 0:
+        raise RuntimeError(
+            f"{' '.join(args)} failed ({result.returncode}):\n{result.stdout[-2000:]}{result.stderr[-2000:]}"
+        )
+    return elapsed
+
+
+def median(values: Sequence[float]) -> float:
+    return statistics.median(values)
+
+
+def pytest_cmd(*args: str) -> list[str]:
+    return [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *args]

@@ -1,0 +1,123 @@
+"""Run every benchmark and write docs/performance.md (the machine, the date, each ratio).
+
+python benchmarks/run.py            # full sizes, writes docs/performance.md
+python benchmarks/run.py --quick    # small sizes (CI: keeps the benchmarks working; no timing asserted)
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import os
+import platform
+import sys
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import batch
+import cost
+import startup
+from _common import ROOT
+
+try:
+    import replay
+except ImportError:  # pragma: no cover - replay.py ships with the cassette layer
+    replay = None  # type: ignore[assignment]
+
+
+def machine() -> str:
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return f"{os.cpu_count()} cores, {cpu}, Python {platform.python_version()}, {platform.system()} {platform.release()}"
+
+
+def _fmt_ratio(value: Any) -> str:
+    return "n/a" if value is None else f"{value:.2f}x"
+
+
+def collect(quick: bool) -> list[dict[str, Any]]:
+    results = []
+    results.append(startup.run(runs=3 if quick else 15))
+    if replay is not None:
+        results.append(replay.run(n=50 if quick else 1000))
+    results.append(batch.run(calls=32 if quick else 200, concurrency=16))
+    results.append(cost.run())
+    return results
+
+
+def detail(result: dict[str, Any]) -> str:
+    name = result["name"]
+    if name.startswith("start-up"):
+        return (
+            f"{result['with_plugin_s'] * 1000:.0f} ms with the plugin, {result['without_plugin_s'] * 1000:.0f} ms "
+            f"with `-p no:llmconfidence` (median of {result['runs']}, interleaved)"
+        )
+    if name.startswith("live batch"):
+        return f"{result['elapsed_s']:.2f} s against the ideal {result['ideal_s']:.2f} s"
+    if name.startswith("cost"):
+        if not result.get("verdicts"):
+            return "no recorded verdicts"
+        return (
+            f"{result['verdicts']} recorded verdicts: {result['prompt_tokens_mean']:.1f} prompt tokens and "
+            f"{result['completion_tokens_mean']:.2f} completion tokens each (max {result['completion_tokens_max']})"
+        )
+    return str(result.get("detail", ""))
+
+
+def markdown(results: list[dict[str, Any]], quick: bool) -> str:
+    lines = [
+        "# Performance",
+        "",
+        "Measured by `python benchmarks/run.py`, each benchmark side by side in one run. These machines are shared",
+        "and noisy: ratios, measured with both sides interleaved, are the numbers to read; absolute times vary.",
+        "",
+        f"- machine: {machine()}",
+        f"- date: {dt.date.today().isoformat()}",
+        f"- sizes: {'quick (CI)' if quick else 'full'}",
+        "",
+        "| benchmark | ratio | goal | detail |",
+        "|---|---:|---|---|",
+    ]
+    for r in results:
+        lines.append(f"| {r['name']} | {_fmt_ratio(r.get('ratio'))} | {r['goal']} | {detail(r)} |")
+    lines += [
+        "",
+        "- **start-up**: a one-test project that never judges, run with the plugin loaded and with",
+        "  `-p no:llmconfidence`; the plugin imports neither `openai`, `vcr`, `httpx` nor pydantic until a judge is used.",
+        "- **replay**: 1,000 judged tests replayed from their cassettes in one pytest run, against the same tests",
+        "  served by an in-memory transport (the floor) and against pytest-recording with vcrpy's defaults.",
+        "- **live batch**: `judge.many()` at concurrency 16 against a local endpoint that answers after 100 ms.",
+        "- **cost**: completion tokens per verdict, from the `usage` of the committed recordings (ratio = tokens / 1).",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--quick", action="store_true", help="small sizes, for CI")
+    parser.add_argument(
+        "--output", type=Path, default=None, help="default: docs/performance.md (not with --quick)"
+    )
+    args = parser.parse_args()
+    results = collect(args.quick)
+    text = markdown(results, args.quick)
+    print(text)
+    output = args.output or (None if args.quick else ROOT / "docs" / "performance.md")
+    if output is not None:
+        output.write_text(text, encoding="utf-8")
+        print(f"written to {output}")
+
+
+if __name__ == "__main__":
+    main()
