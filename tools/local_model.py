@@ -69,6 +69,7 @@ N_CTX = 2048
 # llama.cpp log threshold: 1 keeps errors only (3, the default, logs every
 # request at info level on the process's stderr).
 LOG_VERBOSITY = 1
+BATCH_TOKENS = 32
 
 
 def find_model_path() -> pathlib.Path:
@@ -154,6 +155,15 @@ def serve(
     params.cpuparams.n_threads = threads
     params.cpuparams_batch.n_threads = threads
     params.offline = True
+    # Determinism: with llama.cpp's default batch of 512 tokens, a prompt evaluated in full and the
+    # same prompt evaluated after reusing the cached prefix of an earlier request (the judge's
+    # system prompt) get logprobs that differ in their last digits, so a request's answer would
+    # depend on what was asked before it.  Batches of at most 32 tokens take the same path either
+    # way: the answer is a function of the request alone, and the prefix cache keeps calls fast.
+    params.n_batch = BATCH_TOKENS
+    params.n_ubatch = BATCH_TOKENS
+    params.cache_prompt = True
+    params.cache_ram_mib = 0
     params.ui = False
     params.verbosity = LOG_VERBOSITY
 
