@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
+import json
 import math
 import os
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from ._confidence import find_verdict_position, positions_from_logprobs, score_alternatives
@@ -13,12 +17,14 @@ from ._config import CALL_FIELDS, ConfigValueError, JudgeConfig, apply_overrides
 from ._errors import JudgeResponseError, LLMConfidenceError, NoLogprobsError, no_logprobs_message
 from ._models import Alternative, Usage, Verdict
 
-__all__ = ["PLACEHOLDER_KEY", "Judge", "build_client", "verdict_from_completion"]
+__all__ = ["PLACEHOLDER_KEY", "Judge", "build_async_client", "build_client", "verdict_from_completion"]
 
 PLACEHOLDER_KEY = "sk-llmconfidence-placeholder-not-a-real-key"
 
 Messages = list[dict[str, str]]
 BuildMessages = Callable[[str, "str | None", "str | None", JudgeConfig], Messages]
+Send = Callable[[Any, dict[str, Any]], tuple[Any, bool]]
+AsyncSend = Callable[[Any, dict[str, Any]], Awaitable[tuple[Any, bool]]]
 
 
 def build_client(config: JudgeConfig, **options: Any) -> Any:
@@ -34,6 +40,25 @@ def build_client(config: JudgeConfig, **options: Any) -> Any:
         kwargs["base_url"] = config.base_url
     kwargs.update(options)
     return openai.OpenAI(**kwargs)
+
+
+def build_async_client(config: JudgeConfig, **options: Any) -> Any:
+    """An ``openai.AsyncOpenAI`` client for ``Judge.acheck``, configured as ``build_client``.
+
+    Its connections are not kept alive between requests: pytest-asyncio and anyio may give every
+    test its own event loop, and a pooled connection belongs to the loop that opened it.
+    """
+    import openai
+
+    limits = openai.DEFAULT_CONNECTION_LIMITS
+    kwargs: dict[str, Any] = {"api_key": os.environ.get("OPENAI_API_KEY") or PLACEHOLDER_KEY}
+    if config.base_url:
+        kwargs["base_url"] = config.base_url
+    kwargs["http_client"] = openai.DefaultAsyncHttpxClient(
+        limits=type(limits)(max_connections=limits.max_connections, max_keepalive_connections=0)
+    )
+    kwargs.update(options)
+    return openai.AsyncOpenAI(**kwargs)
 
 
 def _as_dict(completion: Any) -> dict[str, Any]:
@@ -138,6 +163,9 @@ class Judge:
     ``build_messages(question, response, context, config)`` makes the prompt; ``on_verdict(verdict)``
     is told of every verdict (the plugin records it for the summary); ``send(client, params)``
     performs the request and says whether it was replayed (the cassette layer replaces it).
+    ``Judge.many`` calls ``send`` from worker threads. ``Judge.acheck`` awaits ``asend(async_client,
+    params)`` when given; else a replaced ``send`` runs in a worker thread; else the request goes
+    through ``async_client()``, an ``openai.AsyncOpenAI`` (built from the config on first use).
     """
 
     def __init__(
@@ -147,8 +175,10 @@ class Judge:
         *,
         build_messages: BuildMessages,
         on_verdict: Callable[[Verdict], None] | None = None,
-        send: Callable[[Any, dict[str, Any]], tuple[Any, bool]] | None = None,
+        send: Send | None = None,
         calibrate: Callable[[Verdict], Verdict] | None = None,
+        async_client: Callable[[], Any] | None = None,
+        asend: AsyncSend | None = None,
     ) -> None:
         self.config = config
         self.client = client
@@ -156,6 +186,9 @@ class Judge:
         self._on_verdict = on_verdict
         self._send = send or _send_live
         self._calibrate = calibrate
+        self._get_async_client = async_client
+        self._async_client: Any = None
+        self._asend = asend
 
     def params(
         self, question: str, response: str | None, context: str | None, config: JudgeConfig
@@ -188,6 +221,90 @@ class Judge:
     ) -> Verdict:
         """Judge ``response`` against ``question``: one chat completion, one Verdict."""
         __tracebackhide__ = True
+        config, params = self._prepare(question, response, context, expected, overrides)
+        start = time.perf_counter()
+        completion, replayed = self._request(params, config)
+        latency = time.perf_counter() - start
+        return self._finish(completion, replayed, latency, question, response, context, expected, config)
+
+    async def acheck(
+        self,
+        question: str,
+        response: str | None = None,
+        *,
+        context: str | None = None,
+        expected: bool | None = None,
+        **overrides: Any,
+    ) -> Verdict:
+        """``await judge.acheck(question, response)``: ``judge(...)`` without blocking the event loop."""
+        __tracebackhide__ = True
+        config, params = self._prepare(question, response, context, expected, overrides)
+        start = time.perf_counter()
+        completion, replayed = await self._arequest(params, config)
+        latency = time.perf_counter() - start
+        return self._finish(completion, replayed, latency, question, response, context, expected, config)
+
+    def many(self, items: Iterable[Any], *, concurrency: int = 8, **overrides: Any) -> list[Verdict]:
+        """Judge many ``(question, response)`` pairs at once; the verdicts come in input order.
+
+        An item is a question, a ``(question, response[, context])`` tuple, or a dict of ``judge()``
+        keyword arguments. At most ``concurrency`` requests are in flight; identical requests are sent
+        one after another in input order, so a cassette replays them in the order it recorded them.
+        Every verdict is recorded (in input order); the first failure, in input order, is raised.
+        """
+        __tracebackhide__ = True
+        if isinstance(concurrency, bool) or not isinstance(concurrency, int) or concurrency < 1:
+            raise ValueError(f"concurrency must be a whole number >= 1, got {concurrency!r}")
+        calls = [_batch_item(item) for item in items]
+        prepared = [
+            self._prepare(call["question"], call["response"], call["context"], call["expected"], overrides)
+            for call in calls
+        ]
+        groups: dict[str, list[int]] = {}
+        for index, (_, params) in enumerate(prepared):
+            groups.setdefault(json.dumps(params, sort_keys=True, default=str), []).append(index)
+        results: list[tuple[Any, bool, float] | None] = [None] * len(prepared)
+        errors: list[BaseException | None] = [None] * len(prepared)
+
+        def run(indices: list[int]) -> None:
+            for index in indices:
+                config, params = prepared[index]
+                start = time.perf_counter()
+                try:
+                    completion, replayed = self._request(params, config)
+                except Exception as exc:
+                    errors[index] = exc
+                    return
+                results[index] = (completion, replayed, time.perf_counter() - start)
+
+        if groups:
+            with ThreadPoolExecutor(min(concurrency, len(groups)), "llmconfidence-judge") as pool:
+                for indices in groups.values():
+                    pool.submit(contextvars.copy_context().run, run, indices)
+        verdicts = []
+        for index, call in enumerate(calls):
+            result = results[index]
+            if result is None:
+                raise errors[index] or next(exc for exc in errors if exc is not None)
+            completion, replayed, latency = result
+            question, response, context = call["question"], call["response"], call["context"]
+            config = prepared[index][0]
+            verdicts.append(
+                self._finish(
+                    completion, replayed, latency, question, response, context, call["expected"], config
+                )
+            )
+        return verdicts
+
+    def _prepare(
+        self,
+        question: str,
+        response: str | None,
+        context: str | None,
+        expected: bool | None,
+        overrides: Mapping[str, Any],
+    ) -> tuple[JudgeConfig, dict[str, Any]]:
+        __tracebackhide__ = True
         if not isinstance(question, str) or not question.strip():
             raise TypeError(f"judge() needs the question as a non-empty string, got {question!r}")
         for name, value in (("response", response), ("context", context)):
@@ -196,10 +313,20 @@ class Judge:
         if expected is not None and not isinstance(expected, bool):
             raise TypeError(f"judge() needs expected as True, False or None, got {expected!r}")
         config = self.config_for(overrides)
-        params = self.params(question, response, context, config)
-        start = time.perf_counter()
-        completion, replayed = self._request(params, config)
-        latency = time.perf_counter() - start
+        return config, self.params(question, response, context, config)
+
+    def _finish(
+        self,
+        completion: Any,
+        replayed: bool,
+        latency: float,
+        question: str,
+        response: str | None,
+        context: str | None,
+        expected: bool | None,
+        config: JudgeConfig,
+    ) -> Verdict:
+        __tracebackhide__ = True
         verdict = verdict_from_completion(
             completion,
             question=question,
@@ -219,10 +346,34 @@ class Judge:
 
     def _request(self, params: dict[str, Any], config: JudgeConfig) -> tuple[Any, bool]:
         __tracebackhide__ = True
+        with self._errors_explained(config):
+            return self._send(self.client, params)
+
+    async def _arequest(self, params: dict[str, Any], config: JudgeConfig) -> tuple[Any, bool]:
+        __tracebackhide__ = True
+        with self._errors_explained(config):
+            if self._asend is not None:
+                return await self._asend(self.async_client(), params)
+            if self._send is not _send_live:
+                import anyio.to_thread
+
+                return await anyio.to_thread.run_sync(self._send, self.client, params)
+            return await _asend_live(self.async_client(), params)
+
+    def async_client(self) -> Any:
+        """The ``openai.AsyncOpenAI`` client of ``acheck``, made on first use."""
+        if self._async_client is None:
+            factory = self._get_async_client
+            self._async_client = factory() if factory is not None else build_async_client(self.config)
+        return self._async_client
+
+    @contextlib.contextmanager
+    def _errors_explained(self, config: JudgeConfig) -> Iterator[None]:
+        __tracebackhide__ = True
         import openai
 
         try:
-            return self._send(self.client, params)
+            yield
         except openai.AuthenticationError as exc:
             key = getattr(self.client, "api_key", None)
             if key == PLACEHOLDER_KEY:
@@ -267,3 +418,31 @@ class Judge:
 
 def _send_live(client: Any, params: dict[str, Any]) -> tuple[Any, bool]:
     return client.chat.completions.create(**params), False
+
+
+async def _asend_live(client: Any, params: dict[str, Any]) -> tuple[Any, bool]:
+    return await client.chat.completions.create(**params), False
+
+
+_BATCH_KEYS = ("question", "response", "context", "expected")
+
+
+def _batch_item(item: Any) -> dict[str, Any]:
+    """One item of ``Judge.many`` as ``judge()`` arguments."""
+    if isinstance(item, str):
+        return {"question": item, "response": None, "context": None, "expected": None}
+    if isinstance(item, Mapping):
+        unknown = sorted(set(item) - set(_BATCH_KEYS))
+        if unknown or "question" not in item:
+            raise TypeError(
+                f"judge.many() items as dicts need 'question' and may have {', '.join(_BATCH_KEYS[1:])}; "
+                f"got {sorted(item)}"
+            )
+        return {key: item.get(key) for key in _BATCH_KEYS}
+    if isinstance(item, (tuple, list)) and 1 <= len(item) <= 3:
+        values = [*item, None, None][:3]
+        return {"question": values[0], "response": values[1], "context": values[2], "expected": None}
+    raise TypeError(
+        "judge.many() takes questions, (question, response[, context]) tuples or dicts of judge() "
+        f"arguments; got {item!r}"
+    )

@@ -103,6 +103,18 @@ def judge_client(pytestconfig: pytest.Config) -> Generator[Any, None, None]:
     client.close()
 
 
+@pytest.fixture(scope="session")
+def judge_async_client(pytestconfig: pytest.Config) -> Generator[Any, None, None]:
+    """The openai.AsyncOpenAI client of judge.acheck (one per session, made on first acheck)."""
+    import asyncio
+
+    from ._judge import build_async_client
+
+    client = build_async_client(run_state(pytestconfig).config)
+    yield client
+    asyncio.run(client.close())
+
+
 @pytest.fixture
 def judge(request: pytest.FixtureRequest, judge_config: JudgeConfig, judge_client: Any) -> Judge:
     """A judge for this test: judge(question, response) -> Verdict with the confidence of its token."""
@@ -123,7 +135,13 @@ def judge(request: pytest.FixtureRequest, judge_config: JudgeConfig, judge_clien
         record(item, verdict)
         hook.pytest_llmconfidence_verdict(item=item, verdict=verdict)
 
-    return Judge(judge_config, judge_client, build_messages=build_messages, on_verdict=on_verdict)
+    return Judge(
+        judge_config,
+        judge_client,
+        build_messages=build_messages,
+        on_verdict=on_verdict,
+        async_client=lambda: request.getfixturevalue("judge_async_client"),
+    )
 
 
 def record(item: pytest.Item, result: Any) -> None:

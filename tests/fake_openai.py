@@ -101,6 +101,8 @@ class FakeOpenAI:
         self.rules: list[tuple[str, Reply | list[Reply]]] = []
         self.default = Reply(verdict(0.95, 0.04))
         self.requests: list[Request] = []
+        self.in_flight = 0
+        self.max_in_flight = 0  # the most requests answered at once (reset it before counting)
         self._lock = threading.Lock()
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self._server.daemon_threads = True
@@ -176,8 +178,15 @@ class FakeOpenAI:
                     self._send(404, {"error": {"message": f"no route {self.path}"}})
                     return
                 reply = fake.reply_for(request)
-                if reply.delay_s:
-                    time.sleep(reply.delay_s)
+                with fake._lock:
+                    fake.in_flight += 1
+                    fake.max_in_flight = max(fake.max_in_flight, fake.in_flight)
+                try:
+                    if reply.delay_s:
+                        time.sleep(reply.delay_s)
+                finally:
+                    with fake._lock:
+                        fake.in_flight -= 1
                 body_out = dict(reply.body)
                 if reply.status == 200 and "model" in body_out and body.get("model"):
                     body_out["model"] = body["model"]

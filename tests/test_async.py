@@ -1,0 +1,191 @@
+"""await judge.acheck(): the judge without blocking the event loop, under pytest-asyncio and anyio."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import openai  # noqa: F401  (loaded once here, not again in every in-process inner run)
+import pytest
+from fake_openai import FakeOpenAI, Reply, completion, verdict
+
+from pytest_llmconfidence import Judge, JudgeConfig, NoLogprobsError
+from pytest_llmconfidence._prompt import default_messages
+
+ASYNC_TESTS = """
+    import asyncio
+    import pytest
+
+    {mark}
+    async def test_one(judge):
+        v = await judge.acheck("Is the capital right?", "Paris is the capital of France.")
+        assert v.value is True
+        assert round(v.confidence, 2) == 0.95
+        assert v.response == "Paris is the capital of France."
+        assert v.confident_true(0.9)
+        from pytest_llmconfidence import response_confidence
+        entry = {{"token": "Hi", "logprob": -0.5, "top_logprobs": []}}
+        response_confidence({{"choices": [{{"message": {{"content": "Hi"}}, "logprobs": {{"content": [entry]}}}}]}})
+
+    {mark}
+    async def test_concurrent_in_another_loop(judge):
+        verdicts = await asyncio.gather(*(judge.acheck(f"slow {{n}}?") for n in range(3)))
+        assert [v.question for v in verdicts] == ["slow 0?", "slow 1?", "slow 2?"]
+        print("CLIENT", type(judge.async_client()).__name__)
+    """
+
+
+def _run_async(judged: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, runner: str) -> Any:
+    if runner == "asyncio":
+        monkeypatch.setenv("PYTEST_ADDOPTS", "-p asyncio")
+        ini = judged.path.joinpath("tox.ini").read_text().rstrip("\n")
+        judged.makeini(ini + "\nasyncio_default_fixture_loop_scope = function\nasyncio_mode = strict\n")
+        mark = "@pytest.mark.asyncio"
+    else:
+        mark = "@pytest.mark.anyio"
+        judged.makeconftest(
+            """
+            import pytest
+            @pytest.fixture
+            def anyio_backend():
+                return "asyncio"
+            """
+        )
+    judged.makepyfile(ASYNC_TESTS.format(mark=mark))
+    return judged.inline_run("-s")
+
+
+@pytest.mark.parametrize("runner", ["asyncio", "anyio"])
+def test_acheck_gives_the_same_verdict_under_pytest_asyncio_and_anyio(
+    judged: pytest.Pytester,
+    fake_openai: FakeOpenAI,
+    monkeypatch: pytest.MonkeyPatch,
+    capfd: pytest.CaptureFixture[str],
+    runner: str,
+) -> None:
+    """acheck works in every test's own event loop, with one AsyncOpenAI client for the session."""
+    fake_openai.rule("capital", completion([("true", 0.90), (" True", 0.05), ("false", 0.03)]))
+    fake_openai.rule("slow", Reply(verdict(0.9, 0.1), delay_s=0.2))
+    fake_openai.max_in_flight = 0
+    reprec = _run_async(judged, monkeypatch, runner)
+    reprec.assertoutcome(passed=2)
+    assert "CLIENT AsyncOpenAI" in capfd.readouterr().out
+    assert fake_openai.max_in_flight == 3
+    records = [
+        record
+        for report in reprec.getreports("pytest_runtest_logreport")
+        for record in getattr(report, "llm_records", None) or []
+    ]
+    verdicts = [r for r in records if r["kind"] == "verdict"]
+    assert sorted(r["question"] for r in verdicts) == [
+        "Is the capital right?",
+        "slow 0?",
+        "slow 1?",
+        "slow 2?",
+    ]
+    (response,) = [r for r in records if r["kind"] == "response"]
+    assert response["test_id"].endswith("::test_one") and response["text"] == "Hi"
+    assert {r.headers.get("x-stainless-async") for r in fake_openai.requests} == {"async:asyncio"}
+
+
+def test_acheck_uses_the_prompt_and_verdict_hooks(
+    judged: pytest.Pytester, fake_openai: FakeOpenAI, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """build_messages makes the async prompt; the verdict hook hears every async verdict."""
+    judged.makeconftest(
+        """
+        import pytest
+        @pytest.fixture
+        def anyio_backend():
+            return "asyncio"
+
+        def pytest_llmconfidence_build_messages(question, response, context, config):
+            return [{"role": "user", "content": "ASYNC " + question}]
+
+        def pytest_llmconfidence_verdict(item, verdict):
+            print("HEARD", item.name, verdict.question)
+        """
+    )
+    judged.makepyfile(
+        """
+        import pytest
+        @pytest.mark.anyio
+        async def test_it(judge):
+            await judge.acheck("q?", model="async-model")
+        """
+    )
+    result = judged.runpytest("-s")
+    result.assert_outcomes(passed=1)
+    result.stdout.fnmatch_lines(["*HEARD test_it q?*"])
+    (request,) = fake_openai.requests
+    assert request.body["messages"] == [{"role": "user", "content": "ASYNC q?"}]
+    assert request.body["model"] == "async-model"
+
+
+def test_acheck_replays_from_the_cassette(
+    judged: pytest.Pytester, fake_openai: FakeOpenAI, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An async verdict is recorded once and replayed offline, like a sync one."""
+    judged.makeconftest(
+        """
+        import pytest
+        @pytest.fixture
+        def anyio_backend():
+            return "asyncio"
+        """
+    )
+    judged.makepyfile(
+        """
+        import pytest
+        @pytest.mark.anyio
+        async def test_it(judge):
+            v = await judge.acheck("Is it recorded?", "yes")
+            print("GOT", v.value, round(v.confidence, 2), v.replayed)
+        """
+    )
+    judged.runpytest("-s", "--llm-record-mode=once").stdout.fnmatch_lines(["*GOT True 0.95 False*"])
+    judged.runpytest("-s", "--llm-record-mode=none").stdout.fnmatch_lines(["*GOT True 0.95 True*"])
+    assert len(fake_openai.requests) == 1
+
+
+def test_acheck_errors_are_the_judges_errors(judged: pytest.Pytester, fake_openai: FakeOpenAI) -> None:
+    """No logprobs from the async client: the same NoLogprobsError as judge()."""
+    fake_openai.default = Reply(completion([("true", 0.9)], logprobs=False))
+    judged.makeconftest(
+        """
+        import pytest
+        @pytest.fixture
+        def anyio_backend():
+            return "asyncio"
+        """
+    )
+    judged.makepyfile(
+        """
+        import pytest
+        @pytest.mark.anyio
+        async def test_it(judge):
+            await judge.acheck("q?")
+        """
+    )
+    result = judged.runpytest()
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(["E *NoLogprobsError: *returned no logprobs for model 'fake-judge'*"])
+
+
+def test_judge_outside_pytest_builds_its_own_async_client(fake_openai: FakeOpenAI) -> None:
+    """A bare Judge makes an AsyncOpenAI from its config on first acheck, and maps errors the same way."""
+    config = JudgeConfig(base_url=fake_openai.base_url, model="fake-judge")
+    judge = Judge(config, client=None, build_messages=lambda q, r, c, cfg: default_messages(q, r, c))
+
+    async def main() -> Any:
+        try:
+            first = await judge.acheck("q?")
+            fake_openai.default = Reply(completion([("true", 0.9)], logprobs=False))
+            with pytest.raises(NoLogprobsError):
+                await judge.acheck("q?")
+            return first
+        finally:
+            await judge.async_client().close()
+
+    assert asyncio.run(main()).confidence == pytest.approx(0.95)
+    assert len(fake_openai.requests) == 2
