@@ -22,7 +22,7 @@ def pytest_llmconfidence_build_messages(
     """Return the chat messages the judge sends, or None to leave it to the next implementation.
 
     The first non-None result wins; the plugin's own implementation (the default prompt) runs last.
-    Example, in a ``conftest.py``::
+    Used by ``judge()``, ``judge.acheck()`` and ``judge.many()`` alike. Example, in a ``conftest.py``::
 
         def pytest_llmconfidence_build_messages(question, response, context, config):
             return [
@@ -34,9 +34,10 @@ def pytest_llmconfidence_build_messages(
 
 @hookspec
 def pytest_llmconfidence_verdict(item: pytest.Item, verdict: Verdict) -> None:
-    """Called with every verdict the judge returns, while its test runs.
+    """Called with every verdict the judge returns, while its test runs, on the test's thread.
 
-    Example, in a ``conftest.py``::
+    ``judge()``, ``await judge.acheck()`` and each verdict of ``judge.many()`` (in input order) call it.
+    Example, in a ``conftest.py``, showing low-coverage verdicts in the test's report (``-rA``)::
 
         def pytest_llmconfidence_verdict(item, verdict):
             if verdict.coverage < 0.5:
@@ -46,11 +47,14 @@ def pytest_llmconfidence_verdict(item: pytest.Item, verdict: Verdict) -> None:
 
 @hookspec
 def pytest_llmconfidence_summary(records: list[dict[str, Any]], config: pytest.Config) -> list[str] | None:
-    """Return extra lines for the confidence summary; ``records`` holds every verdict of the run as a dict.
+    """Return extra lines for the confidence summary.
 
-    Example, in a ``conftest.py``::
+    ``records`` holds every record of the run as a JSON dict: ``kind`` "verdict" (a ``Verdict``'s
+    fields and checks) or "response" (a ``ResponseConfidence``'s aggregates and checks), and its
+    ``test_id``. Example, in a ``conftest.py``::
 
         def pytest_llmconfidence_summary(records, config):
-            live = [r for r in records if not r.get("replayed")]
-            return [f"{len(live)} verdicts were live"]
+            verdicts = [r for r in records if r["kind"] == "verdict"]
+            live = [r for r in verdicts if not r["replayed"]]
+            return [f"{len(live)} of {len(verdicts)} verdicts were live"]
     """

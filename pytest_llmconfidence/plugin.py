@@ -24,7 +24,7 @@ MARKER_HELP = (
 )
 
 
-@dataclass
+@dataclass(eq=False)  # hashable by identity: pluggy keeps plugins in sets
 class RunState:
     """What the run knows: its configuration and every record reported by the tests.
 
