@@ -10,12 +10,15 @@ import os
 import time
 from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ._confidence import find_verdict_position, positions_from_logprobs, score_alternatives
 from ._config import CALL_FIELDS, ConfigValueError, JudgeConfig, apply_overrides
 from ._errors import JudgeResponseError, LLMConfidenceError, NoLogprobsError, no_logprobs_message
 from ._models import Alternative, Usage, Verdict
+
+if TYPE_CHECKING:
+    from ._response import ResponseConfidence
 
 __all__ = ["PLACEHOLDER_KEY", "Judge", "build_async_client", "build_client", "verdict_from_completion"]
 
@@ -295,6 +298,37 @@ class Judge:
                 )
             )
         return verdicts
+
+    def ask(
+        self,
+        prompt: str | Sequence[Mapping[str, Any]],
+        *,
+        model: str | None = None,
+        top_logprobs: int | None = None,
+        **params: Any,
+    ) -> ResponseConfidence:
+        """Ask a model (the judge's, unless ``model=``) with logprobs; the confidence of its whole answer.
+
+        ``prompt`` is a user message or a list of chat messages; other keyword arguments (``max_tokens``,
+        ``temperature``...) go to ``chat.completions.create``. The request goes through the judge's
+        client and the test's cassette; the result is recorded like ``response_confidence()``'s.
+        """
+        __tracebackhide__ = True
+        from ._response import response_confidence
+
+        if isinstance(prompt, str):
+            messages: list[Any] = [{"role": "user", "content": prompt}]
+        else:
+            messages = [dict(message) for message in prompt]
+        request = {
+            "model": model or self.config.model,
+            "messages": messages,
+            "logprobs": True,
+            "top_logprobs": self.config.top_logprobs if top_logprobs is None else top_logprobs,
+            **params,
+        }
+        completion, _ = self._request(request, self.config.replace(model=request["model"]))
+        return response_confidence(completion)
 
     def _prepare(
         self,

@@ -358,3 +358,29 @@ def test_not_recorded_outside_the_call_phase() -> None:
     thread.start()
     thread.join()
     assert seen == [False]
+
+
+def test_judge_ask_scores_a_models_answer_in_one_line(judged: pytest.Pytester, fake_openai: Any) -> None:
+    """judge.ask(prompt) asks with logprobs through the judge's client and records the ResponseConfidence."""
+    fake_openai.rule("France", completion([("Paris", 0.9), ("Lyon", 0.05)], [(".", 0.6), ("!", 0.3)]))
+    judged.makepyfile(
+        """
+        def test_it(judge):
+            rc = judge.ask("What is the capital of France?", model="bot-model", max_tokens=20)
+            assert rc.text == "Paris."
+            assert rc.at_least(0.7)
+            assert not judge.ask([{"role": "user", "content": "France?"}], top_logprobs=2).at_least(0.9, by="min")
+        """
+    )
+    reprec = judged.inline_run()
+    reprec.assertoutcome(passed=1)
+    first, second = (r.body for r in fake_openai.requests)
+    assert first["model"] == "bot-model" and first["max_tokens"] == 20
+    assert (first["logprobs"], first["top_logprobs"]) == (True, 20)
+    assert first["messages"] == [{"role": "user", "content": "What is the capital of France?"}]
+    assert (second["model"], second["top_logprobs"]) == ("fake-judge", 2)
+    (report,) = [r for r in reprec.getreports("pytest_runtest_logreport") if r.when == "call"]
+    assert [(r["kind"], r["model"], [c["passed"] for c in r["checks"]]) for r in report.llm_records] == [
+        ("response", "bot-model", [True]),
+        ("response", "fake-judge", [False]),
+    ]
