@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextvars
 import math
 import sys
 from typing import Any
@@ -239,7 +240,8 @@ def test_anything_else_is_a_type_error() -> None:
 )
 def test_aggregates_are_ordered_min_geometric_mean_arithmetic_mean(probabilities: list[float]) -> None:
     """0 <= min <= geometric_mean <= mean <= 1 for any probabilities."""
-    rc = response_confidence(completion(*[[(f"t{i}", p)] for i, p in enumerate(probabilities)]))
+    data = completion(*[[(f"t{i}", p)] for i, p in enumerate(probabilities)])
+    rc = contextvars.Context().run(response_confidence, data)  # a fresh context: not recorded in this test
     assert 0.0 <= rc.min <= rc.geometric_mean <= rc.mean <= 1.0
 
 
@@ -252,7 +254,7 @@ def test_choice_points_are_in_order_and_within_the_margin(positions: list[list[f
     """Every choice point's margin is below the limit, and the points come in text order."""
     data = completion(*[[(f"t{j}", p) for j, p in enumerate(ps)] for ps in positions])
     try:
-        rc = response_confidence(data)
+        rc = contextvars.Context().run(response_confidence, data)
     except NoLogprobsError:
         return
     points = rc.choice_points(margin=0.3)
