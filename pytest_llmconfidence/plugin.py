@@ -5,6 +5,7 @@ Loading this module imports neither openai, vcr, httpx nor pydantic: they load o
 
 from __future__ import annotations
 
+import os
 from collections.abc import Generator
 from contextvars import ContextVar
 from dataclasses import dataclass, field
@@ -33,16 +34,60 @@ class RunState:
 
     config: JudgeConfig
     records: list[dict[str, Any]] = field(default_factory=list)
+    written: list[Any] = field(default_factory=list)
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         records = getattr(report, "llm_records", None)
         if records:
             self.records.extend(records)
 
+    def pytest_sessionfinish(self, session: pytest.Session) -> None:
+        """Write --llm-report, --llm-html and the GitHub step summary (on the xdist controller only)."""
+        github = os.environ.get("GITHUB_STEP_SUMMARY")
+        wanted = self.config.report or self.config.html or (github and self.records)
+        if wanted and not hasattr(session.config, "workerinput"):
+            from ._report import write_reports
+
+            self.written = write_reports(
+                self.records,
+                json_path=self.config.report,
+                html_path=self.config.html,
+                github_summary=github,
+                band=self.config.borderline,
+                threshold=self.config.threshold,
+            )
+
+    def pytest_terminal_summary(
+        self, terminalreporter: pytest.TerminalReporter, config: pytest.Config
+    ) -> None:
+        """The "llm confidence summary" section (lines computed by _report) and the files written."""
+        if self.records and self.config.summary != "off" and not hasattr(config, "workerinput"):
+            from ._report import summarize, summary_lines
+
+            summary = summarize(self.records, band=self.config.borderline, threshold=self.config.threshold)
+            width = config.get_terminal_writer().fullwidth
+            terminalreporter.write_sep("=", "llm confidence summary")
+            for line in summary_lines(summary, self.config.summary, width=width):
+                for text, markup in line:
+                    terminalreporter.write(text, **markup)
+                terminalreporter.line("")
+            for extra in config.hook.pytest_llmconfidence_summary(records=list(self.records), config=config):
+                for text in [extra] if isinstance(extra, str) else extra or ():
+                    terminalreporter.line(str(text))
+        for written in self.written:
+            if written.error:
+                terminalreporter.write_line(
+                    f"could not write {written.label} to {written.path}: {written.error}", red=True
+                )
+            elif written.label != "GitHub step summary":
+                terminalreporter.write_sep("-", f"generated {written.label}: {written.path}")
+
 
 STATE = pytest.StashKey[RunState]()
 ITEM_RECORDS = pytest.StashKey[list[Any]]()
 ITEM_ATTACHED = pytest.StashKey[int]()
+ITEM_MIN_CONFIDENCE = pytest.StashKey[float]()
+MIN_CONFIDENCE_PROPERTY = "llm_min_confidence"
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -189,7 +234,22 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
                 data["test_id"] = item.nodeid
                 records.append(data)
             report.llm_records = records
+            _record_min_confidence(item, report, records)
         if report.failed:
             text = "\n\n".join(result.describe() for result in results)
             report.sections.append(("llm verdicts", text))
     return report
+
+
+def _record_min_confidence(
+    item: pytest.Item, report: pytest.TestReport, records: list[dict[str, Any]]
+) -> None:
+    """Keep the test's lowest verdict confidence as a user property (a JUnit XML property)."""
+    found = [r["confidence"] for r in records if r["kind"] == "verdict" and "confidence" in r]
+    if not found:
+        return
+    lowest = min([*found, item.stash.get(ITEM_MIN_CONFIDENCE, 1.0)])
+    item.stash[ITEM_MIN_CONFIDENCE] = lowest
+    for properties in (item.user_properties, report.user_properties):
+        properties[:] = [p for p in properties if p[0] != MIN_CONFIDENCE_PROPERTY]
+        properties.append((MIN_CONFIDENCE_PROPERTY, round(lowest, 6)))

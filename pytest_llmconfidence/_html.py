@@ -1,0 +1,293 @@
+"""The HTML confidence report: one self-contained page, the histogram drawn as inline SVG.
+
+No script, no network: a Content-Security-Policy forbids both. Every piece of user text (questions,
+responses, test ids, tokens) is escaped. Pure: knows nothing of pytest.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from html import escape
+from typing import Any
+
+from ._report import (
+    BINS,
+    Summary,
+    bin_markup,
+    check_status,
+    checked_threshold,
+    fmt,
+    one_line,
+    plural,
+    value_text,
+)
+
+__all__ = ["render_html", "svg_histogram"]
+
+_COLOURS = {"red": "#d1495b", "yellow": "#e6a23c", "green": "#3c9d5d"}
+_STYLE = """
+:root { color-scheme: light; --ink: #1f2328; --muted: #59636e; --line: #d1d9e0; --soft: #f6f8fa;
+  --red: #d1495b; --yellow: #b7791f; --green: #2f855a; }
+* { box-sizing: border-box; }
+body { font: 14px/1.45 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; color: var(--ink);
+  margin: 0 auto; padding: 24px 32px 48px; max-width: 1200px; }
+h1 { font-size: 22px; margin: 0 0 4px; }
+h2 { font-size: 16px; margin: 28px 0 10px; }
+.lead { color: var(--muted); margin: 0 0 18px; }
+.cards { display: flex; flex-wrap: wrap; gap: 10px; }
+.card { border: 1px solid var(--line); border-radius: 8px; padding: 8px 14px; min-width: 120px;
+  background: var(--soft); }
+.card b { display: block; font-size: 20px; }
+.card span { color: var(--muted); font-size: 12px; }
+.card.bad b { color: var(--red); } .card.warn b { color: var(--yellow); }
+svg text { font: 11px system-ui, sans-serif; fill: var(--muted); }
+table { border-collapse: collapse; width: 100%; }
+th, td { border-bottom: 1px solid var(--line); padding: 6px 8px; text-align: left; vertical-align: top; }
+th { background: var(--soft); font-weight: 600; font-size: 12px; color: var(--muted); }
+td.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
+td.test { font-family: ui-monospace, SFMono-Regular, Menlo, monospace; font-size: 12px;
+  overflow-wrap: anywhere; max-width: 280px; }
+.status { font-weight: 600; white-space: nowrap; }
+.failed { color: var(--red); } .borderline { color: var(--yellow); } .passed { color: var(--green); }
+.unchecked { color: var(--muted); }
+details summary { cursor: pointer; }
+details dl { display: grid; grid-template-columns: max-content 1fr; gap: 2px 12px; margin: 8px 0 4px; }
+details dt { color: var(--muted); }
+details dd { margin: 0; white-space: pre-wrap; word-break: break-word; }
+code { font-family: ui-monospace, SFMono-Regular, Menlo, monospace; font-size: 12px; }
+.bar { display: inline-block; height: 8px; border-radius: 2px; vertical-align: middle; margin-right: 6px; }
+"""
+
+
+def _e(value: Any) -> str:
+    return escape("" if value is None else str(value), quote=True)
+
+
+def _test_id(value: Any) -> str:
+    """A test id, escaped, with line-break opportunities after ``::`` and ``/``."""
+    return _e(value).replace("::", "::<wbr>").replace("/", "/<wbr>")
+
+
+def _num(value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return 0.0
+    return float(value)
+
+
+def svg_histogram(summary: Summary, *, width: int = 640, height: int = 220) -> str:
+    """The confidence histogram (bins of 0.1) as an inline SVG element, the threshold dashed."""
+    left, right, top, bottom = 40, 12, 16, 34
+    plot_w, plot_h = width - left - right, height - top - bottom
+    peak = max(summary.histogram) or 1
+    step = plot_w / BINS
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" class="histogram" width="{width}" height="{height}" '
+        f'viewBox="0 0 {width} {height}" role="img" aria-label="confidence histogram">',
+        "<title>Confidence of the verdicts, bins of 0.1</title>",
+        f'<line x1="{left}" y1="{top + plot_h}" x2="{left + plot_w}" y2="{top + plot_h}" stroke="#8c959f"/>',
+    ]
+    for tick in range(0, peak + 1, max(1, -(-peak // 4))):
+        y = top + plot_h - plot_h * tick / peak
+        parts.append(f'<line x1="{left}" y1="{y:.1f}" x2="{left + plot_w}" y2="{y:.1f}" stroke="#eaeef2"/>')
+        parts.append(f'<text x="{left - 6}" y="{y + 4:.1f}" text-anchor="end">{tick}</text>')
+    for index, count in enumerate(summary.histogram):
+        bar_h = plot_h * count / peak
+        x = left + index * step + 3
+        y = top + plot_h - bar_h
+        colour = _COLOURS[next(iter(bin_markup(index, summary.threshold)))]
+        low, high = index / BINS, (index + 1) / BINS
+        parts.append(
+            f'<rect class="bin" data-low="{low:.1f}" data-count="{count}" x="{x:.1f}" y="{y:.1f}" '
+            f'width="{step - 6:.1f}" height="{bar_h:.1f}" rx="2" fill="{colour}">'
+            f"<title>{low:.1f}–{high:.1f}: {plural(count, 'verdict')}</title></rect>"
+        )
+        if count:
+            parts.append(
+                f'<text x="{x + (step - 6) / 2:.1f}" y="{y - 4:.1f}" text-anchor="middle">{count}</text>'
+            )
+    for index in range(BINS + 1):
+        x = left + index * step
+        parts.append(
+            f'<text x="{x:.1f}" y="{top + plot_h + 16}" text-anchor="middle">{index / BINS:.1f}</text>'
+        )
+    tx = left + plot_w * summary.threshold
+    parts.append(
+        f'<line x1="{tx:.1f}" y1="{top - 4}" x2="{tx:.1f}" y2="{top + plot_h}" stroke="#1f2328" '
+        f'stroke-dasharray="4 3"/>'
+        f'<text x="{tx - 4:.1f}" y="{top + 6}" text-anchor="end">threshold {summary.threshold:.2f}</text>'
+    )
+    parts.append(
+        f'<text x="{left + plot_w / 2:.1f}" y="{height - 4}" text-anchor="middle">confidence</text></svg>'
+    )
+    return "".join(parts)
+
+
+def _card(value: str, label: str, tone: str = "") -> str:
+    cls = f"card {tone}".strip()
+    return f'<div class="{cls}"><b>{_e(value)}</b><span>{_e(label)}</span></div>'
+
+
+def _alternatives(record: Mapping[str, Any]) -> str:
+    alternatives = [alt for alt in record.get("alternatives") or [] if isinstance(alt, Mapping)]
+    alternatives.sort(key=lambda alt: -_num(alt.get("probability")))
+    return ", ".join(
+        f"<code>{_e(repr(alt.get('token')))}</code> {_num(alt.get('probability')):.4f}"
+        for alt in alternatives[:8]
+    )
+
+
+def _details(record: Mapping[str, Any], *, open_: bool = False) -> str:
+    rows: list[tuple[str, str]] = []
+    if record.get("response") is not None:
+        rows.append(("response", _e(record["response"])))
+    if record.get("context") is not None:
+        rows.append(("context", _e(record["context"])))
+    rows.append(
+        (
+            "p_true / p_false",
+            f"{_num(record.get('p_true')):.4f} / {_num(record.get('p_false')):.4f} "
+            f"(coverage {_num(record.get('coverage')):.4f}, normalized {_num(record.get('normalized')):.4f})",
+        )
+    )
+    rows.append(
+        ("token", f"<code>{_e(repr(record.get('token')))}</code> at position {_e(record.get('position'))}")
+    )
+    top = _alternatives(record)
+    if top:
+        rows.append(("top tokens", top))
+    for check in record.get("checks") or []:
+        if isinstance(check, Mapping):
+            outcome = "passed" if check.get("passed") else "failed"
+            rows.append(
+                (
+                    "check",
+                    f"{_e(check.get('kind'))} &ge; {_num(check.get('threshold')):.2f}: "
+                    f'<span class="{outcome}">{outcome}</span> (score {_num(check.get("score")):.4f})',
+                )
+            )
+    source = "replayed from cassette" if record.get("replayed") else "live"
+    latency = _num(record.get("latency_s")) * 1000
+    rows.append(("model", f"{_e(record.get('model'))} ({source}, {latency:.0f} ms)"))
+    usage = record.get("usage")
+    if isinstance(usage, Mapping):
+        rows.append(
+            (
+                "tokens",
+                f"{_num(usage.get('total_tokens')):.0f} (prompt {_num(usage.get('prompt_tokens')):.0f}, "
+                f"completion {_num(usage.get('completion_tokens')):.0f})",
+            )
+        )
+    body = "".join(f"<dt>{name}</dt><dd>{value}</dd>" for name, value in rows)
+    return (
+        f"<details{' open' if open_ else ''}><summary>{_e(one_line(record.get('question'), 140))}</summary>"
+        f"<dl><dt>question</dt><dd>{_e(record.get('question'))}</dd>{body}</dl></details>"
+    )
+
+
+def _verdict_rows(summary: Summary) -> str:
+    rows = []
+    ordered = sorted(summary.verdicts, key=lambda r: (_num(r.get("confidence")), str(r.get("test_id"))))
+    for record in ordered:
+        status = check_status(record, summary.band)
+        label = "failed, borderline" if status == "failed" and record.get("borderline") else status
+        confidence = _num(record.get("confidence"))
+        colour = _COLOURS[next(iter(bin_markup(min(9, int(confidence * BINS)), summary.threshold)))]
+        rows.append(
+            f'<tr class="verdict" data-status="{status}">'
+            f'<td class="test">{_test_id(record.get("test_id"))}</td>'
+            f"<td>{_e(value_text(record.get('value')))}</td>"
+            f'<td class="num"><span class="bar" style="width:{confidence * 48:.0f}px;background:{colour}">'
+            f"</span>{confidence:.3f}</td>"
+            f'<td class="num">{checked_threshold(record):.2f}</td>'
+            f'<td class="status {status}">{_e(label)}</td>'
+            f"<td>{'replayed' if record.get('replayed') else 'live'}</td>"
+            f"<td>{_details(record, open_=status == 'failed')}</td></tr>"
+        )
+    return "".join(rows)
+
+
+def _response_rows(summary: Summary) -> str:
+    rows = []
+    for record in sorted(summary.responses, key=lambda r: str(r.get("test_id"))):
+        status = check_status(record, summary.band)
+
+        def cell(name: str, record: Mapping[str, Any] = record) -> str:
+            value = record.get(name)
+            return "-" if value is None else f"{_num(value):.3f}"
+
+        rows.append(
+            f'<tr class="response" data-status="{status}">'
+            f'<td class="test">{_test_id(record.get("test_id"))}</td>'
+            f'<td class="num">{cell("geometric_mean")}</td><td class="num">{cell("mean")}</td>'
+            f'<td class="num">{cell("min")}</td><td><code>{_e(repr(record.get("min_token")))}</code></td>'
+            f'<td class="status {status}">{_e(status)}</td></tr>'
+        )
+    return "".join(rows)
+
+
+def render_html(summary: Summary, *, title: str = "LLM confidence report") -> str:
+    """The whole page: numbers, the SVG histogram, the verdict table (lowest confidence first)."""
+    verdicts = len(summary.verdicts)
+    lead = (
+        f"{plural(verdicts, 'verdict')} in {plural(summary.tests, 'test')}: "
+        f"{summary.replayed} replayed, {summary.live} live"
+    )
+    if summary.responses:
+        lead += f"; {plural(len(summary.responses), 'response')} scored"
+    tokens = summary.tokens
+    cards = [
+        _card(str(verdicts), "verdicts"),
+        _card(
+            f"{summary.checks_failed} / {summary.checks}",
+            "checks failed",
+            "bad" if summary.checks_failed else "",
+        ),
+        _card(str(summary.undecided), "undecided", "bad" if summary.undecided else ""),
+        _card(
+            str(summary.borderline),
+            f"borderline (±{summary.band:.2f})",
+            "warn" if summary.borderline else "",
+        ),
+        _card(fmt(summary.confidence_min), "min confidence"),
+        _card(fmt(summary.confidence_median), "median"),
+        _card(fmt(summary.confidence_mean), "mean"),
+        _card(
+            f"{tokens['live']['total_tokens']:,}" if summary.tokens_reported else "-",
+            f"live tokens ({tokens['replayed']['total_tokens']:,} replayed)"
+            if summary.tokens_reported
+            else "tokens not reported",
+        ),
+    ]
+    sections = [
+        f"<h1>{_e(title)}</h1>",
+        f'<p class="lead">{_e(lead)}</p>',
+        f'<div class="cards">{"".join(cards)}</div>',
+        "<h2>Confidence histogram</h2>",
+        svg_histogram(summary),
+        "<h2>Verdicts, lowest confidence first</h2>",
+    ]
+    if summary.verdicts:
+        sections.append(
+            '<table class="verdicts"><thead><tr><th>test</th><th>verdict</th><th>confidence</th>'
+            "<th>threshold</th><th>check</th><th>source</th><th>question (click for details)</th></tr>"
+            f"</thead><tbody>{_verdict_rows(summary)}</tbody></table>"
+        )
+    else:
+        sections.append("<p>No verdicts in this run.</p>")
+    if summary.responses:
+        sections.append(
+            "<h2>Responses scored</h2>"
+            '<table class="responses"><thead><tr><th>test</th><th>geometric mean</th><th>mean</th>'
+            "<th>min</th><th>min token</th><th>check</th></tr></thead>"
+            f"<tbody>{_response_rows(summary)}</tbody></table>"
+        )
+    return (
+        "<!DOCTYPE html>\n"
+        '<html lang="en"><head><meta charset="utf-8">'
+        '<meta http-equiv="Content-Security-Policy" '
+        "content=\"default-src 'none'; style-src 'unsafe-inline'; img-src data:\">"
+        '<meta name="viewport" content="width=device-width, initial-scale=1">'
+        f"<title>{_e(title)}</title><style>{_STYLE}</style></head>\n<body>\n"
+        + "\n".join(sections)
+        + "\n</body></html>\n"
+    )
