@@ -10,7 +10,7 @@ from typing import Any
 import pydantic
 import pytest
 from fake_openai import completion, logp
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 from openai.types.chat import ChatCompletion
 from openai.types.responses import Response
@@ -231,6 +231,7 @@ def test_anything_else_is_a_type_error() -> None:
         response_confidence({"text": "Paris"})
 
 
+@settings(deadline=None)  # no timing: the suite shares two cores
 @given(
     st.lists(
         st.floats(min_value=1e-6, max_value=1.0, allow_nan=False),
@@ -245,6 +246,7 @@ def test_aggregates_are_ordered_min_geometric_mean_arithmetic_mean(probabilities
     assert 0.0 <= rc.min <= rc.geometric_mean <= rc.mean <= 1.0
 
 
+@settings(deadline=None)  # no timing: the suite shares two cores
 @given(
     st.lists(
         st.lists(st.floats(min_value=0.0, max_value=1.0), min_size=1, max_size=4), min_size=1, max_size=10
