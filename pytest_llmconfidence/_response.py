@@ -177,7 +177,7 @@ class ResponseConfidence(BaseModel):
         else:
             text = (
                 f"at_least failed: {facts}, needed >= {fmt_probability(needed)} over {len(self._scored())} "
-                f"tokens; weakest {self._weakest_text(3, needed)}; text={short(self.text, 100)!r}"
+                f"tokens; weakest {self._weakest_text(3, needed)}; text={short(self.text, 50)!r}"
             )
         check = Check("at_least", passed, needed, score, text)
         self._checks.append(check)
@@ -187,7 +187,7 @@ class ResponseConfidence(BaseModel):
         start, stop = max(0, tok.index - before), min(len(self.tokens), tok.index + after + 1)
         head = "".join(t.token for t in self.tokens[start : tok.index])
         tail = "".join(t.token for t in self.tokens[tok.index + 1 : stop])
-        return f"{'…' if start else ''}{head}[{tok.token}]{tail}{'…' if stop < len(self.tokens) else ''}"
+        return f"{head}[{tok.token}]{tail}"
 
     def _weakest_text(self, n: int = 3, below: float = 1.0) -> str:
         weakest = [tok for tok in self.weakest(n) if tok.probability < below] or self.weakest(n)

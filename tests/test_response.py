@@ -188,6 +188,36 @@ def test_failed_at_least_repr_lists_aggregate_threshold_and_weakest_tokens_in_co
     assert repr(rc.at_least(0.5)) == "<at_least passed: geometric_mean 0.55 >= 0.50; text='The capital is'>"
 
 
+def test_failed_at_least_repr_of_a_long_answer_fits_pytests_line() -> None:
+    """A sentence of fourteen tokens: the failing repr stays under pytest's 240 characters."""
+    tokens = [
+        ("The", 0.9),
+        (" capital", 0.95),
+        (" of", 0.99),
+        (" France", 0.97),
+        (" is", 0.9),
+        (" Lyon", 0.3),
+    ]
+    tokens += [
+        (",", 0.6),
+        (" a", 0.5),
+        (" city", 0.8),
+        (" on", 0.7),
+        (" the", 0.9),
+        (" Rh", 0.4),
+        ("ône", 0.99),
+    ]
+    rc = response_confidence(completion(*[[token] for token in tokens], [(".", 0.9)]))
+    text = repr(rc.at_least(0.9))
+    assert len(text) <= 240
+    assert text.startswith(
+        "<at_least failed: geometric_mean 0.73, needed >= 0.90 over 14 tokens; weakest ' Lyon' 0.30 in 'France is[ Lyon],'"
+    )
+    assert text.endswith(
+        "' a' 0.50 in 'Lyon,[ a] city'; text='The capital of France is Lyon, a city on the Rhôn…'>"
+    )
+
+
 def test_result_is_frozen_and_has_a_short_repr() -> None:
     """A ResponseConfidence cannot be changed, and its repr fits on one line."""
     rc = response_confidence(completion(*SENTENCE))
