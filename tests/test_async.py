@@ -189,3 +189,9 @@ def test_judge_outside_pytest_builds_its_own_async_client(fake_openai: FakeOpenA
 
     assert asyncio.run(main()).confidence == pytest.approx(0.95)
     assert len(fake_openai.requests) == 2
+
+
+def test_async_client_fixture_is_documented(pytester: pytest.Pytester) -> None:
+    """pytest --fixtures lists judge_async_client with what it is."""
+    result = pytester.runpytest("--fixtures")
+    result.stdout.fnmatch_lines(["judge_async_client*", "*openai.AsyncOpenAI client of judge.acheck*"])
