@@ -195,3 +195,32 @@ def test_async_client_fixture_is_documented(pytester: pytest.Pytester) -> None:
     """pytest --fixtures lists judge_async_client with what it is."""
     result = pytester.runpytest("--fixtures")
     result.stdout.fnmatch_lines(["judge_async_client*", "*openai.AsyncOpenAI client of judge.acheck*"])
+
+
+def test_async_client_can_be_overridden_in_a_conftest(
+    judged: pytest.Pytester, fake_openai: FakeOpenAI
+) -> None:
+    """A conftest's judge_async_client (a plain session fixture) is the client acheck uses."""
+    judged.makeconftest(
+        f"""
+        import openai, pytest
+
+        @pytest.fixture
+        def anyio_backend():
+            return "asyncio"
+
+        @pytest.fixture(scope="session")
+        def judge_async_client():
+            return openai.AsyncOpenAI(base_url="{fake_openai.base_url}", api_key="k", default_headers={{"x-mine": "1"}})
+        """
+    )
+    judged.makepyfile(
+        """
+        import pytest
+        @pytest.mark.anyio
+        async def test_it(judge):
+            assert (await judge.acheck("q?")).value is True
+        """
+    )
+    judged.runpytest("--llm-base-url=http://127.0.0.1:9/v1").assert_outcomes(passed=1)
+    assert fake_openai.requests[0].headers["x-mine"] == "1"
