@@ -161,7 +161,30 @@ def judge_async_client(pytestconfig: pytest.Config) -> Generator[Any, None, None
 
 
 @pytest.fixture
-def judge(request: pytest.FixtureRequest, judge_config: JudgeConfig, judge_client: Any) -> Judge:
+def _llm_cassette(request: pytest.FixtureRequest, judge_config: JudgeConfig) -> Generator[Any, None, None]:
+    """The test's cassette, active for the rest of the test (or for the judge only, by llm_record_scope)."""
+    __tracebackhide__ = True
+    from ._recording import activate, cassette_path
+
+    item = request.node
+    path = cassette_path(judge_config.cassette_dir, request.config.rootpath, item.path, item.nodeid)
+    with activate(
+        path, record_mode=judge_config.record_mode, scope=judge_config.record_scope, nodeid=item.nodeid
+    ) as cassette:
+        yield cassette
+
+
+@pytest.fixture(autouse=True)
+def _llm_marker_cassette(request: pytest.FixtureRequest) -> None:
+    """A test marked ``llm`` gets its cassette even when it does not use the judge."""
+    if request.node.get_closest_marker("llm") is not None:
+        request.getfixturevalue("_llm_cassette")
+
+
+@pytest.fixture
+def judge(
+    request: pytest.FixtureRequest, judge_config: JudgeConfig, judge_client: Any, _llm_cassette: Any
+) -> Judge:
     """A judge for this test: judge(question, response) -> Verdict with the confidence of its token."""
     from ._judge import Judge
 
@@ -185,6 +208,8 @@ def judge(request: pytest.FixtureRequest, judge_config: JudgeConfig, judge_clien
         judge_client,
         build_messages=build_messages,
         on_verdict=on_verdict,
+        send=_llm_cassette.send,
+        asend=_llm_cassette.asend,
         async_client=lambda: request.getfixturevalue("judge_async_client"),
     )
 

@@ -3,7 +3,11 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 
+# pytester's in-process runs unload the modules they import; these must stay loaded across runs
+# (yaml's C parts cannot be loaded twice; httpx2 keeps a map of httpcore2's exception classes).
+import httpcore2  # noqa: F401
 import pytest
+import vcr.patch  # noqa: F401
 from fake_openai import FakeOpenAI
 
 _ENV = (
