@@ -378,12 +378,10 @@ def summary_lines(
         if summary.verdicts:
             lines.append(_line(f"all verdicts ({len(summary.verdicts)}):"))
             lines.append(_line(VERDICT_HEADER))
-            ordered = sorted(summary.verdicts, key=lambda r: str(r.get("test_id")))
-            lines.extend(_verdict_line(record, band, width) for record in ordered)
+            lines.extend(_verdict_line(record, band, width) for record in _by_test(summary.verdicts))
         if summary.responses:
             lines.append(_line(f"all responses ({len(summary.responses)}):"))
-            ordered = sorted(summary.responses, key=lambda r: str(r.get("test_id")))
-            lines.extend(_response_line(record, band) for record in ordered)
+            lines.extend(_response_line(record, band) for record in _by_test(summary.responses))
     return lines
 
 
@@ -395,10 +393,19 @@ def plain(lines: Iterable[Line]) -> list[str]:
 # --- files ----------------------------------------------------------------------------------------
 
 
+def _by_test(records: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Records sorted by test id, each test's in the order it made them (the same with and without xdist)."""
+    return sorted(records, key=lambda r: str(r.get("test_id")))
+
+
 def to_json(summary: Summary) -> dict[str, Any]:
     """The JSON report: the aggregates and a flat ``verdicts`` list (each with its checks and flags)."""
-    verdicts = [{**record, "status": check_status(record, summary.band)} for record in summary.verdicts]
-    responses = [{**record, "status": check_status(record, summary.band)} for record in summary.responses]
+    verdicts = [
+        {**record, "status": check_status(record, summary.band)} for record in _by_test(summary.verdicts)
+    ]
+    responses = [
+        {**record, "status": check_status(record, summary.band)} for record in _by_test(summary.responses)
+    ]
     return {
         "version": REPORT_VERSION,
         "summary": summary.aggregates(),

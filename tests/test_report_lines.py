@@ -274,3 +274,13 @@ def test_loading_the_plugin_imports_no_report_module() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
+
+
+def test_json_verdicts_are_sorted_by_test_whatever_order_workers_reported_them() -> None:
+    """Verdicts are listed by test id, each test's in the order it made them, so reports diff cleanly."""
+    records = [
+        verdict_record(0.1, test_id="t.py::test_b", question="b1"),
+        verdict_record(0.2, test_id="t.py::test_a", question="a1"),
+        verdict_record(0.3, test_id="t.py::test_b", question="b2"),
+    ]
+    assert [v["question"] for v in to_json(summarize(records))["verdicts"]] == ["a1", "b1", "b2"]
