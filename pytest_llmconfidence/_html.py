@@ -220,7 +220,8 @@ def _response_rows(summary: Summary) -> str:
             f'<td class="test">{_test_id(record.get("test_id"))}</td>'
             f'<td class="num">{cell("geometric_mean")}</td><td class="num">{cell("mean")}</td>'
             f'<td class="num">{cell("min")}</td><td><code>{_e(repr(record.get("min_token")))}</code></td>'
-            f'<td class="status {status}">{_e(status)}</td></tr>'
+            f'<td class="status {status}">{_e(status)}</td>'
+            f"<td>{_e(one_line(record.get('text'), 140))}</td></tr>"
         )
     return "".join(rows)
 
@@ -278,7 +279,7 @@ def render_html(summary: Summary, *, title: str = "LLM confidence report") -> st
         sections.append(
             "<h2>Responses scored</h2>"
             '<table class="responses"><thead><tr><th>test</th><th>geometric mean</th><th>mean</th>'
-            "<th>min</th><th>min token</th><th>check</th></tr></thead>"
+            "<th>min</th><th>min token</th><th>check</th><th>text</th></tr></thead>"
             f"<tbody>{_response_rows(summary)}</tbody></table>"
         )
     return (

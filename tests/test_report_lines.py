@@ -284,3 +284,21 @@ def test_json_verdicts_are_sorted_by_test_whatever_order_workers_reported_them()
         verdict_record(0.3, test_id="t.py::test_b", question="b2"),
     ]
     assert [v["question"] for v in to_json(summarize(records))["verdicts"]] == ["a1", "b1", "b2"]
+
+
+def test_html_lists_scored_responses_apart() -> None:
+    """Response records get their own table: aggregates, weakest token, check status, the text escaped."""
+    response = {
+        "kind": "response",
+        "test_id": "t.py::test_r",
+        "text": "It <b>rains</b>",
+        "mean": 0.6,
+        "geometric_mean": 0.42,
+        "min": 0.2,
+        "min_token": " rains",
+        "checks": [{"kind": "at_least", "threshold": 0.8, "passed": False, "score": 0.42}],
+    }
+    html = render_html(summarize([response, verdict_record(0.9)]))
+    assert html.count('<tr class="response" data-status="failed">') == 1
+    assert "<td>It &lt;b&gt;rains&lt;/b&gt;</td>" in html
+    assert "1 verdict in 1 test: 0 replayed, 1 live; 1 response scored" in html
