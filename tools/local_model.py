@@ -18,6 +18,10 @@ threads serve HTTP, no GIL involved), and dropping the last reference to the
 object stops the loop and joins its threads.  Binding port 0 lets the kernel
 pick a free port, so parallel sessions cannot race for one.
 
+Answers are deterministic: temperature 0 gives the same tokens, and prompt
+batches of 32 tokens give the same logprobs to the same request whatever was
+asked before it (see ``serve()``).
+
 Use from Python::
 
     with serve() as base_url:  # "http://127.0.0.1:PORT/v1"
