@@ -352,3 +352,30 @@ def test_response_and_unknown_records_are_counted_apart(judged: pytest.Pytester)
     data = json.loads(Path(judged.path / "r.json").read_text())
     assert data["summary"]["verdicts"] == 0 and data["summary"]["responses"] == 1
     assert data["responses"][0]["min_token"] == "Paris" and data["responses"][0]["borderline"] is True
+
+
+@pytest.mark.parametrize("mode", WITH_WORKERS)
+def test_replayed_and_live_verdicts_and_tokens_are_counted_apart(
+    judged: pytest.Pytester, fake_openai: FakeOpenAI, mode: list[str]
+) -> None:
+    """Verdicts replayed from cassettes and verdicts that called the endpoint are counted, and their tokens, apart."""
+    judged.makepyfile(
+        test_old="def test_old(judge):\n    judge('Is it old?', 'x')\n    judge('Is it older?', 'x')"
+    )
+    judged.runpytest().assert_outcomes(passed=1)
+    judged.makepyfile(test_new="def test_new(judge):\n    judge('Is it new?', 'x')")
+    result = judged.runpytest("--llm-report=r.json", *mode)
+    result.assert_outcomes(passed=2)
+    result.stdout.fnmatch_lines(
+        [
+            "3 verdicts in 2 tests: 2 replayed, 1 live",
+            "tokens: live 43 (prompt 42, completion 1); replayed 86 (prompt 84, completion 2)",
+        ]
+    )
+    data = json.loads((judged.path / "r.json").read_text())
+    assert [(v["test_id"], v["replayed"]) for v in data["verdicts"]] == [
+        ("test_new.py::test_new", False),
+        ("test_old.py::test_old", True),
+        ("test_old.py::test_old", True),
+    ]
+    assert (data["summary"]["replayed"], data["summary"]["live"]) == (2, 1)
