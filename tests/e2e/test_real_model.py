@@ -87,8 +87,8 @@ def test_the_same_question_twice_gives_identical_verdicts(
 
 
 # Questions SmolLM2-135M-Instruct answers right, with the right label ahead of the wrong one
-# by at least MARGIN, through the default prompt (found by experiment; it is right on about
-# half of simple questions, so most questions are not here).
+# by at least MARGIN, through the default prompt (found by experiment; it leans towards "true"
+# and gets many simple questions wrong, so most questions are not here).
 RELIABLE = [
     (QUESTION, REPLY, True),
     ("Is the reply polite?", "Thank you for your patience, I'm happy to help.", True),
