@@ -1,4 +1,8 @@
-"""The example suite replays offline from its committed cassettes, with the outcomes its README shows."""
+"""The example suite replays offline from its committed cassettes, with the outcomes its README shows.
+
+A change to the judge's request (prompt, parameters) makes these recordings miss: re-record them with
+`make record-examples` and update the verdict table of examples/README.md.
+"""
 
 from __future__ import annotations
 
