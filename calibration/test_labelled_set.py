@@ -11,6 +11,9 @@ from statements import Statement, statements
 
 STATEMENTS = statements()
 
+# Recorded against SmolLM2-135M-Instruct served by llama.cpp (tools/record_calibration.py).
+pytestmark = pytest.mark.llm(model="smollm2-135m-instruct")
+
 
 @pytest.mark.parametrize("statement", STATEMENTS, ids=[s.id for s in STATEMENTS])
 def test_statement(judge, statement: Statement) -> None:  # type: ignore[no-untyped-def]

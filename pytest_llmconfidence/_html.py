@@ -6,7 +6,7 @@ responses, test ids, tokens) is escaped. Pure: knows nothing of pytest.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from html import escape
 from typing import Any
 
@@ -22,7 +22,7 @@ from ._report import (
     value_text,
 )
 
-__all__ = ["render_html", "svg_histogram"]
+__all__ = ["render_html", "svg_histogram", "svg_reliability"]
 
 _COLOURS = {"red": "#d1495b", "yellow": "#e6a23c", "green": "#3c9d5d"}
 _STYLE = """
@@ -119,6 +119,106 @@ def svg_histogram(summary: Summary, *, width: int = 640, height: int = 220) -> s
     parts.append(
         f'<text x="{left + plot_w / 2:.1f}" y="{height - 4}" text-anchor="middle">confidence</text></svg>'
     )
+    return "".join(parts)
+
+
+_SERIES = (("#8c959f", "raw"), ("#3c6fd1", "calibrated"))
+
+
+def svg_reliability(series: Sequence[tuple[str, Sequence[Mapping[str, Any]]]], *, size: int = 320) -> str:
+    """A reliability diagram: per equal-mass bin, accuracy against mean confidence; the diagonal is perfect.
+
+    ``series`` is a list of ``(label, bins)``; each bin maps ``confidence``, ``accuracy`` and ``count``.
+    """
+    pad = 40
+    plot = size - pad - 14
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" class="reliability" width="{size + 180}" height="{size}" '
+        f'viewBox="0 0 {size + 180} {size}" role="img" aria-label="reliability diagram">',
+        "<title>Reliability diagram: accuracy against confidence, equal-mass bins</title>",
+        f'<rect x="{pad}" y="14" width="{plot}" height="{plot}" fill="none" stroke="#8c959f"/>',
+        f'<line class="diagonal" x1="{pad}" y1="{14 + plot}" x2="{pad + plot}" y2="14" stroke="#d0d7de" '
+        'stroke-dasharray="4 3"/>',
+    ]
+    for tick in range(0, 11, 2):
+        v = tick / 10
+        x, y = pad + plot * v, 14 + plot - plot * v
+        parts.append(f'<text x="{x:.1f}" y="{14 + plot + 14}" text-anchor="middle">{v:.1f}</text>')
+        parts.append(f'<text x="{pad - 6}" y="{y + 4:.1f}" text-anchor="end">{v:.1f}</text>')
+    for (label, bins), (colour, _name) in zip(series, _SERIES * (len(series) // 2 + 1), strict=False):
+        points = []
+        for b in bins:
+            x = pad + plot * min(max(_num(b.get("confidence")), 0.0), 1.0)
+            y = 14 + plot - plot * min(max(_num(b.get("accuracy")), 0.0), 1.0)
+            points.append(f"{x:.1f},{y:.1f}")
+            count = plural(int(_num(b.get("count"))), "verdict")
+            parts.append(
+                f'<circle class="point" cx="{x:.1f}" cy="{y:.1f}" r="4" fill="{colour}">'
+                f"<title>{_e(label)}: confidence {_num(b.get('confidence')):.3f}, accuracy "
+                f"{_num(b.get('accuracy')):.3f}, {count}</title></circle>"
+            )
+        if points:
+            parts.append(
+                f'<polyline points="{" ".join(points)}" fill="none" stroke="{colour}" stroke-width="1.5"/>'
+            )
+    for index, ((label, _bins), (colour, _name)) in enumerate(zip(series, _SERIES * 2, strict=False)):
+        y = 24 + index * 18
+        parts.append(f'<circle cx="{size + 8}" cy="{y - 4}" r="4" fill="{colour}"/>')
+        parts.append(f'<text x="{size + 16}" y="{y}">{_e(label)}</text>')
+    parts.append(
+        f'<text x="{pad + plot / 2:.1f}" y="{size - 2}" text-anchor="middle">confidence</text>'
+        f'<text x="12" y="{14 + plot / 2:.1f}" text-anchor="middle" '
+        f'transform="rotate(-90 12 {14 + plot / 2:.1f})">accuracy</text></svg>'
+    )
+    return "".join(parts)
+
+
+def _metric_cells(m: Mapping[str, Any] | None) -> str:
+    if not m:
+        return '<td class="num" colspan="5">-</td>'
+    shares = ", ".join(
+        f"≥{_e(t)}: {'-' if v.get('right') is None else format(v['right'], '.2f')} of {v.get('count', 0)}"
+        for t, v in (m.get("above") or {}).items()
+    )
+    auroc = m.get("auroc")
+    return (
+        f'<td class="num">{m.get("n", 0)}</td><td class="num">{_num(m.get("accuracy")):.3f}</td>'
+        f'<td class="num">{_num(m.get("ece")):.3f} ({m.get("bins", 0)} bins)</td>'
+        f'<td class="num">{_num(m.get("brier")):.3f}</td>'
+        f'<td class="num">{"-" if auroc is None else format(_num(auroc), ".3f")}</td><td>{_e(shares)}</td>'
+    )
+
+
+def _calibration_section(calibration: Sequence[Any]) -> str:
+    parts = ["<h2>Calibration</h2>"]
+    if not calibration:
+        parts.append(
+            "<p>No labelled verdicts: give <code>judge(..., expected=True)</code> to measure calibration.</p>"
+        )
+        return "".join(parts)
+    for report in calibration:
+        data = report.to_dict() if hasattr(report, "to_dict") else dict(report)
+        rows = [("all verdicts, raw", data.get("all_raw")), ("held-out, raw", data.get("held_out_raw"))]
+        fitted = data.get("map")
+        if fitted:
+            rows.append((f"held-out, {fitted.get('method')}", data.get("held_out_calibrated")))
+        parts.append(f"<h3>{_e(data.get('model'))}</h3>")
+        parts.append(
+            '<table class="calibration"><thead><tr><th>verdicts</th><th>n</th><th>accuracy</th><th>ECE</th>'
+            "<th>Brier</th><th>AUROC</th><th>right when confidence above</th></tr></thead><tbody>"
+            + "".join(f"<tr><td>{_e(label)}</td>{_metric_cells(m)}</tr>" for label, m in rows)
+            + "</tbody></table>"
+        )
+        series = []
+        if data.get("held_out_raw") and data.get("held_out_calibrated"):
+            series = [
+                ("held-out, raw", data["held_out_raw"].get("reliability", [])),
+                ("held-out, calibrated", data["held_out_calibrated"].get("reliability", [])),
+            ]
+        elif data.get("all_raw"):
+            series = [("all verdicts, raw", data["all_raw"].get("reliability", []))]
+        parts.append(svg_reliability(series))
+        parts.extend(f"<p>{_e(note)}</p>" for note in data.get("notes") or ())
     return "".join(parts)
 
 
@@ -226,8 +326,11 @@ def _response_rows(summary: Summary) -> str:
     return "".join(rows)
 
 
-def render_html(summary: Summary, *, title: str = "LLM confidence report") -> str:
-    """The whole page: numbers, the SVG histogram, the verdict table (lowest confidence first)."""
+def render_html(
+    summary: Summary, *, title: str = "LLM confidence report", calibration: Sequence[Any] | None = None
+) -> str:
+    """The whole page: numbers, the SVG histogram, the verdict table (lowest confidence first), and with
+    a calibration report the metrics per model and a reliability diagram."""
     verdicts = len(summary.verdicts)
     lead = (
         f"{plural(verdicts, 'verdict')} in {plural(summary.tests, 'test')}: "
@@ -265,6 +368,7 @@ def render_html(summary: Summary, *, title: str = "LLM confidence report") -> st
         f'<div class="cards">{"".join(cards)}</div>',
         "<h2>Confidence histogram</h2>",
         svg_histogram(summary),
+        *([_calibration_section(calibration)] if calibration is not None else []),
         "<h2>Verdicts, lowest confidence first</h2>",
     ]
     if summary.verdicts:

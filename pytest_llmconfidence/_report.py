@@ -398,20 +398,26 @@ def _by_test(records: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
     return sorted(records, key=lambda r: str(r.get("test_id")))
 
 
-def to_json(summary: Summary) -> dict[str, Any]:
-    """The JSON report: the aggregates and a flat ``verdicts`` list (each with its checks and flags)."""
+def to_json(summary: Summary, calibration: Sequence[Any] | None = None) -> dict[str, Any]:
+    """The JSON report: the aggregates and a flat ``verdicts`` list (each with its checks and flags).
+
+    With a calibration report (``--llm-calibration``), a ``calibration`` list holds its metrics per model.
+    """
     verdicts = [
         {**record, "status": check_status(record, summary.band)} for record in _by_test(summary.verdicts)
     ]
     responses = [
         {**record, "status": check_status(record, summary.band)} for record in _by_test(summary.responses)
     ]
-    return {
+    data = {
         "version": REPORT_VERSION,
         "summary": summary.aggregates(),
         "verdicts": verdicts,
         "responses": responses,
     }
+    if calibration is not None:
+        data["calibration"] = [report.to_dict() for report in calibration]
+    return data
 
 
 def _md_cell(value: Any) -> str:
@@ -497,6 +503,7 @@ def write_reports(
     github_summary: str | None = None,
     band: float = 0.05,
     threshold: float = 0.9,
+    calibration: Sequence[Any] | None = None,
 ) -> list[Written]:
     """Write the requested reports; the GitHub step summary only when there are records."""
     summary = summarize(records, band=band, threshold=threshold)
@@ -511,12 +518,12 @@ def write_reports(
             written.append(Written(label, path))
 
     if json_path is not None:
-        text = json.dumps(to_json(summary), indent=2, ensure_ascii=False) + "\n"
+        text = json.dumps(to_json(summary, calibration), indent=2, ensure_ascii=False) + "\n"
         attempt("llm confidence report (JSON)", json_path, lambda: write_atomic(json_path, text))
     if html_path is not None:
         from ._html import render_html
 
-        page = render_html(summary)
+        page = render_html(summary, calibration=calibration)
         attempt("llm confidence report (HTML)", html_path, lambda: write_atomic(html_path, page))
     if github_summary and not summary.empty:
         target = Path(github_summary)

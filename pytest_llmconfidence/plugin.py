@@ -34,7 +34,19 @@ class RunState:
 
     config: JudgeConfig
     records: list[dict[str, Any]] = field(default_factory=list)
+    calibrate: Any = None
     written: list[Any] = field(default_factory=list)
+    calibration_cache: list[Any] | None = None
+
+    def calibration(self) -> list[Any] | None:
+        """The calibration report of the labelled verdicts (with --llm-calibration), computed once."""
+        if not self.config.calibration or not self.records:
+            return None
+        if self.calibration_cache is None:
+            from . import _calibration
+
+            self.calibration_cache = _calibration.calibration_report(self.records)
+        return self.calibration_cache
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         records = getattr(report, "llm_records", None)
@@ -55,6 +67,7 @@ class RunState:
                 github_summary=github,
                 band=self.config.borderline,
                 threshold=self.config.threshold,
+                calibration=self.calibration(),
             )
 
     def pytest_terminal_summary(
@@ -74,6 +87,13 @@ class RunState:
             for extra in config.hook.pytest_llmconfidence_summary(records=list(self.records), config=config):
                 for text in [extra] if isinstance(extra, str) else extra or ():
                     terminalreporter.line(str(text))
+        calibration = self.calibration()
+        if calibration is not None and not hasattr(config, "workerinput"):
+            from ._calibration import report_lines
+
+            terminalreporter.write_sep("=", "llm calibration")
+            for text in report_lines(calibration):
+                terminalreporter.write_line(text)
         for written in self.written:
             if written.error:
                 terminalreporter.write_line(
@@ -103,6 +123,14 @@ def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", MARKER_HELP)
     state = RunState(config=_config.resolve_config(config))
+    if state.config.calibration_file is not None:
+        from . import _calibration
+
+        try:
+            maps = _calibration.load_maps(state.config.calibration_file)
+        except ValueError as exc:
+            raise pytest.UsageError(f"pytest-llmconfidence: llm_calibration_file: {exc}") from None
+        state.calibrate = _calibration.calibrator(maps)
     config.stash[STATE] = state
     config.pluginmanager.register(state, "llmconfidence-run")
 
@@ -210,6 +238,7 @@ def judge(
         on_verdict=on_verdict,
         send=_llm_cassette.send,
         asend=_llm_cassette.asend,
+        calibrate=run_state(request.config).calibrate,
         async_client=lambda: request.getfixturevalue("judge_async_client"),
     )
 
