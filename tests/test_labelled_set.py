@@ -84,7 +84,9 @@ def test_calibration_report_of_the_real_model_runs_offline(labelled_run) -> None
     assert model["map"]["method"] == "platt"
 
     class Collect(HTMLParser):
-        svgs: list[str] = []
+        def __init__(self) -> None:
+            super().__init__()
+            self.svgs: list[str] = []
 
         def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
             if tag == "svg":

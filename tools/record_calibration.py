@@ -53,7 +53,8 @@ def main(argv: list[str]) -> int:
         status = subprocess.call(command, cwd=ROOT, env=env)
     recorded = sorted(CASSETTES.rglob("*.yaml")) if CASSETTES.exists() else []
     print(
-        f"recorded {len(recorded)} cassettes in {time.perf_counter() - started:.1f} s (pytest exit status {status})"
+        f"recorded {len(recorded)} cassettes in {time.perf_counter() - started:.1f} s "
+        f"(pytest exit status {status})"
     )
     return status
 
