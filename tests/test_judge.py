@@ -284,10 +284,16 @@ def test_record_mode_defaults_to_none_in_ci_and_once_elsewhere(
 
 
 def test_help_lists_every_option(pytester: pytest.Pytester) -> None:
-    """pytest --help has an llmconfidence group with every flag and ini key."""
+    """pytest --help has an llmconfidence group with every flag, ini key and environment variable."""
+    from pytest_llmconfidence._config import OPTIONS
+
     result = pytester.runpytest("--help")
     result.stdout.fnmatch_lines(["*confident LLM judges (pytest-llmconfidence)*"])
     out = result.stdout.str()
+    for option in OPTIONS:
+        for name in (option.flag, option.ini, option.env):
+            if name:
+                assert name in out, name
     for flag in (
         "--llm-model",
         "--llm-base-url",
@@ -314,6 +320,19 @@ def test_help_lists_every_option(pytester: pytest.Pytester) -> None:
         "llm_borderline",
     ):
         assert ini in out, ini
+
+
+def test_configuration_reference_documents_every_option() -> None:
+    """docs/configuration.md names every flag, ini key and environment variable."""
+    from pathlib import Path
+
+    from pytest_llmconfidence._config import OPTIONS
+
+    doc = (Path(__file__).resolve().parent.parent / "docs" / "configuration.md").read_text()
+    for option in OPTIONS:
+        for name in (option.flag, option.ini, option.env):
+            if name:
+                assert f"`{name}`" in doc, name
 
 
 def test_fixtures_and_marker_are_documented(pytester: pytest.Pytester) -> None:

@@ -1,0 +1,34 @@
+"""The newcomer path: the README's two commands and what CI runs."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def readme_commands() -> list[str]:
+    text = (ROOT / "README.md").read_text()
+    block = re.search(r"```sh\n(.*?)```", text, re.S)
+    assert block is not None, "README has no sh block"
+    assert text.index(block.group(0)) < text.index("\n---"), "the commands come first"
+    return [line.split("#")[0].strip() for line in block.group(1).splitlines() if line.strip()]
+
+
+def test_readme_opens_with_the_main_job_and_the_test_command() -> None:
+    """Exactly two set-up commands, before anything else: the examples offline, then the tests."""
+    assert readme_commands() == ["make examples", "make test"]
+
+
+def test_ci_runs_the_readme_test_command() -> None:
+    """.ci/run calls the README's test command."""
+    ci = (ROOT / ".ci" / "run").read_text()
+    assert re.search(r"^make test$", ci, re.M)
+
+
+def test_make_examples_runs_the_examples_offline() -> None:
+    """The main job replays the examples with CI set: no key, no network."""
+    makefile = (ROOT / "Makefile").read_text()
+    recipe = makefile.split("\nexamples:", 1)[1].split("\n\n", 1)[0]
+    assert "CI=true" in recipe and "pytest examples" in recipe
