@@ -452,3 +452,35 @@ def test_works_alongside_pytest_recording(
     replay(judged, monkeypatch, "--record-mode=none").assert_outcomes(passed=2)
     help_text = judged.runpytest("--help").stdout.str()
     assert "--record-mode" in help_text and "--llm-record-mode" in help_text
+
+
+def test_batches_and_async_verdicts_replay_and_say_so_per_call(
+    judged: pytest.Pytester, fake_openai: FakeOpenAI, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """judge.many (threads) and judge.acheck (AsyncOpenAI) go through the cassette; replayed is per call."""
+    fake_openai.rule("same?", [Reply(verdict(0.9, 0.1)), Reply(verdict(0.2, 0.8))])
+    judged.makepyfile(
+        test_x="""
+        import pytest
+
+        @pytest.fixture
+        def anyio_backend():
+            return "asyncio"
+
+        def test_many(judge):
+            verdicts = judge.many([("same?", "a"), ("other?", "b"), ("same?", "a")], concurrency=3)
+            print("MANY", [(round(v.p_true, 1), v.replayed) for v in verdicts])
+
+        @pytest.mark.anyio
+        async def test_async(judge):
+            v = await judge.acheck("async?", "c")
+            print("ASYNC", v.replayed)
+        """
+    )
+    result = record(judged, monkeypatch)
+    result.assert_outcomes(passed=2)
+    result.stdout.fnmatch_lines(["*MANY [[](0.9, False), (0.9, False), (0.2, False)]*", "*ASYNC False*"])
+    result = replay(judged, monkeypatch)
+    result.assert_outcomes(passed=2)
+    result.stdout.fnmatch_lines(["*MANY [[](0.9, True), (0.9, True), (0.2, True)]*", "*ASYNC True*"])
+    assert len(interactions(judged.path / "cassettes" / "test_x" / "test_async.yaml")) == 1

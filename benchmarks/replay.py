@@ -1,0 +1,186 @@
+"""Replay: N judged tests replayed from their cassettes in one pytest run, against the floor.
+
+Four runs of the same generated project (one pytest process each; CPU seconds, user + system, median
+of --repeat interleaved runs):
+- bare: N tests that do nothing (pytest's own cost per test);
+- floor: the judge served by an in-memory transport (``httpx2.MockTransport``), no cassette;
+- cassettes: pytest-llmconfidence replaying each test's cassette (CI=true, the endpoint unreachable);
+- pytest-recording: the same judge through pytest-recording's ``vcr`` marker and vcrpy's defaults.
+Goal: cassettes <= 1.5x the floor, faster than pytest-recording, and at most 3 ms per test over bare.
+"""
+
+from __future__ import annotations
+
+import argparse
+import resource
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from _common import clean_env, median, pytest_cmd
+
+BASE_URL = "http://bench.invalid/v1"
+
+CONFTEST = """
+import json
+import math
+import os
+
+import httpx2
+import openai
+import pytest
+
+MODE = os.environ["BENCH_MODE"]
+BASE_URL = "{base_url}"
+
+
+def _answer(request):
+    body = json.loads(request.content)
+    top = [
+        {{"token": "true", "logprob": math.log(0.93), "bytes": [116, 114, 117, 101]}},
+        {{"token": "false", "logprob": math.log(0.05), "bytes": [102, 97, 108, 115, 101]}},
+    ]
+    completion = {{
+        "id": "chatcmpl-bench", "object": "chat.completion", "created": 1700000000, "model": body["model"],
+        "choices": [{{"index": 0, "finish_reason": "stop",
+                     "message": {{"role": "assistant", "content": "true", "refusal": None}},
+                     "logprobs": {{"content": [{{**top[0], "top_logprobs": top}}], "refusal": None}}}}],
+        "usage": {{"prompt_tokens": 42, "completion_tokens": 1, "total_tokens": 43}},
+    }}
+    return httpx2.Response(200, json=completion)
+
+
+@pytest.fixture(scope="session")
+def judge_client():
+    if MODE in ("floor", "record", "record-theirs"):
+        http = httpx2.Client(transport=httpx2.MockTransport(_answer))
+        client = openai.OpenAI(api_key="sk-bench", base_url=BASE_URL, http_client=http)
+    else:
+        client = openai.OpenAI(api_key="sk-bench", base_url=BASE_URL, max_retries=0)
+    yield client
+    client.close()
+
+
+if MODE in ("floor", "record-theirs", "theirs"):
+
+    @pytest.fixture
+    def judge(judge_config, judge_client):
+        from pytest_llmconfidence._judge import Judge
+        from pytest_llmconfidence._prompt import default_messages
+
+        return Judge(judge_config, judge_client, build_messages=lambda q, r, c, cfg: default_messages(q, r, c))
+
+
+if MODE in ("record-theirs", "theirs"):
+
+    def pytest_collection_modifyitems(items):
+        for item in items:
+            item.add_marker(pytest.mark.vcr)
+"""
+
+JUDGED = """
+import pytest
+
+@pytest.mark.parametrize("n", range({n}))
+def test_judged(judge, n):
+    assert judge(f"Is answer {{n}} polite?", "Thank you for asking!").value is True
+"""
+
+BARE = """
+import pytest
+
+@pytest.mark.parametrize("n", range({n}))
+def test_bare(n):
+    pass
+"""
+
+
+def make_project(root: Path, n: int) -> None:
+    (root / "conftest.py").write_text(CONFTEST.format(base_url=BASE_URL))
+    # In a sub-directory, so pytest-recording's cassettes (suite/cassettes/...) and ours
+    # (cassettes/suite/...) do not share paths.
+    (root / "suite").mkdir()
+    (root / "suite" / "test_judged.py").write_text(JUDGED.format(n=n))
+    (root / "bare").mkdir()
+    (root / "bare" / "test_bare.py").write_text(BARE.format(n=n))
+    (root / "pytest.ini").write_text("[pytest]\nllm_model = bench-judge\nllm_summary = off\n")
+
+
+def cpu_run(args: list[str], cwd: Path, env: dict[str, str]) -> float:
+    """CPU seconds (user + system) of one subprocess run: steadier than wall time on a busy machine."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    result = subprocess.run(args, cwd=cwd, env=env, capture_output=True, text=True)
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    if result.returncode != 0:
+        raise RuntimeError(f"{' '.join(args)} failed ({result.returncode}):\n{result.stdout[-3000:]}")
+    return (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+
+
+def run(n: int = 1000, repeat: int = 3) -> dict[str, Any]:
+    root = Path(tempfile.mkdtemp(prefix="llm-replay-bench-"))
+    try:
+        make_project(root, n)
+        off = ("-p", "no:randomly", "-p", "no:xdist", "-p", "no:asyncio")
+
+        def timed(mode: str, *args: str, record_mode: str | None = None) -> float:
+            env = clean_env(BENCH_MODE=mode)
+            if record_mode == "none":
+                env["CI"] = "true"
+            return cpu_run(pytest_cmd(*off, *args), root, env)
+
+        timed("record", "suite", "--llm-record-mode=once")
+        timed("record-theirs", "suite", "--record-mode=once", "--llm-record-mode=none")
+        assert len(list((root / "cassettes").rglob("*.yaml"))) == n
+        assert len(list((root / "suite" / "cassettes").rglob("*.yaml"))) == n
+        runs = {
+            "bare": lambda: timed("bare", "bare", "-p", "no:llmconfidence"),
+            "floor": lambda: timed("floor", "suite", "--llm-record-mode=none"),
+            "cassettes": lambda: timed("cassettes", "suite", record_mode="none"),
+            "pytest-recording": lambda: timed(
+                "theirs", "suite", "--record-mode=none", "--llm-record-mode=none"
+            ),
+        }
+        samples: dict[str, list[float]] = {name: [] for name in runs}
+        for _ in range(repeat):  # interleaved, so a busy moment does not favour one kind
+            for name, fn in runs.items():
+                samples[name].append(fn())
+        times = {name: median(values) for name, values in samples.items()}
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+    floor = times["floor"]
+    per_test_ms = {name: (t - times["bare"]) / n * 1000 for name, t in times.items()}
+    return {
+        "n": n,
+        "seconds": times,
+        "ratio_to_floor": {name: t / floor for name, t in times.items()},
+        "ms_per_test_over_bare": per_test_ms,
+        "goal_met": times["cassettes"] <= 1.5 * floor
+        and times["cassettes"] < times["pytest-recording"]
+        and per_test_ms["cassettes"] <= 3.0,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--n", type=int, default=1000, help="judged tests per run (default 1000)")
+    parser.add_argument("--repeat", type=int, default=3, help="runs of each kind; the median is kept")
+    args = parser.parse_args()
+    result = run(args.n, args.repeat)
+    print(f"{result['n']} judged tests, one pytest run each (median of {args.repeat})")
+    print(f"{'run':<18}{'CPU s':>9}{'x floor':>9}{'ms/test over bare':>19}")
+    for name, seconds in result["seconds"].items():
+        ratio = result["ratio_to_floor"][name]
+        over = result["ms_per_test_over_bare"][name]
+        print(f"{name:<18}{seconds:>9.2f}{ratio:>9.2f}{over:>19.2f}")
+    theirs = result["seconds"]["pytest-recording"] / result["seconds"]["cassettes"]
+    print(f"cassettes are {theirs:.2f}x faster than pytest-recording + vcrpy defaults")
+    print(
+        "goal (<= 1.5x floor, faster than pytest-recording, <= 3 ms/test): "
+        + ("met" if result["goal_met"] else "NOT met")
+    )
+
+
+if __name__ == "__main__":
+    main()
