@@ -1,0 +1,58 @@
+"""Request matching: method, path and the canonical JSON body; never headers, never the host."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from vcr.request import Request
+
+from pytest_llmconfidence._recording import cassette_path, llm_request
+
+BODY = {"model": "m", "messages": [{"role": "user", "content": "q?"}], "top_logprobs": 20}
+
+
+def request(body: object, url: str = "https://api.openai.com/v1/chat/completions", **headers: str) -> Request:
+    return Request("POST", url, json.dumps(body).encode(), headers)
+
+
+def test_key_order_headers_and_host_do_not_matter() -> None:
+    """The same JSON in another key order, with other headers, to another host, matches."""
+    reordered = dict(reversed(list(BODY.items())))
+    assert llm_request(
+        request(BODY, authorization="Bearer a"),
+        request(reordered, "http://127.0.0.1:9/v1/chat/completions", authorization="Bearer b"),
+    )
+
+
+def test_fields_that_do_not_change_the_answer_are_ignored() -> None:
+    """user, metadata, store, stream_options, prompt_cache_key and safety_identifier are ignored."""
+    extra = {
+        **BODY,
+        "user": "u1",
+        "metadata": {"run": "1"},
+        "store": True,
+        "stream_options": {"include_usage": True},
+        "prompt_cache_key": "k",
+        "safety_identifier": "s",
+    }
+    assert llm_request(request(BODY), request(extra))
+
+
+def test_path_method_and_answer_changing_fields_matter() -> None:
+    """A different path, method, question or top_logprobs does not match."""
+    assert not llm_request(request(BODY), request(BODY, "https://api.openai.com/v1/responses"))
+    assert not llm_request(
+        request(BODY), Request("GET", "https://api.openai.com/v1/chat/completions", b"", {})
+    )
+    assert not llm_request(request(BODY), request({**BODY, "top_logprobs": 5}))
+    assert not llm_request(request(BODY), request({**BODY, "messages": [{"role": "user", "content": "r?"}]}))
+
+
+def test_cassette_path_follows_module_class_and_parameters(tmp_path: Path) -> None:
+    """<dir>/<module path without .py>/<Class.>name[param].yaml, unsafe characters replaced."""
+    module = tmp_path / "tests" / "test_bot.py"
+    path = cassette_path(tmp_path / "cassettes", tmp_path, module, "tests/test_bot.py::TestA::test_b[x:y/z]")
+    assert path == tmp_path / "cassettes" / "tests" / "test_bot" / "TestA.test_b[x_y_z].yaml"
+    long = cassette_path(tmp_path / "c", tmp_path, module, "tests/test_bot.py::test_" + "a" * 400)
+    assert len(long.name) <= 210 and long.suffix == ".yaml"
