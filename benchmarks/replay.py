@@ -104,10 +104,10 @@ def test_bare(n):
 
 
 def make_project(root: Path, n: int) -> None:
-    (root / "conftest.py").write_text(CONFTEST.format(base_url=BASE_URL))
+    (root / "suite").mkdir()
+    (root / "suite" / "conftest.py").write_text(CONFTEST.format(base_url=BASE_URL))
     # In a sub-directory, so pytest-recording's cassettes (suite/cassettes/...) and ours
     # (cassettes/suite/...) do not share paths.
-    (root / "suite").mkdir()
     (root / "suite" / "test_judged.py").write_text(JUDGED.format(n=n))
     (root / "suite" / "test_one.py").write_text(JUDGED.format(n=1))
     (root / "bare").mkdir()
