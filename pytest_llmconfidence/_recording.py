@@ -282,8 +282,7 @@ def _cassette_class() -> type[Any]:
                     # goes to the server and is recorded again, so replay later serves each in turn.
                     if index < self._loaded_count and self.play_counts[index] == 0:
                         self.play_counts[index] += 1
-                        if index < self._loaded_count:
-                            self._played_interactions.append(self.data[index])
+                        self._played_interactions.append(self.data[index])
                         self._reserved[id(request)] = (request, index)
                         return True
             return False
