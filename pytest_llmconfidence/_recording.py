@@ -25,6 +25,7 @@ import shlex
 import sys
 import tempfile
 import threading
+import weakref
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from types import TracebackType
@@ -571,25 +572,28 @@ def activate(path: Path, *, record_mode: str, scope: str, nodeid: str) -> Active
 
 # --- sending, and telling whether a response was replayed --------------------------------------
 
-_variants: dict[tuple[int, bool], tuple[Any, Any]] = {}
+_variants: weakref.WeakKeyDictionary[Any, dict[bool, Any]] = weakref.WeakKeyDictionary()
 _variants_lock = threading.Lock()
 
 
 def judge_client_for(client: Any, *, retries: bool = True) -> Any:
-    """``client`` marking its requests as the judge's, without retries when replaying; made once."""
-    cache_key = (id(client), retries)
-    entry = _variants.get(cache_key)
-    if entry is not None and entry[0] is client:
-        return entry[1]
+    """``client`` marking its requests as the judge's, without retries when replaying; made once per client.
+
+    The variants live as long as their client does (a weak mapping: nothing outlives the session's client).
+    """
+    try:
+        known = _variants.get(client)
+    except TypeError:  # a client that cannot be weakly referenced: no cache
+        known = None
+    if known is not None and retries in known:
+        return known[retries]
     options: dict[str, Any] = {"default_headers": {JUDGE_HEADER: "1"}}
     if not retries:
         options["max_retries"] = 0
     with_options = getattr(client, "with_options", None)
     variant = with_options(**options) if with_options is not None else client
-    with _variants_lock:
-        if len(_variants) > 64:
-            _variants.clear()
-        _variants[cache_key] = (client, variant)
+    with _variants_lock, contextlib.suppress(TypeError):
+        _variants.setdefault(client, {})[retries] = variant
     return variant
 
 

@@ -10,6 +10,20 @@ import pytest
 import vcr.patch  # noqa: F401
 from fake_openai import FakeOpenAI
 
+# The plugin's own modules too: an entry-point plugin's modules are assertion-rewritten on every fresh
+# import, and re-parsing them in each in-process run trips CPython 3.11.7's "AST constructor recursion
+# depth mismatch" once worker threads of earlier runs have compiled code concurrently.
+from pytest_llmconfidence import (  # noqa: F401
+    _calibration,
+    _html,
+    _judge,
+    _models,
+    _prompt,
+    _recording,
+    _report,
+    _response,
+)
+
 _ENV = (
     "OPENAI_API_KEY",
     "OPENAI_BASE_URL",

@@ -203,7 +203,7 @@ def test_async_client_can_be_overridden_in_a_conftest(
     """A conftest's judge_async_client (a plain session fixture) is the client acheck uses."""
     judged.makeconftest(
         f"""
-        import openai, pytest
+        import asyncio, openai, pytest
 
         @pytest.fixture
         def anyio_backend():
@@ -211,7 +211,13 @@ def test_async_client_can_be_overridden_in_a_conftest(
 
         @pytest.fixture(scope="session")
         def judge_async_client():
-            return openai.AsyncOpenAI(base_url="{fake_openai.base_url}", api_key="k", default_headers={{"x-mine": "1"}})
+            # one client for every test's event loop: keep no connection alive between requests
+            http = openai.DefaultAsyncHttpxClient(limits=openai.DEFAULT_CONNECTION_LIMITS.__class__(max_keepalive_connections=0))
+            client = openai.AsyncOpenAI(
+                base_url="{fake_openai.base_url}", api_key="k", default_headers={{"x-mine": "1"}}, http_client=http
+            )
+            yield client
+            asyncio.run(client.close())
         """
     )
     judged.makepyfile(

@@ -32,3 +32,16 @@ def test_make_examples_runs_the_examples_offline() -> None:
     makefile = (ROOT / "Makefile").read_text()
     recipe = makefile.split("\nexamples:", 1)[1].split("\n\n", 1)[0]
     assert "CI=true" in recipe and "pytest examples" in recipe
+
+
+def test_loading_the_plugin_imports_no_heavy_dependency() -> None:
+    """pytest loads every installed plugin in every run: ours imports no openai, vcr, httpx or pydantic."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, pytest_llmconfidence.plugin, pytest_llmconfidence; "
+        "print(sorted({m.split('.')[0] for m in sys.modules} & {'openai', 'vcr', 'httpx', 'httpx2', 'pydantic', 'yaml'}))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"
