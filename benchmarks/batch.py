@@ -1,21 +1,18 @@
 """Live batch: judge.many() against a local endpoint that answers each call after 100 ms.
 
 200 judge calls at concurrency 16 against the ideal 200 x 0.1 / 16 s (perfect overlap, zero overhead).
-Goal: <= 1.3x. The endpoint is the tests' scripted OpenAI-compatible server on 127.0.0.1.
+Goal: <= 1.3x. The endpoint is the tests' scripted OpenAI-compatible server, in its own process on 127.0.0.1.
 """
 
 from __future__ import annotations
 
 import argparse
+import subprocess
 import sys
 import time
 from typing import Any
 
 from _common import ROOT
-
-sys.path.insert(0, str(ROOT / "tests"))
-
-from fake_openai import FakeOpenAI, Reply, verdict
 
 
 def run(calls: int = 200, concurrency: int = 16, delay_s: float = 0.1) -> dict[str, Any]:
@@ -23,20 +20,27 @@ def run(calls: int = 200, concurrency: int = 16, delay_s: float = 0.1) -> dict[s
     from pytest_llmconfidence._judge import Judge, build_client
     from pytest_llmconfidence._prompt import default_messages
 
-    server = FakeOpenAI().start()
-    server.default = Reply(verdict(0.93, 0.05), delay_s=delay_s)
+    # The endpoint runs in its own process, as a real server would: it must not share our GIL.
+    server = subprocess.Popen(
+        [sys.executable, str(ROOT / "tests" / "fake_openai.py"), str(delay_s)],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     try:
-        config = JudgeConfig(model="fake-judge", base_url=server.base_url, record_mode="all")
+        assert server.stdout is not None
+        base_url = server.stdout.readline().strip()
+        config = JudgeConfig(model="fake-judge", base_url=base_url, record_mode="all")
         client = build_client(config, max_retries=0)
         judge = Judge(config, client, build_messages=lambda q, r, c, cfg: default_messages(q, r, c))
-        judge("warm-up?")
+        judge.many([f"warm-up {i}?" for i in range(concurrency)], concurrency=concurrency)
         items = [(f"Is item {i} right?", f"answer {i}") for i in range(calls)]
         start = time.perf_counter()
         verdicts = judge.many(items, concurrency=concurrency)
         elapsed = time.perf_counter() - start
         client.close()
     finally:
-        server.stop()
+        server.terminate()
+        server.wait(timeout=10)
     assert [v.question for v in verdicts] == [q for q, _ in items]
     ideal = calls * delay_s / concurrency
     return {

@@ -47,7 +47,22 @@ def collect(quick: bool) -> list[dict[str, Any]]:
     results = []
     results.append(startup.run(runs=3 if quick else 15))
     if replay is not None:
-        results.append(replay.run(n=50 if quick else 1000))
+        r = replay.run(n=50 if quick else 1000, repeat=1 if quick else 3)
+        seconds, over = r["seconds"], r["ms_per_test_over_bare"]
+        results.append(
+            {
+                "name": f"replay ({r['n']} judged tests from cassettes)",
+                "ratio": r["ratio_to_floor"]["cassettes"],
+                "goal": "<= 1.5x the in-memory floor; faster than pytest-recording; <= 3 ms/test over bare",
+                "detail": (
+                    f"CPU s: cassettes {seconds['cassettes']:.2f}, floor {seconds['floor']:.2f}, "
+                    f"pytest-recording {seconds['pytest-recording']:.2f} "
+                    f"({seconds['pytest-recording'] / seconds['cassettes']:.2f}x slower), "
+                    f"bare {seconds['bare']:.2f}; {over['cassettes']:.2f} ms per judged test over a bare test "
+                    f"(floor {over['floor']:.2f})"
+                ),
+            }
+        )
     results.append(batch.run(calls=32 if quick else 200, concurrency=16))
     results.append(cost.run())
     return results

@@ -144,6 +144,7 @@ class FakeOpenAI:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            disable_nagle_algorithm = True  # headers and body go out at once, not 40 ms apart
 
             def log_message(self, format: str, *args: Any) -> None:
                 pass
@@ -201,3 +202,12 @@ def serve() -> Iterator[FakeOpenAI]:
         yield server
     finally:
         server.stop()
+
+
+if __name__ == "__main__":  # serve until killed: python tests/fake_openai.py [delay_s]
+    import sys
+
+    endpoint = FakeOpenAI()
+    endpoint.default = Reply(verdict(0.93, 0.05), delay_s=float(sys.argv[1]) if len(sys.argv) > 1 else 0.0)
+    print(endpoint.base_url, flush=True)
+    endpoint._server.serve_forever()
