@@ -33,8 +33,8 @@ class CassetteCorruptError(LLMConfidenceError):
 
 LOGPROB_PROVIDERS = (
     "Logprobs are returned by OpenAI's GPT-4o/GPT-4.1 families (not by its reasoning models o1/o3/o4/gpt-5), "
-    "Azure OpenAI deployments of those models, vLLM, llama.cpp's server (llama-server), "
-    "and recent releases of Ollama and LM Studio (see docs/providers.md)."
+    "Azure OpenAI deployments of those models, vLLM, llama.cpp's server (llama-server) and Ollama from "
+    "0.12.11 on; LM Studio's chat completions return none (see docs/local-models.md)."
 )
 
 
