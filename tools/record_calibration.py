@@ -10,52 +10,22 @@ report of the run. No network access and no API key are needed: ``python tools/r
 
 from __future__ import annotations
 
-import os
-import shutil
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from local_model import MODEL_FILENAME, serve  # noqa: E402
-
-CASSETTES = ROOT / "cassettes" / "calibration"
-CLEARED = ("CI", "OPENAI_API_KEY", "OPENAI_BASE_URL", "LLM_JUDGE_MODEL", "LLM_RECORD_MODE", "PYTEST_ADDOPTS")
+from record_examples import record_suite
 
 
 def main(argv: list[str]) -> int:
-    if CASSETTES.exists():
-        shutil.rmtree(CASSETTES)
-    env = {name: value for name, value in os.environ.items() if name not in CLEARED}
-    started = time.perf_counter()
-    with tempfile.TemporaryDirectory() as tmp, serve() as base_url:
-        print(f"recording against {MODEL_FILENAME} served by llama.cpp (xllamacpp) at {base_url}", flush=True)
+    with tempfile.TemporaryDirectory() as tmp:
         report = Path(tmp) / "report.json"
-        command = [
-            sys.executable,
-            "-m",
-            "pytest",
+        status, _ = record_suite(
             "calibration",
-            "-q",
-            "-p",
-            "no:cacheprovider",
-            "--llm-record-mode=all",
-            f"--llm-base-url={base_url}",
-            f"--llm-report={report}",
-            "--llm-calibration",
-            "--llm-summary=off",
-            *argv,
-        ]
-        status = subprocess.call(command, cwd=ROOT, env=env)
-    recorded = sorted(CASSETTES.rglob("*.yaml")) if CASSETTES.exists() else []
-    print(
-        f"recorded {len(recorded)} cassettes in {time.perf_counter() - started:.1f} s "
-        f"(pytest exit status {status})"
-    )
+            ["-q", f"--llm-report={report}", "--llm-calibration", "--llm-summary=off", *argv],
+        )
     return status
 
 

@@ -32,9 +32,14 @@ CASSETTES = ROOT / "cassettes" / "examples"
 CLEARED = ("CI", "OPENAI_API_KEY", "OPENAI_BASE_URL", "LLM_JUDGE_MODEL", "LLM_RECORD_MODE", "PYTEST_ADDOPTS")
 
 
-def main(argv: list[str]) -> int:
-    if CASSETTES.exists():
-        shutil.rmtree(CASSETTES)
+def record_suite(suite: str, pytest_args: list[str]) -> tuple[int, int]:
+    """Re-record ``cassettes/<suite>/`` from ``pytest <suite>`` against the local model.
+
+    Returns pytest's exit status and how many cassettes were written.
+    """
+    cassettes = ROOT / "cassettes" / suite
+    if cassettes.exists():
+        shutil.rmtree(cassettes)
     env = {name: value for name, value in os.environ.items() if name not in CLEARED}
     started = time.perf_counter()
     with serve() as base_url:
@@ -43,19 +48,24 @@ def main(argv: list[str]) -> int:
             sys.executable,
             "-m",
             "pytest",
-            "examples",
+            suite,
             "-p",
             "no:cacheprovider",
             "--llm-record-mode=all",
             f"--llm-base-url={base_url}",
-            *argv,
+            *pytest_args,
         ]
         status = subprocess.call(command, cwd=ROOT, env=env)
-    recorded = sorted(CASSETTES.rglob("*.yaml")) if CASSETTES.exists() else []
+    recorded = len(list(cassettes.rglob("*.yaml"))) if cassettes.exists() else 0
     print(
-        f"recorded {len(recorded)} cassettes under {CASSETTES.relative_to(ROOT)}/ "
+        f"recorded {recorded} cassettes under {cassettes.relative_to(ROOT)}/ "
         f"in {time.perf_counter() - started:.1f} s (pytest exit status {status})"
     )
+    return status, recorded
+
+
+def main(argv: list[str]) -> int:
+    status, recorded = record_suite("examples", argv)
     if status in (0, 1) and recorded:
         return 0
     return status or 1
