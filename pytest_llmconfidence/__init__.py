@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 from ._errors import (
     CassetteCorruptError,
     CassetteMissError,
+    CassetteSecretError,
     JudgeResponseError,
     LLMConfidenceError,
     NoLogprobsError,
@@ -26,6 +27,7 @@ __all__ = [
     "Alternative",
     "CassetteCorruptError",
     "CassetteMissError",
+    "CassetteSecretError",
     "Check",
     "ChoicePoint",
     "Judge",

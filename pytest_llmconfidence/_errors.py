@@ -5,6 +5,7 @@ from __future__ import annotations
 __all__ = [
     "CassetteCorruptError",
     "CassetteMissError",
+    "CassetteSecretError",
     "JudgeResponseError",
     "LLMConfidenceError",
     "NoLogprobsError",
@@ -29,6 +30,10 @@ class CassetteMissError(LLMConfidenceError):
 
 class CassetteCorruptError(LLMConfidenceError):
     """A cassette file exists but cannot be parsed."""
+
+
+class CassetteSecretError(LLMConfidenceError):
+    """A cassette about to be written still contains the API key in use: it is not written."""
 
 
 LOGPROB_PROVIDERS = (

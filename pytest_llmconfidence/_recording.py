@@ -31,7 +31,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from ._errors import CassetteCorruptError, CassetteMissError, LLMConfidenceError
+from ._errors import CassetteCorruptError, CassetteMissError, CassetteSecretError, LLMConfidenceError
 
 __all__ = [
     "IGNORED_BODY_FIELDS",
@@ -69,10 +69,6 @@ _SECRET_WORDS = ("key", "secret", "token", "auth", "cookie", "session", "passwor
 _UNSAFE = re.compile(r"[^\w.\-\[\]=,+@]")
 _MAX_NAME = 200
 _PLACEHOLDER_KEYS = frozenset({"sk-llmconfidence-placeholder-not-a-real-key"})
-
-
-class CassetteSecretError(LLMConfidenceError):
-    """A cassette about to be written still contains the API key in use: it is not written."""
 
 
 # --- the path of a test's cassette ------------------------------------------------------------
