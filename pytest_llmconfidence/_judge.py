@@ -451,11 +451,15 @@ class Judge:
 
 
 def _send_live(client: Any, params: dict[str, Any]) -> tuple[Any, bool]:
-    return client.chat.completions.create(**params), False
+    from ._recording import completion_of, post_chat
+
+    return completion_of(post_chat(client, params)), False
 
 
 async def _asend_live(client: Any, params: dict[str, Any]) -> tuple[Any, bool]:
-    return await client.chat.completions.create(**params), False
+    from ._recording import apost_chat, completion_of
+
+    return completion_of(await apost_chat(client, params)), False
 
 
 _BATCH_KEYS = ("question", "response", "context", "expected")

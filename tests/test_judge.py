@@ -468,3 +468,26 @@ def test_plugin_can_be_disabled(pytester: pytest.Pytester) -> None:
     """-p no:llmconfidence runs unrelated tests as usual."""
     pytester.makepyfile("def test_x(): pass")
     pytester.runpytest("-p", "no:llmconfidence").assert_outcomes(passed=1)
+
+
+def test_azure_client_reaches_the_deployment_of_the_model(
+    judged: pytest.Pytester, fake_openai: FakeOpenAI
+) -> None:
+    """An AzureOpenAI judge_client sends the verdict request to /deployments/<model>/chat/completions."""
+    endpoint = fake_openai.base_url.removesuffix("/v1")
+    judged.makeconftest(
+        f"""
+        import openai, pytest
+        @pytest.fixture(scope="session")
+        def judge_client():
+            client = openai.AzureOpenAI(azure_endpoint="{endpoint}", api_key="k", api_version="2024-10-21")
+            yield client
+            client.close()
+        """
+    )
+    judged.makepyfile("def test_it(judge):\n    assert judge('q?', model='my-deployment').confident_true()\n")
+    judged.runpytest().assert_outcomes(passed=1)
+    (request,) = fake_openai.requests
+    assert request.path.startswith(
+        "/openai/deployments/my-deployment/chat/completions?api-version=2024-10-21"
+    )
