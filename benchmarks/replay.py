@@ -67,12 +67,12 @@ def judge_client():
 if MODE in ("floor", "record-theirs", "theirs"):
     # The plugin's own judge fixture (hooks, records, summary), with no cassette of ours.
 
-    class _NoCassette:
-        asend = None
+    from pytest_llmconfidence._judge import _send_live
 
-        @staticmethod
-        def send(client, params):
-            return client.chat.completions.create(**params), False
+    class _NoCassette:
+        # the judge's own request path, with no cassette around it
+        asend = None
+        send = staticmethod(_send_live)
 
     @pytest.fixture
     def _llm_cassette():
