@@ -450,15 +450,25 @@ class Judge:
             ) from None
 
 
-def _send_live(client: Any, params: dict[str, Any]) -> tuple[Any, bool]:
-    from ._recording import completion_of, post_chat
+_NO_KEY = (
+    "no API key: OPENAI_API_KEY is not set, so OpenAI's API would refuse the judge. Set OPENAI_API_KEY, "
+    "point --llm-base-url at an endpoint that needs none, or replay the test from a committed cassette."
+)
 
+
+def _send_live(client: Any, params: dict[str, Any]) -> tuple[Any, bool]:
+    from ._recording import completion_of, needs_key, post_chat
+
+    if needs_key(client):
+        raise LLMConfidenceError(_NO_KEY)
     return completion_of(post_chat(client, params)), False
 
 
 async def _asend_live(client: Any, params: dict[str, Any]) -> tuple[Any, bool]:
-    from ._recording import apost_chat, completion_of
+    from ._recording import apost_chat, completion_of, needs_key
 
+    if needs_key(client):
+        raise LLMConfidenceError(_NO_KEY)
     return completion_of(await apost_chat(client, params)), False
 
 

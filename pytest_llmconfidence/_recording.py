@@ -553,11 +553,34 @@ class ActiveCassette:
     def send(self, client: Any, params: dict[str, Any]) -> tuple[Any, bool]:
         """The judge's ``send``: one chat completion through this cassette, and whether it replayed."""
         __tracebackhide__ = True
+        self._refuse_keyless_recording(client, params)
         return send_chat(client, params, retries=not self.replay_only)
+
+    def _refuse_keyless_recording(self, client: Any, params: dict[str, Any]) -> None:
+        """No key, OpenAI's own endpoint, and no recording to replay: say so instead of calling out."""
+        __tracebackhide__ = True
+        if not needs_key(client) or self.record_mode == "none":
+            return
+        path = f"{getattr(client.base_url, 'path', '/v1/').rstrip('/')}/chat/completions"
+        body = json.dumps(_canonical_body(json.dumps(params)), sort_keys=True, separators=(",", ":"))
+        key = ("POST", path, hashlib.sha1(body.encode()).hexdigest())
+        cassette = self.cassette
+        replayable = self.record_mode != "all"  # "all" records every request afresh
+        with cassette._lock:
+            for index, (stored, _) in enumerate(cassette.data[: cassette._loaded_count]):
+                if replayable and cassette.play_counts[index] == 0 and _key(stored) == key:
+                    return
+        raise LLMConfidenceError(
+            f"no API key: the judge's request has no recording in {_display(self.path)} and "
+            "OPENAI_API_KEY is not set.\n"
+            f"Set it to record the test: {_record_command(self.nodeid, 'once')}\n"
+            "or commit the test's cassette so it replays offline."
+        )
 
     async def asend(self, client: Any, params: dict[str, Any]) -> tuple[Any, bool]:
         """``send`` for an ``AsyncOpenAI`` client (``Judge.acheck``)."""
         __tracebackhide__ = True
+        self._refuse_keyless_recording(client, params)
         return await asend_chat(client, params, retries=not self.replay_only)
 
 
@@ -591,6 +614,16 @@ def judge_client_for(client: Any, *, retries: bool = True) -> Any:
     with _variants_lock, contextlib.suppress(TypeError):
         _variants.setdefault(client, {})[retries] = variant
     return variant
+
+
+OPENAI_HOST = "api.openai.com"
+
+
+def needs_key(client: Any) -> bool:
+    """Whether ``client`` would call OpenAI's own API with the placeholder key (a certain 401)."""
+    url = getattr(client, "base_url", None)
+    host = getattr(url, "host", None)
+    return getattr(client, "api_key", None) in _PLACEHOLDER_KEYS and host == OPENAI_HOST
 
 
 @functools.cache

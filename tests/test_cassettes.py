@@ -484,3 +484,34 @@ def test_batches_and_async_verdicts_replay_and_say_so_per_call(
     result.assert_outcomes(passed=2)
     result.stdout.fnmatch_lines(["*MANY [[](0.9, True), (0.9, True), (0.2, True)]*", "*ASYNC True*"])
     assert len(interactions(judged.path / "cassettes" / "test_x" / "test_async.yaml")) == 1
+
+
+def test_no_key_and_nothing_to_replay_says_to_set_the_key_or_commit_cassettes(
+    pytester: pytest.Pytester,
+) -> None:
+    """Against OpenAI's own API with no key and no recording, the judge says what to do and calls nobody."""
+    pytester.makepyfile("def test_it(judge):\n    judge('q?')\n")
+    result = pytester.runpytest("--llm-record-mode=once")
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(
+        [
+            "E *LLMConfidenceError: no API key: the judge's request has no recording in cassettes/test_no_key*/test_it.yaml and OPENAI_API_KEY is not set.",
+            "E *Set it to record the test: OPENAI_API_KEY=… pytest test_no_key*::test_it --llm-record-mode=once",
+            "E *or commit the test's cassette so it replays offline.",
+        ]
+    )
+    assert not (pytester.path / "cassettes").exists() or not list(
+        (pytester.path / "cassettes").rglob("*.yaml")
+    )
+
+
+def test_a_replayable_recording_needs_no_key_even_against_openai(
+    judged: pytest.Pytester, fake_openai: FakeOpenAI, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Recorded against an endpoint, the test replays with no key and OpenAI's default base URL."""
+    judged.makepyfile("def test_it(judge):\n    assert judge('q?').replayed\n")
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-test-recording-key-0123456789")
+    judged.runpytest("--llm-record-mode=once").assert_outcomes(failed=1)  # live: not replayed
+    monkeypatch.delenv("OPENAI_API_KEY")
+    judged.makeini("[pytest]\nllm_model = fake-judge\n")
+    judged.runpytest("--llm-record-mode=once").assert_outcomes(passed=1)
