@@ -29,7 +29,7 @@ import weakref
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import Any, NoReturn
 
 from ._errors import CassetteCorruptError, CassetteMissError, CassetteSecretError, LLMConfidenceError
 
@@ -683,29 +683,30 @@ def _ours(exc: BaseException) -> LLMConfidenceError | None:
     return None
 
 
+def _surface(exc: Exception) -> NoReturn:
+    """Re-raise ``exc``; one of ours (raised inside vcrpy, or wrapped by openai) as it is, traceback cut."""
+    __tracebackhide__ = True
+    ours = _ours(exc)
+    if ours is not None:
+        raise ours.with_traceback(None) from None
+    raise exc
+
+
 def send_chat(client: Any, params: dict[str, Any], *, retries: bool = True) -> tuple[Any, bool]:
     """One chat completion; returns ``(completion, replayed)``. Our errors surface without wrapping."""
     __tracebackhide__ = True
-    variant = judge_client_for(client, retries=retries)
     try:
-        raw = post_chat(variant, params)
+        raw = post_chat(judge_client_for(client, retries=retries), params)
     except Exception as exc:
-        ours = _ours(exc)
-        if ours is not None:
-            raise ours.with_traceback(None) from None
-        raise
+        _surface(exc)
     return completion_of(raw), was_replayed(raw)
 
 
 async def asend_chat(client: Any, params: dict[str, Any], *, retries: bool = True) -> tuple[Any, bool]:
     """``send_chat`` for an ``AsyncOpenAI`` client."""
     __tracebackhide__ = True
-    variant = judge_client_for(client, retries=retries)
     try:
-        raw = await apost_chat(variant, params)
+        raw = await apost_chat(judge_client_for(client, retries=retries), params)
     except Exception as exc:
-        ours = _ours(exc)
-        if ours is not None:
-            raise ours.with_traceback(None) from None
-        raise
+        _surface(exc)
     return completion_of(raw), was_replayed(raw)

@@ -515,3 +515,13 @@ def test_a_replayable_recording_needs_no_key_even_against_openai(
     monkeypatch.delenv("OPENAI_API_KEY")
     judged.makeini("[pytest]\nllm_model = fake-judge\n")
     judged.runpytest("--llm-record-mode=once").assert_outcomes(passed=1)
+
+
+def test_a_miss_shows_the_test_line_and_no_frame_from_inside_openai_or_vcrpy(judged: pytest.Pytester) -> None:
+    """The failure of a replay miss points at the test's own line, not at library internals."""
+    judged.makepyfile("def test_it(judge):\n    judge('q?')\n")
+    result = judged.runpytest("--llm-record-mode=none")
+    result.assert_outcomes(failed=1)
+    out = result.stdout.str()
+    assert ">       judge('q?')" in out
+    assert "site-packages" not in out and "_recording.py" not in out

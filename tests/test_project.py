@@ -35,13 +35,16 @@ def test_make_examples_runs_the_examples_offline() -> None:
 
 
 def test_loading_the_plugin_imports_no_heavy_dependency() -> None:
-    """pytest loads every installed plugin in every run: ours imports no openai, vcr, httpx or pydantic."""
+    """pytest loads every installed plugin in every run: ours imports no openai, vcr, httpx or pydantic,
+    and none of its own heavy modules (models, judge, recording, reports)."""
     import subprocess
     import sys
 
     code = (
         "import sys, pytest_llmconfidence.plugin, pytest_llmconfidence; "
-        "print(sorted({m.split('.')[0] for m in sys.modules} & {'openai', 'vcr', 'httpx', 'httpx2', 'pydantic', 'yaml'}))"
+        "heavy = {'openai', 'vcr', 'httpx', 'httpx2', 'pydantic', 'yaml'}; "
+        "ours = {'_report', '_html', '_models', '_judge', '_recording', '_response', '_calibration'}; "
+        "print(sorted({m for m in sys.modules if m.split('.')[0] in heavy or m.split('.')[-1] in ours}))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
