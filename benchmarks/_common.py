@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -17,6 +18,9 @@ def clean_env(**extra: str) -> dict[str, str]:
     """The environment without keys, endpoints or addopts that would change a run."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "LLM_", "PYTEST_"))}
     env.pop("CI", None)
+    # Installed packages run from cached bytecode; a shell that forbids writing it would make every run
+    # recompile the plugin's sources, a cost no installed copy pays.
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
     env.update(extra)
     return env
 
@@ -31,6 +35,16 @@ def timed_run(args: Sequence[str], cwd: Path, env: dict[str, str] | None = None)
             f"{' '.join(args)} failed ({result.returncode}):\n{result.stdout[-2000:]}{result.stderr[-2000:]}"
         )
     return elapsed
+
+
+def cpu_run(args: Sequence[str], cwd: Path, env: dict[str, str] | None = None) -> float:
+    """CPU seconds (user + system) of one subprocess run: steadier than wall time on a busy machine."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    result = subprocess.run(list(args), cwd=cwd, env=env or clean_env(), capture_output=True, text=True)
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    if result.returncode != 0:
+        raise RuntimeError(f"{' '.join(args)} failed ({result.returncode}):\n{result.stdout[-3000:]}")
+    return (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
 
 
 def median(values: Sequence[float]) -> float:

@@ -13,14 +13,12 @@ Goal: cassettes <= 1.5x the floor, faster than pytest-recording, and at most 3 m
 from __future__ import annotations
 
 import argparse
-import resource
 import shutil
-import subprocess
 import tempfile
 from pathlib import Path
 from typing import Any
 
-from _common import clean_env, median, pytest_cmd
+from _common import clean_env, cpu_run, median, pytest_cmd
 
 BASE_URL = "http://bench.invalid/v1"
 
@@ -114,16 +112,6 @@ def make_project(root: Path, n: int) -> None:
     (root / "bare" / "test_bare.py").write_text(BARE.format(n=n))
     (root / "bare" / "test_one.py").write_text(BARE.format(n=1))
     (root / "pytest.ini").write_text("[pytest]\nllm_model = bench-judge\nllm_summary = off\n")
-
-
-def cpu_run(args: list[str], cwd: Path, env: dict[str, str]) -> float:
-    """CPU seconds (user + system) of one subprocess run: steadier than wall time on a busy machine."""
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    result = subprocess.run(args, cwd=cwd, env=env, capture_output=True, text=True)
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    if result.returncode != 0:
-        raise RuntimeError(f"{' '.join(args)} failed ({result.returncode}):\n{result.stdout[-3000:]}")
-    return (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
 
 
 def run(n: int = 1000, repeat: int = 3) -> dict[str, Any]:

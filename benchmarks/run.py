@@ -72,7 +72,7 @@ def detail(result: dict[str, Any]) -> str:
     name = result["name"]
     if name.startswith("start-up"):
         return (
-            f"{result['with_plugin_s'] * 1000:.0f} ms with the plugin, {result['without_plugin_s'] * 1000:.0f} ms "
+            f"{result['with_plugin_s'] * 1000:.0f} ms CPU with the plugin, {result['without_plugin_s'] * 1000:.0f} ms "
             f"with `-p no:llmconfidence` (median of {result['runs']}, interleaved)"
         )
     if name.startswith("live batch"):

@@ -12,6 +12,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from ._labels import DEFAULT_FALSE_LABELS, DEFAULT_TRUE_LABELS
+
 __all__ = [
     "DEFAULT_FALSE_LABELS",
     "DEFAULT_TRUE_LABELS",
@@ -25,8 +27,6 @@ __all__ = [
 ]
 
 PADDING_LOGPROB = -100.0
-DEFAULT_TRUE_LABELS: tuple[str, ...] = ("true", "yes")
-DEFAULT_FALSE_LABELS: tuple[str, ...] = ("false", "no")
 _QUOTES = "\"'`\u201c\u201d\u2018\u2019"
 
 

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from ._confidence import DEFAULT_FALSE_LABELS, DEFAULT_TRUE_LABELS
+from ._labels import DEFAULT_FALSE_LABELS, DEFAULT_TRUE_LABELS
 
 __all__ = ["OPTIONS", "RECORD_MODES", "JudgeConfig", "add_options", "resolve_config"]
 
@@ -144,19 +144,52 @@ def _labels(name: str) -> Callable[[Any], tuple[str, ...]]:
 # --- the option table -------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
 class Option:
-    field: str
-    ini: str
-    help: str
-    flag: str | None = None
-    env: str | None = None
-    default: Any = None
-    convert: Callable[[Any], Any] | None = None
-    ini_type: str = "string"
-    path_from_rootdir: bool = False
-    path_from_cwd: bool = False
-    is_switch: bool = False
+    """One option: its JudgeConfig field, ini key and help; maybe a flag, an env var, a converter.
+
+    A plain class, not a dataclass: it is built when pytest loads the plugin, in every run.
+    """
+
+    __slots__ = (
+        "convert",
+        "default",
+        "env",
+        "field",
+        "flag",
+        "help",
+        "ini",
+        "ini_type",
+        "is_switch",
+        "path_from_cwd",
+        "path_from_rootdir",
+    )
+
+    def __init__(
+        self,
+        field: str,
+        ini: str,
+        help: str,
+        *,
+        flag: str | None = None,
+        env: str | None = None,
+        default: Any = None,
+        convert: Callable[[Any], Any] | None = None,
+        ini_type: str = "string",
+        path_from_rootdir: bool = False,
+        path_from_cwd: bool = False,
+        is_switch: bool = False,
+    ) -> None:
+        self.field = field
+        self.ini = ini
+        self.help = help
+        self.flag = flag
+        self.env = env
+        self.default = default
+        self.convert = convert
+        self.ini_type = ini_type
+        self.path_from_rootdir = path_from_rootdir
+        self.path_from_cwd = path_from_cwd
+        self.is_switch = is_switch
 
 
 OPTIONS: tuple[Option, ...] = (

@@ -8,7 +8,6 @@ from __future__ import annotations
 import os
 from collections.abc import Generator
 from contextvars import ContextVar
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -25,18 +24,19 @@ MARKER_HELP = (
 )
 
 
-@dataclass(eq=False)  # hashable by identity: pluggy keeps plugins in sets
 class RunState:
     """What the run knows: its configuration and every record reported by the tests.
 
     Registered as a plugin of its own, so its hooks see the run's state without globals.
     """
 
-    config: JudgeConfig
-    records: list[dict[str, Any]] = field(default_factory=list)
-    calibrate: Any = None
-    written: list[Any] = field(default_factory=list)
-    calibration_cache: list[Any] | None = None
+    def __init__(self, config: JudgeConfig) -> None:
+        # A plain class (hashable by identity, as pluggy needs): no dataclass to build at every load.
+        self.config = config
+        self.records: list[dict[str, Any]] = []
+        self.calibrate: Any = None
+        self.written: list[Any] = []
+        self.calibration_cache: list[Any] | None = None
 
     def calibration(self) -> list[Any] | None:
         """The calibration report of the labelled verdicts (with --llm-calibration), computed once."""
