@@ -7,7 +7,6 @@ import resource
 import statistics
 import subprocess
 import sys
-import time
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -23,18 +22,6 @@ def clean_env(**extra: str) -> dict[str, str]:
     env.pop("PYTHONDONTWRITEBYTECODE", None)
     env.update(extra)
     return env
-
-
-def timed_run(args: Sequence[str], cwd: Path, env: dict[str, str] | None = None) -> float:
-    """Wall-clock seconds of one subprocess run; raises if it fails."""
-    start = time.perf_counter()
-    result = subprocess.run(list(args), cwd=cwd, env=env or clean_env(), capture_output=True, text=True)
-    elapsed = time.perf_counter() - start
-    if result.returncode != 0:
-        raise RuntimeError(
-            f"{' '.join(args)} failed ({result.returncode}):\n{result.stdout[-2000:]}{result.stderr[-2000:]}"
-        )
-    return elapsed
 
 
 def cpu_run(args: Sequence[str], cwd: Path, env: dict[str, str] | None = None) -> float:

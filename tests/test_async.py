@@ -35,6 +35,14 @@ ASYNC_TESTS = """
     """
 
 
+ANYIO_ON_ASYNCIO = """
+    import pytest
+    @pytest.fixture
+    def anyio_backend():
+        return "asyncio"
+    """
+
+
 def _run_async(judged: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, runner: str) -> Any:
     if runner == "asyncio":
         monkeypatch.setenv("PYTEST_ADDOPTS", "-p asyncio")
@@ -126,14 +134,7 @@ def test_acheck_replays_from_the_cassette(
     judged: pytest.Pytester, fake_openai: FakeOpenAI, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """An async verdict is recorded once and replayed offline, like a sync one."""
-    judged.makeconftest(
-        """
-        import pytest
-        @pytest.fixture
-        def anyio_backend():
-            return "asyncio"
-        """
-    )
+    judged.makeconftest(ANYIO_ON_ASYNCIO)
     judged.makepyfile(
         """
         import pytest
@@ -151,14 +152,7 @@ def test_acheck_replays_from_the_cassette(
 def test_acheck_errors_are_the_judges_errors(judged: pytest.Pytester, fake_openai: FakeOpenAI) -> None:
     """No logprobs from the async client: the same NoLogprobsError as judge()."""
     fake_openai.default = Reply(completion([("true", 0.9)], logprobs=False))
-    judged.makeconftest(
-        """
-        import pytest
-        @pytest.fixture
-        def anyio_backend():
-            return "asyncio"
-        """
-    )
+    judged.makeconftest(ANYIO_ON_ASYNCIO)
     judged.makepyfile(
         """
         import pytest
