@@ -17,8 +17,8 @@ from _common import ROOT
 
 def run(calls: int = 200, concurrency: int = 16, delay_s: float = 0.1) -> dict[str, Any]:
     from pytest_llmconfidence._config import JudgeConfig
-    from pytest_llmconfidence._judge import Judge, build_client
-    from pytest_llmconfidence._prompt import default_messages
+    from pytest_llmconfidence._judge import Judge
+    from pytest_llmconfidence._transport import Transport, build_client
 
     # The endpoint runs in its own process, as a real server would: it must not share our GIL.
     server = subprocess.Popen(
@@ -30,8 +30,8 @@ def run(calls: int = 200, concurrency: int = 16, delay_s: float = 0.1) -> dict[s
         assert server.stdout is not None
         base_url = server.stdout.readline().strip()
         config = JudgeConfig(model="fake-judge", base_url=base_url, record_mode="all")
-        client = build_client(config, max_retries=0)
-        judge = Judge(config, client, build_messages=lambda q, r, c, cfg: default_messages(q, r, c))
+        client = build_client(base_url, max_retries=0)
+        judge = Judge(config, Transport(client))
         judge.many([f"warm-up {i}?" for i in range(concurrency)], concurrency=concurrency)
         items = [(f"Is item {i} right?", f"answer {i}") for i in range(calls)]
         start = time.perf_counter()

@@ -65,16 +65,9 @@ def judge_client():
 if MODE in ("floor", "record-theirs", "theirs"):
     # The plugin's own judge fixture (hooks, records, summary), with no cassette of ours.
 
-    from pytest_llmconfidence._judge import _send_live
-
-    class _NoCassette:
-        # the judge's own request path, with no cassette around it
-        asend = None
-        send = staticmethod(_send_live)
-
     @pytest.fixture
     def _llm_cassette():
-        return _NoCassette()
+        return None  # the judge's own request path, with no cassette around it
 
 
 if MODE in ("record-theirs", "theirs"):

@@ -19,9 +19,10 @@ from ._errors import (
 
 if TYPE_CHECKING:
     from ._config import JudgeConfig
-    from ._judge import Judge, verdict_from_completion
+    from ._judge import Judge, JudgeHooks, verdict_from_completion
     from ._models import Alternative, Check, Usage, Verdict
     from ._response import ChoicePoint, ResponseConfidence, TokenConfidence, response_confidence
+    from ._transport import Transport
 
 __all__ = [
     "Alternative",
@@ -32,11 +33,13 @@ __all__ = [
     "ChoicePoint",
     "Judge",
     "JudgeConfig",
+    "JudgeHooks",
     "JudgeResponseError",
     "LLMConfidenceError",
     "NoLogprobsError",
     "ResponseConfidence",
     "TokenConfidence",
+    "Transport",
     "Usage",
     "Verdict",
     "response_confidence",
@@ -51,6 +54,8 @@ _LAZY = {
     "Usage": "._models",
     "Verdict": "._models",
     "Judge": "._judge",
+    "JudgeHooks": "._judge",
+    "Transport": "._transport",
     "verdict_from_completion": "._judge",
     "JudgeConfig": "._config",
     "ChoicePoint": "._response",

@@ -75,7 +75,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         _calibration.save_maps(args.out, maps)
         print(f"calibration map written to {args.out} (set llm_calibration_file to use it)")
     if args.json is not None:
-        args.json.write_text(json.dumps([r.to_dict() for r in reports], indent=2) + "\n", encoding="utf-8")
+        from ._files import write_atomic
+
+        write_atomic(args.json, json.dumps([r.to_dict() for r in reports], indent=2) + "\n")
     return 0
 
 

@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import random
-import tempfile
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from ._files import write_atomic
 
 __all__ = [
     "THRESHOLDS",
@@ -299,12 +299,7 @@ def save_maps(path: Path, maps: Mapping[str, CalibrationMap], extra: Mapping[str
     data = {"version": MAP_VERSION, "models": {m: cal.to_dict() for m, cal in sorted(maps.items())}}
     if extra:
         data.update(extra)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        json.dump(data, handle, indent=2)
-        handle.write("\n")
-    os.replace(tmp, path)
+    write_atomic(path, json.dumps(data, indent=2) + "\n")
 
 
 def load_maps(path: Path) -> dict[str, CalibrationMap]:

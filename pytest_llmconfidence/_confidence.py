@@ -1,5 +1,7 @@
 """The confidence maths: pure functions over logprobs, no pytest, no openai, no pydantic.
 
+Cheap to import (no dataclass is built): the configuration takes its default labels from here.
+
 A *position* is one generated token: its text, its logprob, and its top alternatives as
 ``(token, logprob)`` pairs. Logprobs at or below ``PADDING_LOGPROB`` are padding (OpenAI uses
 -9999 for "not in the top 20") and count as absent everywhere.
@@ -9,10 +11,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
-from typing import Any
-
-from ._labels import DEFAULT_FALSE_LABELS, DEFAULT_TRUE_LABELS
+from typing import Any, NamedTuple
 
 __all__ = [
     "DEFAULT_FALSE_LABELS",
@@ -26,6 +25,8 @@ __all__ = [
     "score_alternatives",
 ]
 
+DEFAULT_TRUE_LABELS: tuple[str, ...] = ("true", "yes")
+DEFAULT_FALSE_LABELS: tuple[str, ...] = ("false", "no")
 PADDING_LOGPROB = -100.0
 _QUOTES = "\"'`\u201c\u201d\u2018\u2019"
 
@@ -44,14 +45,21 @@ def is_padding(logprob: float) -> bool:
     return math.isnan(logprob) or logprob <= PADDING_LOGPROB
 
 
-@dataclass(frozen=True)
 class Position:
     """One generated token with its alternatives (``(token, logprob)``, best first as sent)."""
 
-    index: int
-    token: str
-    logprob: float
-    alternatives: tuple[tuple[str, float], ...]
+    __slots__ = ("alternatives", "index", "logprob", "token")
+
+    def __init__(
+        self, index: int, token: str, logprob: float, alternatives: tuple[tuple[str, float], ...]
+    ) -> None:
+        self.index = index
+        self.token = token
+        self.logprob = logprob
+        self.alternatives = alternatives
+
+    def __repr__(self) -> str:
+        return f"Position({self.index}, {self.token!r}, {self.logprob}, {self.alternatives!r})"
 
     def candidates(self) -> tuple[tuple[str, float], ...]:
         """The alternatives without padding, or the sampled token alone when none were returned."""
@@ -86,9 +94,8 @@ def _as_logprob(value: Any) -> float:
     return float(value)
 
 
-@dataclass(frozen=True)
-class Scores:
-    """The verdict at one position (DESIGN §3)."""
+class Scores(NamedTuple):
+    """The verdict at one position: label probabilities, the value and its confidence."""
 
     p_true: float
     p_false: float

@@ -1,22 +1,30 @@
 """Options, their precedence (command line > environment > ini > default) and the frozen JudgeConfig.
 
-Plain dataclasses: resolving the configuration imports neither pydantic nor openai.
+Loaded with the plugin in every pytest run, so it stays small and builds no dataclass: named tuples
+(cheap to define) carry the options and the configuration; nothing here imports pydantic or openai.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import os
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import pytest
 
-from ._labels import DEFAULT_FALSE_LABELS, DEFAULT_TRUE_LABELS
+from ._confidence import DEFAULT_FALSE_LABELS, DEFAULT_TRUE_LABELS
 
-__all__ = ["OPTIONS", "RECORD_MODES", "JudgeConfig", "add_options", "resolve_config"]
+__all__ = [
+    "CALL_FIELDS",
+    "OPTIONS",
+    "RECORD_MODES",
+    "ConfigValueError",
+    "JudgeConfig",
+    "add_options",
+    "apply_overrides",
+    "resolve_config",
+]
 
 RECORD_MODES = ("none", "once", "new_episodes", "all")
 RECORD_SCOPES = ("test", "judge")
@@ -33,9 +41,8 @@ def default_record_mode() -> str:
     return "none" if _ci_is_set() else "once"
 
 
-@dataclass(frozen=True)
-class JudgeConfig:
-    """The resolved configuration of the judge for one test (the ``llm`` marker applied)."""
+class JudgeConfig(NamedTuple):
+    """The resolved configuration of the judge for one test (the ``llm`` marker applied); frozen."""
 
     model: str = DEFAULT_MODEL
     base_url: str | None = None
@@ -53,10 +60,10 @@ class JudgeConfig:
     false_labels: tuple[str, ...] = DEFAULT_FALSE_LABELS
     calibration_file: Path | None = None
     calibration: bool = False
-    extra: Mapping[str, Any] = field(default_factory=dict)
 
     def replace(self, **changes: Any) -> JudgeConfig:
-        return dataclasses.replace(self, **changes)
+        """A copy with ``changes`` applied."""
+        return self._replace(**changes)
 
 
 # --- validation -------------------------------------------------------------------------------
@@ -144,52 +151,20 @@ def _labels(name: str) -> Callable[[Any], tuple[str, ...]]:
 # --- the option table -------------------------------------------------------------------------
 
 
-class Option:
-    """One option: its JudgeConfig field, ini key and help; maybe a flag, an env var, a converter.
+class Option(NamedTuple):
+    """One option: its JudgeConfig field, ini key and help; maybe a flag, an env var, a converter."""
 
-    A plain class, not a dataclass: it is built when pytest loads the plugin, in every run.
-    """
-
-    __slots__ = (
-        "convert",
-        "default",
-        "env",
-        "field",
-        "flag",
-        "help",
-        "ini",
-        "ini_type",
-        "is_switch",
-        "path_from_cwd",
-        "path_from_rootdir",
-    )
-
-    def __init__(
-        self,
-        field: str,
-        ini: str,
-        help: str,
-        *,
-        flag: str | None = None,
-        env: str | None = None,
-        default: Any = None,
-        convert: Callable[[Any], Any] | None = None,
-        ini_type: str = "string",
-        path_from_rootdir: bool = False,
-        path_from_cwd: bool = False,
-        is_switch: bool = False,
-    ) -> None:
-        self.field = field
-        self.ini = ini
-        self.help = help
-        self.flag = flag
-        self.env = env
-        self.default = default
-        self.convert = convert
-        self.ini_type = ini_type
-        self.path_from_rootdir = path_from_rootdir
-        self.path_from_cwd = path_from_cwd
-        self.is_switch = is_switch
+    field: str
+    ini: str
+    help: str
+    flag: str | None = None
+    env: str | None = None
+    default: Any = None
+    convert: Callable[[Any], Any] | None = None
+    ini_type: str = "string"
+    path_from_rootdir: bool = False
+    path_from_cwd: bool = False
+    is_switch: bool = False
 
 
 OPTIONS: tuple[Option, ...] = (

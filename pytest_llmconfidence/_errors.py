@@ -36,6 +36,19 @@ class CassetteSecretError(LLMConfidenceError):
     """A cassette about to be written still contains the API key in use: it is not written."""
 
 
+# Tracebacks show the name users import (pytest_llmconfidence.CassetteMissError), not this module's.
+for _error in (
+    LLMConfidenceError,
+    NoLogprobsError,
+    JudgeResponseError,
+    CassetteMissError,
+    CassetteCorruptError,
+    CassetteSecretError,
+):
+    _error.__module__ = "pytest_llmconfidence"
+del _error
+
+
 LOGPROB_PROVIDERS = (
     "Logprobs are returned by OpenAI's GPT-4o/GPT-4.1 families (not by its reasoning models o1/o3/o4/gpt-5), "
     "Azure OpenAI deployments of those models, vLLM, llama.cpp's server (llama-server) and Ollama from "

@@ -10,17 +10,9 @@ from collections.abc import Mapping, Sequence
 from html import escape
 from typing import Any
 
-from ._report import (
-    BINS,
-    Summary,
-    bin_markup,
-    check_status,
-    checked_threshold,
-    fmt,
-    one_line,
-    plural,
-    value_text,
-)
+from ._summary import BINS, Summary, bin_tone, check_status, checked_threshold
+from ._summary import number as _num
+from ._text import fmt, plural, shorten, value_text
 
 __all__ = ["render_html", "svg_histogram", "svg_reliability"]
 
@@ -68,12 +60,6 @@ def _test_id(value: Any) -> str:
     return _e(value).replace("::", "::<wbr>").replace("/", "/<wbr>")
 
 
-def _num(value: Any) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        return 0.0
-    return float(value)
-
-
 def svg_histogram(summary: Summary, *, width: int = 640, height: int = 220) -> str:
     """The confidence histogram (bins of 0.1) as an inline SVG element, the threshold dashed."""
     left, right, top, bottom = 40, 12, 16, 34
@@ -94,7 +80,7 @@ def svg_histogram(summary: Summary, *, width: int = 640, height: int = 220) -> s
         bar_h = plot_h * count / peak
         x = left + index * step + 3
         y = top + plot_h - bar_h
-        colour = _COLOURS[next(iter(bin_markup(index, summary.threshold)))]
+        colour = _COLOURS[bin_tone(index, summary.threshold)]
         low, high = index / BINS, (index + 1) / BINS
         parts.append(
             f'<rect class="bin" data-low="{low:.1f}" data-count="{count}" x="{x:.1f}" y="{y:.1f}" '
@@ -279,7 +265,8 @@ def _details(record: Mapping[str, Any], *, open_: bool = False) -> str:
         )
     body = "".join(f"<dt>{name}</dt><dd>{value}</dd>" for name, value in rows)
     return (
-        f"<details{' open' if open_ else ''}><summary>{_e(one_line(record.get('question'), 140))}</summary>"
+        f"<details{' open' if open_ else ''}>"
+        f"<summary>{_e(shorten(record.get('question'), 140, marker='...'))}</summary>"
         f"<dl><dt>question</dt><dd>{_e(record.get('question'))}</dd>{body}</dl></details>"
     )
 
@@ -291,7 +278,7 @@ def _verdict_rows(summary: Summary) -> str:
         status = check_status(record, summary.band)
         label = "failed, borderline" if status == "failed" and record.get("borderline") else status
         confidence = _num(record.get("confidence"))
-        colour = _COLOURS[next(iter(bin_markup(min(9, int(confidence * BINS)), summary.threshold)))]
+        colour = _COLOURS[bin_tone(min(9, int(confidence * BINS)), summary.threshold)]
         rows.append(
             f'<tr class="verdict" data-status="{status}">'
             f'<td class="test">{_test_id(record.get("test_id"))}</td>'
@@ -321,7 +308,7 @@ def _response_rows(summary: Summary) -> str:
             f'<td class="num">{cell("geometric_mean")}</td><td class="num">{cell("mean")}</td>'
             f'<td class="num">{cell("min")}</td><td><code>{_e(repr(record.get("min_token")))}</code></td>'
             f'<td class="status {status}">{_e(status)}</td>'
-            f"<td>{_e(one_line(record.get('text'), 140))}</td></tr>"
+            f"<td>{_e(shorten(record.get('text'), 140, marker='...'))}</td></tr>"
         )
     return "".join(rows)
 

@@ -1,81 +1,76 @@
-"""The judge: prompt -> one chat completion with logprobs -> Verdict. Knows nothing of pytest."""
+"""The judge: prompt -> one chat completion with logprobs -> Verdict. Knows nothing of pytest.
+
+``Judge`` takes its configuration, a ``Transport`` (how requests are sent: ``_transport``) and a
+``JudgeHooks`` object (the prompt, and what to do with each verdict; the plugin's asks pytest's hooks).
+"""
 
 from __future__ import annotations
 
-import contextlib
 import contextvars
 import json
 import math
-import os
 import time
-from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
 from ._confidence import find_verdict_position, positions_from_logprobs, score_alternatives
 from ._config import CALL_FIELDS, ConfigValueError, JudgeConfig, apply_overrides
-from ._errors import JudgeResponseError, LLMConfidenceError, NoLogprobsError, no_logprobs_message
-from ._models import Alternative, Usage, Verdict
+from ._errors import JudgeResponseError, NoLogprobsError, no_logprobs_message
+from ._models import Alternative, Usage, Verdict, as_dict
+from ._prompt import default_messages
+from ._transport import Transport, base_url_of
 
 if TYPE_CHECKING:
     from ._response import ResponseConfidence
 
-__all__ = ["PLACEHOLDER_KEY", "Judge", "build_async_client", "build_client", "verdict_from_completion"]
-
-PLACEHOLDER_KEY = "sk-llmconfidence-placeholder-not-a-real-key"
+__all__ = ["Judge", "JudgeHooks", "verdict_from_completion"]
 
 Messages = list[dict[str, str]]
-BuildMessages = Callable[[str, "str | None", "str | None", JudgeConfig], Messages]
-Send = Callable[[Any, dict[str, Any]], tuple[Any, bool]]
-AsyncSend = Callable[[Any, dict[str, Any]], Awaitable[tuple[Any, bool]]]
 
 
-def build_client(config: JudgeConfig, **options: Any) -> Any:
-    """An ``openai.OpenAI`` client for the judge: ``--llm-base-url`` and ``OPENAI_API_KEY``.
+class JudgeHooks:
+    """What a judge asks of its surroundings; the defaults are the plain prompt and no bookkeeping.
 
-    With no key in the environment a placeholder is used, so replaying cassettes and local
-    servers (which ignore the key) need none.
+    The plugin's subclass builds the prompt with ``pytest_llmconfidence_build_messages``, calibrates,
+    records each verdict for the test and calls ``pytest_llmconfidence_verdict``.
     """
-    import openai
 
-    kwargs: dict[str, Any] = {"api_key": os.environ.get("OPENAI_API_KEY") or PLACEHOLDER_KEY}
-    if config.base_url:
-        kwargs["base_url"] = config.base_url
-    kwargs.update(options)
-    return openai.OpenAI(**kwargs)
+    def build_messages(
+        self, question: str, response: str | None, context: str | None, config: JudgeConfig
+    ) -> Messages:
+        return default_messages(question, response, context)
 
-
-def build_async_client(config: JudgeConfig, **options: Any) -> Any:
-    """An ``openai.AsyncOpenAI`` client for ``Judge.acheck``, configured as ``build_client``.
-
-    Its connections are not kept alive between requests: pytest-asyncio and anyio may give every
-    test its own event loop, and a pooled connection belongs to the loop that opened it.
-    """
-    import openai
-
-    limits = openai.DEFAULT_CONNECTION_LIMITS
-    kwargs: dict[str, Any] = {"api_key": os.environ.get("OPENAI_API_KEY") or PLACEHOLDER_KEY}
-    if config.base_url:
-        kwargs["base_url"] = config.base_url
-    kwargs["http_client"] = openai.DefaultAsyncHttpxClient(
-        limits=type(limits)(max_connections=limits.max_connections, max_keepalive_connections=0)
-    )
-    kwargs.update(options)
-    return openai.AsyncOpenAI(**kwargs)
+    def finish(self, verdict: Verdict) -> Verdict:
+        """Called with every verdict before the judge returns it; returns the verdict to return."""
+        return verdict
 
 
-def _as_dict(completion: Any) -> dict[str, Any]:
-    if isinstance(completion, Mapping):
-        return dict(completion)
-    dump = getattr(completion, "model_dump", None)
-    if dump is None:
-        raise JudgeResponseError(f"expected a chat completion, got {type(completion).__name__}")
-    result: dict[str, Any] = dump()
-    return result
+class PluginHooks(JudgeHooks):
+    """The plugin's hooks for one test: pytest's hook relay, the test's records and its calibration."""
 
+    def __init__(
+        self, hook: Any, item: Any, records: Any, calibrate: Callable[[Verdict], Verdict] | None = None
+    ) -> None:
+        self.hook = hook
+        self.item = item
+        self.records = records
+        self.calibrate = calibrate
 
-def _base_url(client: Any) -> str:
-    return str(getattr(client, "base_url", "") or "the endpoint")
+    def build_messages(
+        self, question: str, response: str | None, context: str | None, config: JudgeConfig
+    ) -> Messages:
+        messages: Messages = self.hook.pytest_llmconfidence_build_messages(
+            question=question, response=response, context=context, config=config
+        )
+        return messages
+
+    def finish(self, verdict: Verdict) -> Verdict:
+        if self.calibrate is not None:
+            verdict = self.calibrate(verdict)
+        self.records.add(verdict)
+        self.hook.pytest_llmconfidence_verdict(item=self.item, verdict=verdict)
+        return verdict
 
 
 def verdict_from_completion(
@@ -90,9 +85,9 @@ def verdict_from_completion(
     latency_s: float = 0.0,
     expected: bool | None = None,
 ) -> Verdict:
-    """The Verdict of a chat completion (a ``ChatCompletion`` or its JSON dict), per DESIGN §3."""
+    """The Verdict of a chat completion (a ``ChatCompletion`` or its JSON dict)."""
     __tracebackhide__ = True
-    data = _as_dict(completion)
+    data = as_dict(completion, JudgeResponseError, "expected a chat completion")
     model = str(data.get("model") or config.model)
     choices: Sequence[Mapping[str, Any]] = data.get("choices") or []
     if not choices:
@@ -149,55 +144,28 @@ def verdict_from_completion(
     )
 
 
-def _api_error_text(exc: Any) -> str:
-    body = getattr(exc, "body", None)
-    if isinstance(body, Mapping):
-        inner = body.get("error", body)
-        if isinstance(inner, Mapping) and inner.get("message"):
-            return str(inner["message"])
-        if body.get("message"):
-            return str(body["message"])
-    return str(getattr(exc, "message", "") or exc)
-
-
 class Judge:
     """Calls the model and turns its one-word answer into a Verdict.
 
-    ``build_messages(question, response, context, config)`` makes the prompt; ``on_verdict(verdict)``
-    is told of every verdict (the plugin records it for the summary); ``send(client, params)``
-    performs the request and says whether it was replayed (the cassette layer replaces it).
-    ``Judge.many`` calls ``send`` from worker threads. ``Judge.acheck`` awaits ``asend(async_client,
-    params)`` when given; else a replaced ``send`` runs in a worker thread; else the request goes
-    through ``async_client()``, an ``openai.AsyncOpenAI`` (built from the config on first use).
+    ``transport`` sends each request and says whether it was replayed (``Transport``: sync and async);
+    ``hooks`` builds the prompt and hears of every verdict (``JudgeHooks``). ``Judge.many`` sends
+    from worker threads.
     """
 
-    def __init__(
-        self,
-        config: JudgeConfig,
-        client: Any,
-        *,
-        build_messages: BuildMessages,
-        on_verdict: Callable[[Verdict], None] | None = None,
-        send: Send | None = None,
-        calibrate: Callable[[Verdict], Verdict] | None = None,
-        async_client: Callable[[], Any] | None = None,
-        asend: AsyncSend | None = None,
-    ) -> None:
+    def __init__(self, config: JudgeConfig, transport: Transport, *, hooks: JudgeHooks | None = None) -> None:
         self.config = config
-        self.client = client
-        self._build_messages = build_messages
-        self._on_verdict = on_verdict
-        self._send = send or _send_live
-        self._calibrate = calibrate
-        self._get_async_client = async_client
-        self._async_client: Any = None
-        self._asend = asend
+        self.transport = transport
+        self.hooks = hooks or JudgeHooks()
+
+    def async_client(self) -> Any:
+        """The ``openai.AsyncOpenAI`` client of ``acheck``, made on first use."""
+        return self.transport.async_client()
 
     def params(
         self, question: str, response: str | None, context: str | None, config: JudgeConfig
     ) -> dict[str, Any]:
         """The keyword arguments of ``client.chat.completions.create`` for one verdict."""
-        messages = self._build_messages(question, response, context, config)
+        messages = self.hooks.build_messages(question, response, context, config)
         return {
             "model": config.model,
             "messages": messages,
@@ -226,7 +194,7 @@ class Judge:
         __tracebackhide__ = True
         config, params = self._prepare(question, response, context, expected, overrides)
         start = time.perf_counter()
-        completion, replayed = self._request(params, config)
+        completion, replayed = self.transport.send(params)
         latency = time.perf_counter() - start
         return self._finish(completion, replayed, latency, question, response, context, expected, config)
 
@@ -243,7 +211,7 @@ class Judge:
         __tracebackhide__ = True
         config, params = self._prepare(question, response, context, expected, overrides)
         start = time.perf_counter()
-        completion, replayed = await self._arequest(params, config)
+        completion, replayed = await self.transport.asend(params)
         latency = time.perf_counter() - start
         return self._finish(completion, replayed, latency, question, response, context, expected, config)
 
@@ -271,10 +239,10 @@ class Judge:
 
         def run(indices: list[int]) -> None:
             for index in indices:
-                config, params = prepared[index]
+                params = prepared[index][1]
                 start = time.perf_counter()
                 try:
-                    completion, replayed = self._request(params, config)
+                    completion, replayed = self.transport.send(params)
                 except Exception as exc:
                     errors[index] = exc
                     return
@@ -327,7 +295,7 @@ class Judge:
             "top_logprobs": self.config.top_logprobs if top_logprobs is None else top_logprobs,
             **params,
         }
-        completion, _ = self._request(request, self.config.replace(model=request["model"]))
+        completion, _ = self.transport.send(request)
         return response_confidence(completion)
 
     def _prepare(
@@ -367,109 +335,12 @@ class Judge:
             config=config,
             response=response,
             context=context,
-            base_url=_base_url(self.client),
+            base_url=base_url_of(self.transport.client),
             replayed=replayed,
             latency_s=latency,
             expected=expected,
         )
-        if self._calibrate is not None:
-            verdict = self._calibrate(verdict)
-        if self._on_verdict is not None:
-            self._on_verdict(verdict)
-        return verdict
-
-    def _request(self, params: dict[str, Any], config: JudgeConfig) -> tuple[Any, bool]:
-        __tracebackhide__ = True
-        with self._errors_explained(config):
-            return self._send(self.client, params)
-
-    async def _arequest(self, params: dict[str, Any], config: JudgeConfig) -> tuple[Any, bool]:
-        __tracebackhide__ = True
-        with self._errors_explained(config):
-            if self._asend is not None:
-                return await self._asend(self.async_client(), params)
-            if self._send is not _send_live:
-                import anyio.to_thread
-
-                return await anyio.to_thread.run_sync(self._send, self.client, params)
-            return await _asend_live(self.async_client(), params)
-
-    def async_client(self) -> Any:
-        """The ``openai.AsyncOpenAI`` client of ``acheck``, made on first use."""
-        if self._async_client is None:
-            factory = self._get_async_client
-            self._async_client = factory() if factory is not None else build_async_client(self.config)
-        return self._async_client
-
-    @contextlib.contextmanager
-    def _errors_explained(self, config: JudgeConfig) -> Iterator[None]:
-        __tracebackhide__ = True
-        import openai
-
-        try:
-            yield
-        except openai.AuthenticationError as exc:
-            key = getattr(self.client, "api_key", None)
-            if key == PLACEHOLDER_KEY:
-                raise LLMConfidenceError(
-                    f"no API key: {_base_url(self.client)} refused the judge's request "
-                    f"(HTTP {exc.status_code}). Set OPENAI_API_KEY to record, or commit the test's "
-                    "cassette so it replays offline."
-                ) from None
-            raise LLMConfidenceError(
-                f"{_base_url(self.client)} refused the API key (HTTP {exc.status_code}): "
-                f"{_api_error_text(exc)}"
-            ) from None
-        except (openai.BadRequestError, openai.PermissionDeniedError, openai.UnprocessableEntityError) as exc:
-            text = _api_error_text(exc)
-            if "logprob" in text.lower():
-                raise NoLogprobsError(
-                    no_logprobs_message(config.model, _base_url(self.client), text)
-                ) from None
-            raise LLMConfidenceError(
-                f"{_base_url(self.client)} rejected the judge's request for model {config.model!r} "
-                f"(HTTP {exc.status_code}): {text}"
-            ) from None
-        except openai.NotFoundError as exc:
-            raise LLMConfidenceError(
-                f"{_base_url(self.client)} answered HTTP 404 for model {config.model!r}: "
-                f"{_api_error_text(exc)}. Check --llm-model and --llm-base-url."
-            ) from None
-        except openai.APIStatusError as exc:
-            raise LLMConfidenceError(
-                f"{_base_url(self.client)} failed the judge's request for model {config.model!r} "
-                f"(HTTP {exc.status_code}, after the client's retries): {_api_error_text(exc)}"
-            ) from None
-        except openai.APIConnectionError as exc:
-            cause = exc.__cause__
-            if isinstance(cause, LLMConfidenceError):
-                raise cause from None
-            raise LLMConfidenceError(
-                f"could not reach {_base_url(self.client)} ({cause or exc}); is the server running, and is "
-                "--llm-base-url / OPENAI_BASE_URL right?"
-            ) from None
-
-
-_NO_KEY = (
-    "no API key: OPENAI_API_KEY is not set, so OpenAI's API would refuse the judge. Set OPENAI_API_KEY, "
-    "point --llm-base-url at an endpoint that needs none, or replay the test from a committed cassette."
-)
-
-
-def _send_live(client: Any, params: dict[str, Any]) -> tuple[Any, bool]:
-    from ._recording import completion_of, needs_key, post_chat
-
-    if needs_key(client):
-        raise LLMConfidenceError(_NO_KEY)
-    return completion_of(post_chat(client, params)), False
-
-
-async def _asend_live(client: Any, params: dict[str, Any]) -> tuple[Any, bool]:
-    from ._recording import apost_chat, completion_of, needs_key
-
-    if needs_key(client):
-        raise LLMConfidenceError(_NO_KEY)
-    return completion_of(await apost_chat(client, params)), False
+        return self.hooks.finish(verdict)
 
 
 _BATCH_KEYS = ("question", "response", "context", "expected")

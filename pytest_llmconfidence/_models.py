@@ -5,11 +5,14 @@ Imported on first judge use only (pydantic costs a quarter of a second to import
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, PrivateAttr
 
-__all__ = ["Alternative", "Check", "Usage", "Verdict"]
+from ._text import fmt_probability, shorten, value_text
+
+__all__ = ["Alternative", "Check", "Usage", "Verdict", "as_dict"]
 
 _FROZEN = ConfigDict(frozen=True, extra="forbid")
 
@@ -37,24 +40,16 @@ class Usage(BaseModel):
     total_tokens: int = 0
 
 
-def fmt_probability(value: float, other: float | None = None) -> str:
-    """Two decimals, more when two decimals would make ``value`` and ``other`` look equal."""
-    text = f"{value:.2f}"
-    if other is not None and value != other:
-        digits = 2
-        while digits < 6 and f"{value:.{digits}f}" == f"{other:.{digits}f}":
-            digits += 1
-        text = f"{value:.{digits}f}"
-    return text
-
-
-def short(text: str, limit: int = 80) -> str:
-    one_line = " ".join(text.split())
-    return one_line if len(one_line) <= limit else one_line[: limit - 1] + "…"
-
-
-def describe_value(value: bool | None) -> str:
-    return "undecided" if value is None else str(value).lower()
+def as_dict(value: Any, error: type[Exception], what: str) -> dict[str, Any]:
+    """``value`` (a mapping, or a pydantic model such as openai's) as a dict; else ``error(what; got …)``."""
+    if isinstance(value, Mapping):
+        return dict(value)
+    dump = getattr(value, "model_dump", None)
+    if dump is not None:
+        result = dump()
+        if isinstance(result, dict):
+            return result
+    raise error(f"{what}; got {type(value).__name__}")
 
 
 class Check:
@@ -85,7 +80,7 @@ class Check:
 
 
 class Verdict(BaseModel):
-    """A judge's true/false answer with the confidence of its verdict token (DESIGN §3)."""
+    """A judge's true/false answer with the confidence of its verdict token ."""
 
     model_config = _FROZEN
 
@@ -139,20 +134,20 @@ class Verdict(BaseModel):
         raw = self.confidence if self.value is not None else 0.0
         score = self.calibrated_confidence() if calibrated else raw
         passed = self.value is want and score >= needed
-        got = describe_value(self.value)
-        want_text = describe_value(want)
+        got = value_text(self.value)
+        want_text = value_text(want)
         if self.value is None:
-            facts = f"undecided (no {want_text}/{describe_value(not want)} among the top tokens)"
+            facts = f"undecided (no {want_text}/{value_text(not want)} among the top tokens)"
         else:
             facts = f"{got} at {fmt_probability(score, needed)}"
             if calibrated:
                 facts += f" calibrated (raw {fmt_probability(raw)})"
         if passed:
-            text = f"{name} passed: {facts} >= {fmt_probability(needed)}; q={short(self.question, 120)!r}"
+            text = f"{name} passed: {facts} >= {fmt_probability(needed)}; q={shorten(self.question, 120)!r}"
         else:
             text = (
                 f"{name} failed: {facts}, needed {want_text} >= {fmt_probability(needed)}; "
-                f"top {self._top_text()}; q={short(self.question, 120)!r}"
+                f"top {self._top_text()}; q={shorten(self.question, 120)!r}"
             )
         check = Check(name, passed, needed, score, text)
         self._checks.append(check)
@@ -180,9 +175,9 @@ class Verdict(BaseModel):
 
     def __repr__(self) -> str:
         return (
-            f"<Verdict {describe_value(self.value)} {self.confidence:.2f} "
+            f"<Verdict {value_text(self.value)} {self.confidence:.2f} "
             f"(p_true {self.p_true:.2f}, p_false {self.p_false:.2f}, coverage {self.coverage:.2f}); "
-            f"top {self._top_text()}; q={short(self.question, 100)!r}>"
+            f"top {self._top_text()}; q={shorten(self.question, 100)!r}>"
         )
 
     __str__ = __repr__
@@ -193,11 +188,11 @@ class Verdict(BaseModel):
             f"question:   {self.question}",
         ]
         if self.response is not None:
-            lines.append(f"response:   {short(self.response, 200)}")
+            lines.append(f"response:   {shorten(self.response, 200)}")
         if self.context is not None:
-            lines.append(f"context:    {short(self.context, 200)}")
+            lines.append(f"context:    {shorten(self.context, 200)}")
         lines.append(
-            f"verdict:    {describe_value(self.value)} at {self.confidence:.4f} "
+            f"verdict:    {value_text(self.value)} at {self.confidence:.4f} "
             f"(normalized {self.normalized:.4f}; threshold {self.threshold:.2f})"
         )
         if self.calibrated is not None:

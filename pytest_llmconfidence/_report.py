@@ -1,40 +1,43 @@
-"""The run's records -> aggregates, terminal summary lines, the JSON report and a Markdown table.
+"""The run's summary as the terminal shows it, as JSON and Markdown, and the report files. Pure.
 
-Pure: knows nothing of pytest. The plugin prints the lines with the terminal reporter and writes the
-files this module renders. Records are the JSON dicts of ``Verdict.to_record()`` (kind ``"verdict"``)
-and of response confidences (kind ``"response"``); other kinds are carried along and otherwise ignored.
+Knows nothing of pytest: ``write_terminal`` takes the terminal reporter as an object with ``write``,
+``line``, ``write_line`` and ``write_sep``; the plugin's hook only calls it.
 """
 
 from __future__ import annotations
 
 import json
-import math
-import os
-import statistics
-import tempfile
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ._files import write_atomic
+from ._summary import (
+    BINS,
+    Summary,
+    bin_tone,
+    by_test,
+    check_status,
+    checked_threshold,
+    number,
+    summarize,
+)
+from ._text import fmt, plural, shorten, value_text
+
 __all__ = [
-    "BINS",
     "Line",
-    "Summary",
+    "Written",
     "markdown",
     "plain",
-    "summarize",
     "summary_lines",
     "to_json",
-    "write_atomic",
     "write_reports",
+    "write_terminal",
 ]
 
-BINS = 10
 REPORT_VERSION = 1
-LOWEST = 5
 BAR_WIDTH = 40
-_EPSILON = 1e-9
 
 Markup = Mapping[str, bool]
 Segment = tuple[str, Markup]
@@ -46,200 +49,12 @@ _RED: Markup = {"red": True}
 _GREEN: Markup = {"green": True}
 _YELLOW: Markup = {"yellow": True}
 _BOLD: Markup = {"bold": True}
-_TOKEN_FIELDS = ("prompt_tokens", "completion_tokens", "total_tokens")
-
-
-# --- aggregates ---------------------------------------------------------------------------------
-
-
-def _number(value: Any, default: float = 0.0) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or math.isnan(value):
-        return default
-    return float(value)
-
-
-def _checks(record: Mapping[str, Any]) -> list[Mapping[str, Any]]:
-    checks = record.get("checks") or []
-    return [check for check in checks if isinstance(check, Mapping)]
-
-
-def is_borderline(record: Mapping[str, Any], band: float) -> bool:
-    """A check's score lies within ``band`` of the threshold it was checked against, passed or not."""
-    for check in _checks(record):
-        score = _number(check.get("score"), _number(record.get("confidence")))
-        if abs(score - _number(check.get("threshold"))) <= band + _EPSILON:
-            return True
-    return False
-
-
-def check_status(record: Mapping[str, Any], band: float) -> str:
-    """``failed`` (a check failed), ``borderline``, ``passed`` or ``unchecked``."""
-    checks = _checks(record)
-    if not checks:
-        return "unchecked"
-    if any(not check.get("passed") for check in checks):
-        return "failed"
-    return "borderline" if is_borderline(record, band) else "passed"
-
-
-def checked_threshold(record: Mapping[str, Any]) -> float:
-    """The threshold of the first failed check, else of the first check, else the verdict's default."""
-    checks = _checks(record)
-    failed = [check for check in checks if not check.get("passed")]
-    for check in failed + checks:
-        if "threshold" in check:
-            return _number(check["threshold"])
-    return _number(record.get("threshold"))
-
-
-def _tokens() -> dict[str, int]:
-    return dict.fromkeys(_TOKEN_FIELDS, 0)
-
-
-@dataclass(frozen=True)
-class Summary:
-    """What the run's records add up to; every number the summary, the JSON and the HTML show."""
-
-    verdicts: tuple[dict[str, Any], ...]
-    responses: tuple[dict[str, Any], ...] = ()
-    other: int = 0
-    band: float = 0.05
-    threshold: float = 0.9
-    tests: int = 0
-    replayed: int = 0
-    live: int = 0
-    checks: int = 0
-    checks_failed: int = 0
-    undecided: int = 0
-    borderline: int = 0
-    failed_verdicts: int = 0
-    response_checks: int = 0
-    response_checks_failed: int = 0
-    response_borderline: int = 0
-    confidence_min: float | None = None
-    confidence_median: float | None = None
-    confidence_mean: float | None = None
-    histogram: tuple[int, ...] = (0,) * BINS
-    tokens: dict[str, dict[str, int]] = field(default_factory=dict)
-    tokens_reported: bool = False
-
-    @property
-    def empty(self) -> bool:
-        return not self.verdicts and not self.responses
-
-    def lowest(self, n: int = LOWEST) -> list[dict[str, Any]]:
-        """The ``n`` lowest-confidence verdicts, lowest first (ties by test id)."""
-        ordered = sorted(self.verdicts, key=lambda r: (_number(r.get("confidence")), str(r.get("test_id"))))
-        return ordered[:n]
-
-    def aggregates(self) -> dict[str, Any]:
-        """The numbers, as JSON-able data."""
-        return {
-            "verdicts": len(self.verdicts),
-            "tests": self.tests,
-            "responses": len(self.responses),
-            "replayed": self.replayed,
-            "live": self.live,
-            "checks": self.checks,
-            "checks_failed": self.checks_failed,
-            "verdicts_failed": self.failed_verdicts,
-            "undecided": self.undecided,
-            "borderline": self.borderline,
-            "borderline_band": self.band,
-            "response_checks": self.response_checks,
-            "response_checks_failed": self.response_checks_failed,
-            "response_borderline": self.response_borderline,
-            "confidence": {
-                "min": self.confidence_min,
-                "median": self.confidence_median,
-                "mean": self.confidence_mean,
-            },
-            "histogram": [
-                {"low": round(i / BINS, 2), "high": round((i + 1) / BINS, 2), "count": count}
-                for i, count in enumerate(self.histogram)
-            ],
-            "tokens": {source: dict(counts) for source, counts in self.tokens.items()},
-        }
-
-
-def bin_of(confidence: float) -> int:
-    """The histogram bin (0..9) of a confidence; bins are [0, 0.1), …, [0.9, 1.0]."""
-    return min(BINS - 1, max(0, math.floor(confidence * BINS + _EPSILON)))
-
-
-def summarize(records: Iterable[Mapping[str, Any]], *, band: float = 0.05, threshold: float = 0.9) -> Summary:
-    """Aggregate the run's records; ``band`` is ``llm_borderline``, ``threshold`` the default threshold."""
-    verdicts: list[dict[str, Any]] = []
-    responses: list[dict[str, Any]] = []
-    other = 0
-    for record in records:
-        kind = record.get("kind", "verdict")
-        if kind == "verdict":
-            verdicts.append({**record, "kind": "verdict", "borderline": is_borderline(record, band)})
-        elif kind == "response":
-            responses.append({**record, "borderline": is_borderline(record, band)})
-        else:
-            other += 1
-    confidences = [_number(r.get("confidence")) for r in verdicts]
-    histogram = [0] * BINS
-    for confidence in confidences:
-        histogram[bin_of(confidence)] += 1
-    tokens = {"live": _tokens(), "replayed": _tokens()}
-    reported = False
-    for record in verdicts:
-        usage = record.get("usage")
-        if isinstance(usage, Mapping):
-            reported = True
-            counts = tokens["replayed" if record.get("replayed") else "live"]
-            for name in _TOKEN_FIELDS:
-                counts[name] += int(_number(usage.get(name)))
-    verdict_checks = [check for r in verdicts for check in _checks(r)]
-    response_checks = [check for r in responses for check in _checks(r)]
-    return Summary(
-        verdicts=tuple(verdicts),
-        responses=tuple(responses),
-        other=other,
-        band=band,
-        threshold=threshold,
-        tests=len({str(r.get("test_id")) for r in verdicts}),
-        replayed=sum(1 for r in verdicts if r.get("replayed")),
-        live=sum(1 for r in verdicts if not r.get("replayed")),
-        checks=len(verdict_checks),
-        checks_failed=sum(1 for check in verdict_checks if not check.get("passed")),
-        undecided=sum(1 for r in verdicts if r.get("value") is None),
-        borderline=sum(1 for r in verdicts if r["borderline"]),
-        failed_verdicts=sum(1 for r in verdicts if check_status(r, band) == "failed"),
-        response_checks=len(response_checks),
-        response_checks_failed=sum(1 for check in response_checks if not check.get("passed")),
-        response_borderline=sum(1 for r in responses if r["borderline"]),
-        confidence_min=min(confidences) if confidences else None,
-        confidence_median=statistics.median(confidences) if confidences else None,
-        confidence_mean=statistics.fmean(confidences) if confidences else None,
-        histogram=tuple(histogram),
-        tokens=tokens,
-        tokens_reported=reported,
-    )
-
-
-# --- text -----------------------------------------------------------------------------------------
+_TONES: Mapping[str, Markup] = {"red": _RED, "yellow": _YELLOW, "green": _GREEN}
 
 
 def one_line(text: Any, limit: int = 60) -> str:
     """``text`` on one line, cut to ``limit`` characters with ``...``."""
-    flat = " ".join(str(text if text is not None else "").split())
-    return flat if len(flat) <= limit else flat[: limit - 3].rstrip() + "..."
-
-
-def plural(count: int, noun: str) -> str:
-    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
-
-
-def fmt(value: float | None) -> str:
-    return "-" if value is None else f"{value:.2f}"
-
-
-def value_text(value: Any) -> str:
-    return "undecided" if value is None else str(value).lower()
+    return shorten(text, limit, marker="...")
 
 
 def status_markup(status: str) -> Markup:
@@ -247,12 +62,7 @@ def status_markup(status: str) -> Markup:
 
 
 def bin_markup(index: int, threshold: float) -> Markup:
-    low, high = index / BINS, (index + 1) / BINS
-    if high <= 0.5 + _EPSILON:
-        return _RED
-    if low + _EPSILON < threshold:
-        return _YELLOW
-    return _GREEN
+    return _TONES[bin_tone(index, threshold)]
 
 
 def _line(*segments: tuple[str, Markup] | str) -> Line:
@@ -265,7 +75,7 @@ VERDICT_HEADER = "  conf  verdict    need  check       test id  question"
 def _verdict_line(record: Mapping[str, Any], band: float, width: int) -> Line:
     status = check_status(record, band)
     test_id = str(record.get("test_id", "?"))
-    head = f"  {_number(record.get('confidence')):.2f}  {value_text(record.get('value')):<9}  "
+    head = f"  {number(record.get('confidence')):.2f}  {value_text(record.get('value')):<9}  "
     head += f"{checked_threshold(record):.2f}  "
     room = max(40, width - len(head) - 12 - len(test_id) - 3)
     return _line(
@@ -281,10 +91,10 @@ def _response_line(record: Mapping[str, Any], band: float) -> Line:
     gm = record.get("geometric_mean")
     low = record.get("min")
     token = record.get("min_token")
-    low_text = f"min {fmt(_number(low))}" + (f" at {token!r}" if token is not None else "")
+    low_text = f"min {fmt(number(low))}" + (f" at {token!r}" if token is not None else "")
     return _line(
-        f"  geometric mean {fmt(_number(gm)) if gm is not None else '-'}  "
-        f"mean {fmt(_number(record.get('mean'))) if record.get('mean') is not None else '-'}  "
+        f"  geometric mean {fmt(number(gm)) if gm is not None else '-'}  "
+        f"mean {fmt(number(record.get('mean'))) if record.get('mean') is not None else '-'}  "
         f"{low_text}  ",
         (f"{status:<10}", status_markup(status)),
         f"  {record.get('test_id', '?')}",
@@ -316,13 +126,11 @@ def _token_text(counts: Mapping[str, int]) -> str:
     )
 
 
-def summary_lines(
-    summary: Summary, mode: str = "short", *, threshold: float | None = None, width: int = 120
-) -> list[Line]:
+def summary_lines(summary: Summary, mode: str = "short", *, width: int = 120) -> list[Line]:
     """The terminal section's lines (``mode`` is ``short`` or ``full``; ``off`` gives none)."""
     if mode == "off" or summary.empty:
         return []
-    threshold = summary.threshold if threshold is None else threshold
+    threshold = summary.threshold
     band = summary.band
     lines: list[Line] = []
     if summary.verdicts:
@@ -378,10 +186,10 @@ def summary_lines(
         if summary.verdicts:
             lines.append(_line(f"all verdicts ({len(summary.verdicts)}):"))
             lines.append(_line(VERDICT_HEADER))
-            lines.extend(_verdict_line(record, band, width) for record in _by_test(summary.verdicts))
+            lines.extend(_verdict_line(record, band, width) for record in by_test(summary.verdicts))
         if summary.responses:
             lines.append(_line(f"all responses ({len(summary.responses)}):"))
-            lines.extend(_response_line(record, band) for record in _by_test(summary.responses))
+            lines.extend(_response_line(record, band) for record in by_test(summary.responses))
     return lines
 
 
@@ -390,24 +198,16 @@ def plain(lines: Iterable[Line]) -> list[str]:
     return ["".join(text for text, _ in line) for line in lines]
 
 
-# --- files ----------------------------------------------------------------------------------------
-
-
-def _by_test(records: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Records sorted by test id, each test's in the order it made them (the same with and without xdist)."""
-    return sorted(records, key=lambda r: str(r.get("test_id")))
-
-
 def to_json(summary: Summary, calibration: Sequence[Any] | None = None) -> dict[str, Any]:
     """The JSON report: the aggregates and a flat ``verdicts`` list (each with its checks and flags).
 
     With a calibration report (``--llm-calibration``), a ``calibration`` list holds its metrics per model.
     """
     verdicts = [
-        {**record, "status": check_status(record, summary.band)} for record in _by_test(summary.verdicts)
+        {**record, "status": check_status(record, summary.band)} for record in by_test(summary.verdicts)
     ]
     responses = [
-        {**record, "status": check_status(record, summary.band)} for record in _by_test(summary.responses)
+        {**record, "status": check_status(record, summary.band)} for record in by_test(summary.responses)
     ]
     data = {
         "version": REPORT_VERSION,
@@ -466,24 +266,11 @@ def markdown(summary: Summary, *, lowest: int = 10) -> str:
         ]
         for record in summary.lowest(lowest):
             out.append(
-                f"| {_number(record.get('confidence')):.2f} | {value_text(record.get('value'))} | "
+                f"| {number(record.get('confidence')):.2f} | {value_text(record.get('value'))} | "
                 f"{checked_threshold(record):.2f} | {check_status(record, summary.band)} | "
                 f"{_md_cell(record.get('test_id'))} | {_md_cell(record.get('question'))} |"
             )
     return "\n".join(out) + "\n\n"
-
-
-def write_atomic(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` through a temporary file and a rename: readers never see half a file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, temp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
-            handle.write(text)
-        os.replace(temp, path)
-    except BaseException:
-        Path(temp).unlink(missing_ok=True)
-        raise
 
 
 @dataclass(frozen=True)
@@ -497,15 +284,16 @@ class Written:
 
 def write_reports(
     records: Sequence[Mapping[str, Any]],
+    config: Any = None,
     *,
-    json_path: Path | None = None,
-    html_path: Path | None = None,
     github_summary: str | None = None,
-    band: float = 0.05,
-    threshold: float = 0.9,
     calibration: Sequence[Any] | None = None,
 ) -> list[Written]:
-    """Write the requested reports; the GitHub step summary only when there are records."""
+    """Write the reports ``config`` (the run's ``JudgeConfig``) asks for: ``report`` (JSON) and ``html``;
+    and append to the GitHub step summary when there are records."""
+    json_path: Path | None = getattr(config, "report", None)
+    html_path: Path | None = getattr(config, "html", None)
+    band, threshold = getattr(config, "borderline", 0.05), getattr(config, "threshold", 0.9)
     summary = summarize(records, band=band, threshold=threshold)
     written: list[Written] = []
 
@@ -535,3 +323,40 @@ def write_reports(
 
         attempt("GitHub step summary", target, append)
     return written
+
+
+def write_terminal(
+    terminal: Any,
+    records: Sequence[Mapping[str, Any]],
+    config: Any,
+    width: int,
+    extra: Callable[[], Iterable[Any]] = tuple,
+    calibration: Sequence[Any] | None = None,
+    written: Iterable[Written] = (),
+) -> None:
+    """Write the run's sections to pytest's terminal reporter: the "llm confidence summary" (and the
+    lines of ``extra()``, the summary hook's results), the calibration report, and the files written.
+
+    ``config`` is the run's ``JudgeConfig`` (its ``summary`` mode, ``borderline`` band and ``threshold``).
+    """
+    if records and config.summary != "off":
+        summary = summarize(records, band=config.borderline, threshold=config.threshold)
+        terminal.write_sep("=", "llm confidence summary")
+        for line in summary_lines(summary, config.summary, width=width):
+            for text, markup in line:
+                terminal.write(text, **markup)
+            terminal.line("")
+        for result in extra():
+            for text in [result] if isinstance(result, str) else result or ():
+                terminal.line(str(text))
+    if calibration is not None:
+        from ._calibration import report_lines
+
+        terminal.write_sep("=", "llm calibration")
+        for text in report_lines(calibration):
+            terminal.write_line(text)
+    for done in written:
+        if done.error:
+            terminal.write_line(f"could not write {done.label} to {done.path}: {done.error}", red=True)
+        elif done.label != "GitHub step summary":
+            terminal.write_sep("-", f"generated {done.label}: {done.path}")

@@ -1,14 +1,13 @@
-"""Response confidence: the per-token and whole-response confidence of any completion (DESIGN §4).
+"""Response confidence: the per-token and whole-response confidence of any completion.
 
 The same maths as the verdict (``_confidence``): logprobs at or below -100 are padding and count as
 absent. Knows nothing of pytest; called inside a test while the plugin is active, a result is
-recorded for the test's report and the summary (see ``_record_in_current_test``).
+recorded for the test's report and the summary (``_records``).
 """
 
 from __future__ import annotations
 
 import math
-import sys
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Literal
 
@@ -16,7 +15,9 @@ from pydantic import BaseModel, ConfigDict, PrivateAttr
 
 from ._confidence import is_padding, positions_from_logprobs
 from ._errors import NoLogprobsError
-from ._models import Alternative, Check, fmt_probability, short
+from ._models import Alternative, Check, as_dict
+from ._records import record
+from ._text import fmt_probability, shorten
 
 __all__ = ["AGGREGATES", "ChoicePoint", "ResponseConfidence", "TokenConfidence", "response_confidence"]
 
@@ -74,7 +75,7 @@ class ChoicePoint(BaseModel):
 
 
 class ResponseConfidence(BaseModel):
-    """How sure a model was of every token of a completion, and of the whole of it (DESIGN §4).
+    """How sure a model was of every token of a completion, and of the whole of it.
 
     ``mean`` is the arithmetic mean of the token probabilities, ``geometric_mean`` the exp of the
     mean logprob (1/perplexity), ``min`` the least probable token's probability (``min_token``).
@@ -173,11 +174,11 @@ class ResponseConfidence(BaseModel):
         passed = score >= needed
         facts = f"{by} {fmt_probability(score, needed)}"
         if passed:
-            text = f"at_least passed: {facts} >= {fmt_probability(needed)}; text={short(self.text, 100)!r}"
+            text = f"at_least passed: {facts} >= {fmt_probability(needed)}; text={shorten(self.text, 100)!r}"
         else:
             text = (
                 f"at_least failed: {facts}, needed >= {fmt_probability(needed)} over {len(self._scored())} "
-                f"tokens; weakest {self._weakest_text(3, needed)}; text={short(self.text, 50)!r}"
+                f"tokens; weakest {self._weakest_text(3, needed)}; text={shorten(self.text, 50)!r}"
             )
         check = Check("at_least", passed, needed, score, text)
         self._checks.append(check)
@@ -200,7 +201,7 @@ class ResponseConfidence(BaseModel):
         return (
             f"<ResponseConfidence geometric_mean {self.geometric_mean:.2f}, mean {self.mean:.2f}, "
             f"min {self.min:.2f} at {self.min_token!r}; {len(self.tokens)} tokens; "
-            f"text={short(self.text, 80)!r}>"
+            f"text={shorten(self.text, 80)!r}>"
         )
 
     __str__ = __repr__
@@ -208,7 +209,7 @@ class ResponseConfidence(BaseModel):
     def describe(self) -> str:
         """Every fact of the response on a few lines (the "llm verdicts" report section)."""
         lines = [
-            f"response:   {short(self.text, 200)}",
+            f"response:   {shorten(self.text, 200)}",
             f"confidence: geometric_mean {self.geometric_mean:.4f}  mean {self.mean:.4f}  "
             f"min {self.min:.4f} at {self.min_token!r} ({len(self.tokens)} tokens)",
             f"model:      {self.model or 'unknown'} ({self.api})",
@@ -234,7 +235,7 @@ class ResponseConfidence(BaseModel):
             "kind": "response",
             "model": self.model,
             "api": self.api,
-            "text": short(self.text, 500),
+            "text": shorten(self.text, 500),
             "tokens": len(self.tokens),
             "mean": self.mean,
             "geometric_mean": self.geometric_mean,
@@ -255,20 +256,6 @@ def _candidates(tok: TokenConfidence) -> list[tuple[str, float]]:
     if tok.logprob is not None and all(alt.token != tok.token for alt in tok.alternatives):
         pairs.append((tok.token, tok.probability))
     return pairs
-
-
-def _as_dict(completion: Any) -> dict[str, Any]:
-    if isinstance(completion, Mapping):
-        return dict(completion)
-    dump = getattr(completion, "model_dump", None)
-    if dump is not None:
-        result = dump()
-        if isinstance(result, dict):
-            return result
-    raise TypeError(
-        "response_confidence() takes a ChatCompletion, a Responses API Response, or the JSON dict of "
-        f"either; got {type(completion).__name__}"
-    )
 
 
 def _probability(logprob: float) -> float:
@@ -324,7 +311,7 @@ def _responses_entries(data: Mapping[str, Any]) -> tuple[list[Any], str]:
 
 
 def response_confidence(completion: Any, *, choice: int = 0) -> ResponseConfidence:
-    """The per-token and whole-response confidence of a completion (DESIGN §4).
+    """The per-token and whole-response confidence of a completion.
 
     ``completion`` is an ``openai`` ``ChatCompletion`` (requested with ``logprobs=True`` and
     ``top_logprobs=N``), a Responses API ``Response`` (requested with
@@ -332,7 +319,11 @@ def response_confidence(completion: Any, *, choice: int = 0) -> ResponseConfiden
     while the plugin is active, the result is recorded for the test's report and the summary.
     """
     __tracebackhide__ = True
-    data = _as_dict(completion)
+    data = as_dict(
+        completion,
+        TypeError,
+        "response_confidence() takes a ChatCompletion, a Responses API Response, or the JSON dict of either",
+    )
     model = data.get("model")
     if "choices" in data:
         entries, text = _chat_entries(data, choice)
@@ -353,12 +344,5 @@ def response_confidence(completion: Any, *, choice: int = 0) -> ResponseConfiden
             + HOW_TO_REQUEST
         )
     result = ResponseConfidence(tokens=tokens, text=text, model=str(model) if model else None, api=api)
-    _record_in_current_test(result)
+    record(result)
     return result
-
-
-def _record_in_current_test(result: Any) -> None:
-    """Hand ``result`` to the plugin when a test is running (the plugin is imported only by pytest)."""
-    plugin = sys.modules.get("pytest_llmconfidence.plugin")
-    if plugin is not None:
-        plugin.record_current(result)

@@ -15,13 +15,15 @@ from fake_openai import FakeOpenAI
 # depth mismatch" once worker threads of earlier runs have compiled code concurrently.
 from pytest_llmconfidence import (  # noqa: F401
     _calibration,
+    _cassette,
     _html,
     _judge,
     _models,
     _prompt,
-    _recording,
     _report,
     _response,
+    _summary,
+    _transport,
 )
 
 _ENV = (

@@ -9,8 +9,8 @@ import openai  # noqa: F401  (loaded once here, not again in every in-process in
 import pytest
 from fake_openai import FakeOpenAI, Reply, completion, verdict
 
-from pytest_llmconfidence import Judge, JudgeConfig, NoLogprobsError
-from pytest_llmconfidence._prompt import default_messages
+from pytest_llmconfidence import Judge, JudgeConfig, NoLogprobsError, Transport
+from pytest_llmconfidence._transport import build_client
 
 ASYNC_TESTS = """
     import asyncio
@@ -167,9 +167,9 @@ def test_acheck_errors_are_the_judges_errors(judged: pytest.Pytester, fake_opena
 
 
 def test_judge_outside_pytest_builds_its_own_async_client(fake_openai: FakeOpenAI) -> None:
-    """A bare Judge makes an AsyncOpenAI from its config on first acheck, and maps errors the same way."""
+    """A bare Judge makes an AsyncOpenAI from its client on first acheck, and maps errors the same way."""
     config = JudgeConfig(base_url=fake_openai.base_url, model="fake-judge")
-    judge = Judge(config, client=None, build_messages=lambda q, r, c, cfg: default_messages(q, r, c))
+    judge = Judge(config, Transport(build_client(fake_openai.base_url)))
 
     async def main() -> Any:
         try:
@@ -179,7 +179,7 @@ def test_judge_outside_pytest_builds_its_own_async_client(fake_openai: FakeOpenA
                 await judge.acheck("q?")
             return first
         finally:
-            await judge.async_client().close()
+            await judge.transport.async_client().close()
 
     assert asyncio.run(main()).confidence == pytest.approx(0.95)
     assert len(fake_openai.requests) == 2

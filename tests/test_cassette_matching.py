@@ -7,7 +7,7 @@ from pathlib import Path
 
 from vcr.request import Request
 
-from pytest_llmconfidence._recording import cassette_path, llm_request
+from pytest_llmconfidence._cassette import cassette_path, llm_request
 
 BODY = {"model": "m", "messages": [{"role": "user", "content": "q?"}], "top_logprobs": 20}
 
@@ -56,3 +56,17 @@ def test_cassette_path_follows_module_class_and_parameters(tmp_path: Path) -> No
     assert path == tmp_path / "cassettes" / "tests" / "test_bot" / "TestA.test_b[x_y_z].yaml"
     long = cassette_path(tmp_path / "c", tmp_path, module, "tests/test_bot.py::test_" + "a" * 400)
     assert len(long.name) <= 210 and long.suffix == ".yaml"
+
+
+def test_the_request_key_ignores_how_json_spells_non_ascii_text() -> None:
+    """A body sent with \\u00e9 escapes and the same body with é have one key, whatever the key order."""
+    import json
+
+    from pytest_llmconfidence._cassette import request_key
+
+    body = {"model": "m", "messages": [{"role": "user", "content": "Is the café open? 営業中"}], "user": "x"}
+    escaped = json.dumps(body).encode()
+    plain = json.dumps(dict(reversed(body.items())), ensure_ascii=False).encode()
+    assert escaped != plain
+    keys = {request_key("POST", "/v1/chat/completions", data) for data in (escaped, plain, body)}
+    assert len(keys) == 1

@@ -517,6 +517,22 @@ def test_a_replayable_recording_needs_no_key_even_against_openai(
     judged.runpytest("--llm-record-mode=once").assert_outcomes(passed=1)
 
 
+def test_a_recording_with_non_ascii_text_replays_with_no_key_in_once_mode(
+    judged: pytest.Pytester, fake_openai: FakeOpenAI, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A question with "café" recorded once replays keyless: the no-key check and the matcher agree."""
+    judged.makepyfile(
+        "def test_it(judge):\n    assert judge('Is the café open?', 'Oui, naïvement… 営業中').replayed\n"
+    )
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-test-recording-key-0123456789")
+    judged.runpytest("--llm-record-mode=once").assert_outcomes(failed=1)  # live: not replayed
+    monkeypatch.delenv("OPENAI_API_KEY")
+    judged.makeini("[pytest]\nllm_model = fake-judge\n")
+    result = judged.runpytest("--llm-record-mode=once")
+    result.assert_outcomes(passed=1)
+    assert "no API key" not in result.stdout.str()
+
+
 def test_a_miss_shows_the_test_line_and_no_frame_from_inside_openai_or_vcrpy(judged: pytest.Pytester) -> None:
     """The failure of a replay miss points at the test's own line, not at library internals."""
     judged.makepyfile("def test_it(judge):\n    judge('q?')\n")
@@ -524,4 +540,4 @@ def test_a_miss_shows_the_test_line_and_no_frame_from_inside_openai_or_vcrpy(jud
     result.assert_outcomes(failed=1)
     out = result.stdout.str()
     assert ">       judge('q?')" in out
-    assert "site-packages" not in out and "_recording.py" not in out
+    assert "site-packages" not in out and "_cassette.py" not in out and "_transport.py" not in out

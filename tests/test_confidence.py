@@ -1,4 +1,4 @@
-"""The confidence maths of DESIGN §3, as pure functions."""
+"""The confidence maths of a verdict, as pure functions."""
 
 from __future__ import annotations
 

@@ -405,7 +405,7 @@ def test_endpoint_errors_say_what_went_wrong(
     judged.makepyfile("def test_it(judge):\n    judge('q?')\n")
     result = judged.runpytest()
     result.assert_outcomes(failed=1)
-    result.stdout.fnmatch_lines([f"E *pytest_llmconfidence._errors.{error_name}: *"])
+    result.stdout.fnmatch_lines([f"E *pytest_llmconfidence.{error_name}: *"])
     result.stdout.fnmatch_lines([f"E *{message}*"])
     assert "site-packages/openai" not in result.stdout.str()
 

@@ -43,7 +43,7 @@ def test_loading_the_plugin_imports_no_heavy_dependency() -> None:
     code = (
         "import sys, pytest_llmconfidence.plugin, pytest_llmconfidence; "
         "heavy = {'openai', 'vcr', 'httpx', 'httpx2', 'pydantic', 'yaml'}; "
-        "ours = {'_report', '_html', '_models', '_judge', '_recording', '_response', '_calibration'}; "
+        "ours = {'_report', '_summary', '_html', '_models', '_judge', '_cassette', '_transport', '_response', '_calibration'}; "
         "print(sorted({m for m in sys.modules if m.split('.')[0] in heavy or m.split('.')[-1] in ours}))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout

@@ -12,18 +12,11 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from pytest_llmconfidence import _report
+from pytest_llmconfidence import _files
+from pytest_llmconfidence._files import write_atomic
 from pytest_llmconfidence._html import render_html, svg_histogram
-from pytest_llmconfidence._report import (
-    bin_of,
-    markdown,
-    plain,
-    summarize,
-    summary_lines,
-    to_json,
-    write_atomic,
-    write_reports,
-)
+from pytest_llmconfidence._report import markdown, plain, summary_lines, to_json, write_reports
+from pytest_llmconfidence._summary import bin_of, summarize
 
 
 def verdict_record(
@@ -217,7 +210,7 @@ def test_interrupted_write_keeps_the_previous_file(tmp_path: Path, monkeypatch: 
     def fail(src: str, dst: str) -> None:
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(_report.os, "replace", fail)
+    monkeypatch.setattr(_files.os, "replace", fail)
     with pytest.raises(KeyboardInterrupt):
         write_atomic(target, "new")
     assert target.read_text() == "previous"

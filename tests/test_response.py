@@ -1,4 +1,4 @@
-"""Response confidence: per-token and whole-response confidence of any completion (DESIGN §4)."""
+"""Response confidence: per-token and whole-response confidence of any completion."""
 
 from __future__ import annotations
 
@@ -385,10 +385,10 @@ def test_not_recorded_outside_the_call_phase() -> None:
     """A thread started without the test's context records nothing (and still works)."""
     import threading
 
-    from pytest_llmconfidence import plugin
+    from pytest_llmconfidence import _records
 
     seen: list[bool] = []
-    thread = threading.Thread(target=lambda: seen.append(plugin.record_current(object())))
+    thread = threading.Thread(target=lambda: seen.append(_records.record(object())))
     thread.start()
     thread.join()
     assert seen == [False]

@@ -1,0 +1,45 @@
+"""The one way the plugin writes a file: atomically, so an interrupted run leaves the old file intact."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+from pathlib import Path
+
+__all__ = ["TEMP_SUFFIX", "temp_prefix", "write_atomic"]
+
+TEMP_SUFFIX = ".tmp"
+
+
+def temp_prefix(path: Path) -> str:
+    """The name prefix of ``path``'s temporary files (hidden, so they are never taken for the file)."""
+    return f".{path.name}."
+
+
+def _umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def write_atomic(path: Path, data: str | bytes) -> None:
+    """Write ``data`` to ``path``: a temporary file in the same folder, fsync, rename.
+
+    Readers never see half a file; the file's mode follows the umask, as ``open()`` would make it; the
+    temporary file is removed on any failure, whatever was raised.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    payload = data.encode("utf-8") if isinstance(data, str) else data
+    fd, temp = tempfile.mkstemp(dir=path.parent, prefix=temp_prefix(path), suffix=TEMP_SUFFIX)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(payload)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.chmod(temp, 0o666 & ~_umask())
+        os.replace(temp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(temp)
+        raise

@@ -1,0 +1,97 @@
+"""What each test judged or scored, on its way to the test's report. Pure: knows nothing of pytest.
+
+A result is any object with ``to_record()`` (a JSON dict) and ``describe()`` (text): verdicts and
+response confidences. The test whose call phase runs on this thread (or task) is ``current()``, so that
+``response_confidence()`` can record without knowing the plugin.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator, MutableSequence
+from contextvars import ContextVar
+from typing import Any
+
+__all__ = ["MIN_CONFIDENCE_PROPERTY", "TestRecords", "current", "record", "running"]
+
+MIN_CONFIDENCE_PROPERTY = "llm_min_confidence"
+
+
+class TestRecords:
+    """One test's results, in the order it made them, and how much of them its reports already carry."""
+
+    __test__ = False  # not a test class, whatever pytest's collection thinks of the name
+    __slots__ = ("_attached", "min_confidence", "nodeid", "results")
+
+    def __init__(self, nodeid: str) -> None:
+        self.nodeid = nodeid
+        self.results: list[Any] = []
+        self._attached = 0
+        self.min_confidence: float | None = None
+
+    def add(self, result: Any) -> None:
+        self.results.append(result)
+
+    def take_new(self) -> list[dict[str, Any]]:
+        """The JSON records of the results made since the last call, with their kind and test id."""
+        new = self.results[self._attached :]
+        self._attached = len(self.results)
+        records = []
+        for result in new:
+            data = result.to_record()
+            data.setdefault("kind", "verdict")
+            data["test_id"] = self.nodeid
+            records.append(data)
+        found = [r["confidence"] for r in records if r["kind"] == "verdict" and "confidence" in r]
+        if found:
+            self.min_confidence = min(
+                [*found, *([] if self.min_confidence is None else [self.min_confidence])]
+            )
+        return records
+
+    def describe(self) -> str:
+        """Every result in full, for the "llm verdicts" section of a failed test's report."""
+        return "\n\n".join(result.describe() for result in self.results)
+
+    def attach(self, report: Any, user_properties: MutableSequence[tuple[str, object]]) -> None:
+        """Put what is new onto a test report (``llm_records``, which travel from xdist workers too).
+
+        The lowest verdict confidence so far becomes the user property ``llm_min_confidence`` (a JUnit
+        XML property) of the test and its report; a failed report gets the "llm verdicts" section.
+        """
+        new = self.take_new()
+        if new:
+            report.llm_records = new
+            if self.min_confidence is not None:
+                for found in (user_properties, report.user_properties):
+                    found[:] = [p for p in found if p[0] != MIN_CONFIDENCE_PROPERTY]
+                    found.append((MIN_CONFIDENCE_PROPERTY, round(self.min_confidence, 6)))
+        if report.failed and self.results:
+            report.sections.append(("llm verdicts", self.describe()))
+
+
+_CURRENT: ContextVar[TestRecords | None] = ContextVar("llmconfidence_current_test", default=None)
+
+
+def current() -> TestRecords | None:
+    """The records of the test whose call runs here, or None outside a test."""
+    return _CURRENT.get()
+
+
+def record(result: Any) -> bool:
+    """Record ``result`` for the running test; False (and nothing kept) outside a test."""
+    records = _CURRENT.get()
+    if records is None:
+        return False
+    records.add(result)
+    return True
+
+
+@contextlib.contextmanager
+def running(records: TestRecords) -> Iterator[None]:
+    """Make ``records`` the current test's while the block runs (threads started inside copy it)."""
+    token = _CURRENT.set(records)
+    try:
+        yield
+    finally:
+        _CURRENT.reset(token)

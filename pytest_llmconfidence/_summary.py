@@ -1,0 +1,216 @@
+"""The run's records -> what they add up to: counts, the confidence distribution, tokens. Pure.
+
+Records are the JSON dicts of ``Verdict.to_record()`` (kind ``"verdict"``) and of response confidences
+(kind ``"response"``); other kinds are carried along and otherwise ignored. The terminal lines, the
+JSON and Markdown reports (``_report``) and the HTML page (``_html``) all read a ``Summary``.
+"""
+
+from __future__ import annotations
+
+import math
+import statistics
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+__all__ = [
+    "BINS",
+    "Summary",
+    "bin_of",
+    "bin_tone",
+    "by_test",
+    "check_status",
+    "checked_threshold",
+    "is_borderline",
+    "number",
+    "summarize",
+]
+
+BINS = 10
+LOWEST = 5
+_EPSILON = 1e-9
+_TOKEN_FIELDS = ("prompt_tokens", "completion_tokens", "total_tokens")
+
+
+def number(value: Any, default: float = 0.0) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or math.isnan(value):
+        return default
+    return float(value)
+
+
+def _checks(record: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    checks = record.get("checks") or []
+    return [check for check in checks if isinstance(check, Mapping)]
+
+
+def is_borderline(record: Mapping[str, Any], band: float) -> bool:
+    """A check's score lies within ``band`` of the threshold it was checked against, passed or not."""
+    for check in _checks(record):
+        score = number(check.get("score"), number(record.get("confidence")))
+        if abs(score - number(check.get("threshold"))) <= band + _EPSILON:
+            return True
+    return False
+
+
+def check_status(record: Mapping[str, Any], band: float) -> str:
+    """``failed`` (a check failed), ``borderline``, ``passed`` or ``unchecked``."""
+    checks = _checks(record)
+    if not checks:
+        return "unchecked"
+    if any(not check.get("passed") for check in checks):
+        return "failed"
+    return "borderline" if is_borderline(record, band) else "passed"
+
+
+def checked_threshold(record: Mapping[str, Any]) -> float:
+    """The threshold of the first failed check, else of the first check, else the verdict's default."""
+    checks = _checks(record)
+    failed = [check for check in checks if not check.get("passed")]
+    for check in failed + checks:
+        if "threshold" in check:
+            return number(check["threshold"])
+    return number(record.get("threshold"))
+
+
+def _tokens() -> dict[str, int]:
+    return dict.fromkeys(_TOKEN_FIELDS, 0)
+
+
+@dataclass(frozen=True)
+class Summary:
+    """What the run's records add up to; every number the summary, the JSON and the HTML show."""
+
+    verdicts: tuple[dict[str, Any], ...]
+    responses: tuple[dict[str, Any], ...] = ()
+    other: int = 0
+    band: float = 0.05
+    threshold: float = 0.9
+    tests: int = 0
+    replayed: int = 0
+    live: int = 0
+    checks: int = 0
+    checks_failed: int = 0
+    undecided: int = 0
+    borderline: int = 0
+    failed_verdicts: int = 0
+    response_checks: int = 0
+    response_checks_failed: int = 0
+    response_borderline: int = 0
+    confidence_min: float | None = None
+    confidence_median: float | None = None
+    confidence_mean: float | None = None
+    histogram: tuple[int, ...] = (0,) * BINS
+    tokens: dict[str, dict[str, int]] = field(default_factory=dict)
+    tokens_reported: bool = False
+
+    @property
+    def empty(self) -> bool:
+        return not self.verdicts and not self.responses
+
+    def lowest(self, n: int = LOWEST) -> list[dict[str, Any]]:
+        """The ``n`` lowest-confidence verdicts, lowest first (ties by test id)."""
+        ordered = sorted(self.verdicts, key=lambda r: (number(r.get("confidence")), str(r.get("test_id"))))
+        return ordered[:n]
+
+    def aggregates(self) -> dict[str, Any]:
+        """The numbers, as JSON-able data."""
+        return {
+            "verdicts": len(self.verdicts),
+            "tests": self.tests,
+            "responses": len(self.responses),
+            "replayed": self.replayed,
+            "live": self.live,
+            "checks": self.checks,
+            "checks_failed": self.checks_failed,
+            "verdicts_failed": self.failed_verdicts,
+            "undecided": self.undecided,
+            "borderline": self.borderline,
+            "borderline_band": self.band,
+            "response_checks": self.response_checks,
+            "response_checks_failed": self.response_checks_failed,
+            "response_borderline": self.response_borderline,
+            "confidence": {
+                "min": self.confidence_min,
+                "median": self.confidence_median,
+                "mean": self.confidence_mean,
+            },
+            "histogram": [
+                {"low": round(i / BINS, 2), "high": round((i + 1) / BINS, 2), "count": count}
+                for i, count in enumerate(self.histogram)
+            ],
+            "tokens": {source: dict(counts) for source, counts in self.tokens.items()},
+        }
+
+
+def bin_of(confidence: float) -> int:
+    """The histogram bin (0..9) of a confidence; bins are [0, 0.1), …, [0.9, 1.0]."""
+    return min(BINS - 1, max(0, math.floor(confidence * BINS + _EPSILON)))
+
+
+def summarize(records: Iterable[Mapping[str, Any]], *, band: float = 0.05, threshold: float = 0.9) -> Summary:
+    """Aggregate the run's records; ``band`` is ``llm_borderline``, ``threshold`` the default threshold."""
+    verdicts: list[dict[str, Any]] = []
+    responses: list[dict[str, Any]] = []
+    other = 0
+    for record in records:
+        kind = record.get("kind", "verdict")
+        if kind == "verdict":
+            verdicts.append({**record, "kind": "verdict", "borderline": is_borderline(record, band)})
+        elif kind == "response":
+            responses.append({**record, "borderline": is_borderline(record, band)})
+        else:
+            other += 1
+    confidences = [number(r.get("confidence")) for r in verdicts]
+    histogram = [0] * BINS
+    for confidence in confidences:
+        histogram[bin_of(confidence)] += 1
+    tokens = {"live": _tokens(), "replayed": _tokens()}
+    reported = False
+    for record in verdicts:
+        usage = record.get("usage")
+        if isinstance(usage, Mapping):
+            reported = True
+            counts = tokens["replayed" if record.get("replayed") else "live"]
+            for name in _TOKEN_FIELDS:
+                counts[name] += int(number(usage.get(name)))
+    verdict_checks = [check for r in verdicts for check in _checks(r)]
+    response_checks = [check for r in responses for check in _checks(r)]
+    return Summary(
+        verdicts=tuple(verdicts),
+        responses=tuple(responses),
+        other=other,
+        band=band,
+        threshold=threshold,
+        tests=len({str(r.get("test_id")) for r in verdicts}),
+        replayed=sum(1 for r in verdicts if r.get("replayed")),
+        live=sum(1 for r in verdicts if not r.get("replayed")),
+        checks=len(verdict_checks),
+        checks_failed=sum(1 for check in verdict_checks if not check.get("passed")),
+        undecided=sum(1 for r in verdicts if r.get("value") is None),
+        borderline=sum(1 for r in verdicts if r["borderline"]),
+        failed_verdicts=sum(1 for r in verdicts if check_status(r, band) == "failed"),
+        response_checks=len(response_checks),
+        response_checks_failed=sum(1 for check in response_checks if not check.get("passed")),
+        response_borderline=sum(1 for r in responses if r["borderline"]),
+        confidence_min=min(confidences) if confidences else None,
+        confidence_median=statistics.median(confidences) if confidences else None,
+        confidence_mean=statistics.fmean(confidences) if confidences else None,
+        histogram=tuple(histogram),
+        tokens=tokens,
+        tokens_reported=reported,
+    )
+
+
+def bin_tone(index: int, threshold: float) -> str:
+    """How a histogram bin reads: ``red`` at or below 0.5, ``yellow`` below the threshold, else ``green``."""
+    low, high = index / BINS, (index + 1) / BINS
+    if high <= 0.5 + _EPSILON:
+        return "red"
+    if low + _EPSILON < threshold:
+        return "yellow"
+    return "green"
+
+
+def by_test(records: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Records sorted by test id, each test's in the order it made them (the same with and without xdist)."""
+    return sorted(records, key=lambda r: str(r.get("test_id")))

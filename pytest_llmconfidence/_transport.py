@@ -1,0 +1,314 @@
+"""Sending the judge's requests: through the official ``openai`` client, and the test's cassette.
+
+Knows nothing of pytest; imports ``openai`` on first use only. ``Transport.send`` and ``Transport.asend``
+are one logic behind two doors: both prepare the client the same way (``_prepare``), post the plain JSON
+body, and turn the client's errors into the plugin's (``_explained``). Whether a response was played from
+a cassette travels on the response itself (``REPLAY_HEADER``), so it stays exact across threads and tasks.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import os
+import threading
+import weakref
+from collections.abc import Callable, Iterator, Mapping
+from typing import Any, NoReturn
+
+from ._errors import LLMConfidenceError, NoLogprobsError, no_logprobs_message
+
+__all__ = [
+    "JUDGE_HEADER",
+    "PLACEHOLDER_KEY",
+    "REPLAY_HEADER",
+    "Transport",
+    "build_async_client",
+    "build_client",
+    "no_key_message",
+    "was_replayed",
+]
+
+REPLAY_HEADER = "x-llmconfidence-replayed"
+JUDGE_HEADER = "x-llmconfidence-judge"
+PLACEHOLDER_KEY = "sk-llmconfidence-placeholder-not-a-real-key"
+PLACEHOLDER_KEYS = frozenset({PLACEHOLDER_KEY})
+OPENAI_HOST = "api.openai.com"
+
+Completion = tuple[Any, bool]
+"""What a send returns: the completion's JSON and whether it was replayed from a cassette."""
+
+
+def no_key_message(situation: str, remedy: str) -> str:
+    """The one "no API key" message: what happened, what to do, or replay from a cassette."""
+    return (
+        f"no API key: {situation} and OPENAI_API_KEY is not set.\n{remedy}\n"
+        "or commit the test's cassette so it replays offline."
+    )
+
+
+# --- clients ------------------------------------------------------------------------------------
+
+
+def _client_options(base_url: str | None, options: Mapping[str, Any]) -> dict[str, Any]:
+    kwargs: dict[str, Any] = {"api_key": os.environ.get("OPENAI_API_KEY") or PLACEHOLDER_KEY}
+    if base_url:
+        kwargs["base_url"] = base_url
+    kwargs.update(options)
+    return kwargs
+
+
+def build_client(base_url: str | None = None, **options: Any) -> Any:
+    """An ``openai.OpenAI`` client for the judge: ``base_url`` (``--llm-base-url``) and ``OPENAI_API_KEY``.
+
+    With no key in the environment a placeholder is used, so replaying cassettes and local
+    servers (which ignore the key) need none.
+    """
+    import openai
+
+    return openai.OpenAI(**_client_options(base_url, options))
+
+
+def build_async_client(base_url: str | None = None, **options: Any) -> Any:
+    """An ``openai.AsyncOpenAI`` client for ``Judge.acheck``, configured as ``build_client``.
+
+    Its connections are not kept alive between requests: pytest-asyncio and anyio may give every
+    test its own event loop, and a pooled connection belongs to the loop that opened it.
+    """
+    import openai
+
+    limits = openai.DEFAULT_CONNECTION_LIMITS
+    http_client = openai.DefaultAsyncHttpxClient(
+        limits=type(limits)(max_connections=limits.max_connections, max_keepalive_connections=0)
+    )
+    return openai.AsyncOpenAI(**_client_options(base_url, {"http_client": http_client, **options}))
+
+
+def needs_key(client: Any) -> bool:
+    """Whether ``client`` would call OpenAI's own API with the placeholder key (a certain 401)."""
+    url = getattr(client, "base_url", None)
+    host = getattr(url, "host", None)
+    return getattr(client, "api_key", None) in PLACEHOLDER_KEYS and host == OPENAI_HOST
+
+
+def base_url_of(client: Any) -> str:
+    return str(getattr(client, "base_url", "") or "the endpoint")
+
+
+_variants: weakref.WeakKeyDictionary[Any, dict[bool, Any]] = weakref.WeakKeyDictionary()
+_variants_lock = threading.Lock()
+
+
+def judge_client_for(client: Any, *, retries: bool = True) -> Any:
+    """``client`` marking its requests as the judge's, without retries when replaying; made once per client.
+
+    The variants live as long as their client does (a weak mapping: nothing outlives the session's client).
+    """
+    try:
+        known = _variants.get(client)
+    except TypeError:  # a client that cannot be weakly referenced: no cache
+        known = None
+    if known is not None and retries in known:
+        return known[retries]
+    options: dict[str, Any] = {"default_headers": {JUDGE_HEADER: "1"}}
+    if not retries:
+        options["max_retries"] = 0
+    with_options = getattr(client, "with_options", None)
+    variant = with_options(**options) if with_options is not None else client
+    with _variants_lock, contextlib.suppress(TypeError):
+        _variants.setdefault(client, {})[retries] = variant
+    return variant
+
+
+# --- one request ----------------------------------------------------------------------------------
+
+
+@functools.cache
+def _response_class() -> type[Any]:
+    """The HTTP response class of the installed openai client (httpx2's for openai 3, httpx's before)."""
+    import importlib
+
+    import openai
+
+    base = next(cls for cls in openai.DefaultHttpxClient.__mro__[1:] if cls.__name__ == "Client")
+    response: type[Any] = importlib.import_module(base.__module__.split(".")[0]).Response
+    return response
+
+
+def _post_args(client: Any, params: dict[str, Any]) -> tuple[Callable[..., Any], dict[str, Any]]:
+    """How to POST the chat completion and get the raw HTTP response back.
+
+    The body is already plain JSON, so the client's request transform and response models (more than
+    half the cost of a call) are skipped; its URL building (Azure deployments too), retries and error
+    mapping stay. Clients without ``post`` go through ``chat.completions.create`` as usual.
+    """
+    if not hasattr(client, "post"):
+        return client.chat.completions.with_raw_response.create, params
+    return client.post, {"path": "/chat/completions", "body": params, "cast_to": _response_class()}
+
+
+def completion_of(raw: Any) -> Any:
+    """The completion of a raw response: its JSON (or what openai's raw response parses to)."""
+    parse = getattr(raw, "parse", None)
+    if parse is not None:
+        return parse()
+    return raw.json()
+
+
+def was_replayed(response: Any) -> bool:
+    """Whether an HTTP response (httpx/httpx2, or openai's raw response) was played from a cassette."""
+    http = getattr(response, "http_response", response)
+    headers = getattr(http, "headers", None)
+    return bool(headers is not None and headers.get(REPLAY_HEADER) == "1")
+
+
+def _ours(exc: BaseException) -> LLMConfidenceError | None:
+    seen: BaseException | None = exc
+    for _ in range(5):
+        if seen is None or isinstance(seen, LLMConfidenceError):
+            return seen
+        seen = seen.__cause__
+    return None
+
+
+def _surface(exc: Exception) -> NoReturn:
+    """Re-raise ``exc``; one of ours (raised inside vcrpy, or wrapped by openai) as it is, traceback cut."""
+    __tracebackhide__ = True
+    ours = _ours(exc)
+    if ours is not None:
+        raise ours.with_traceback(None) from None
+    raise exc
+
+
+def _api_error_text(exc: Any) -> str:
+    body = getattr(exc, "body", None)
+    if isinstance(body, Mapping):
+        inner = body.get("error", body)
+        if isinstance(inner, Mapping) and inner.get("message"):
+            return str(inner["message"])
+        if body.get("message"):
+            return str(body["message"])
+    return str(getattr(exc, "message", "") or exc)
+
+
+@contextlib.contextmanager
+def _explained(client: Any, model: str) -> Iterator[None]:
+    """The client's errors as the plugin's, saying what went wrong and what to do."""
+    __tracebackhide__ = True
+    import openai
+
+    where = base_url_of(client)
+    try:
+        yield
+    except openai.AuthenticationError as exc:
+        if getattr(client, "api_key", None) in PLACEHOLDER_KEYS:
+            raise LLMConfidenceError(
+                no_key_message(
+                    f"{where} refused the judge's request (HTTP {exc.status_code})",
+                    "Set it to record the test, or point --llm-base-url at an endpoint that needs none,",
+                )
+            ) from None
+        raise LLMConfidenceError(
+            f"{where} refused the API key (HTTP {exc.status_code}): {_api_error_text(exc)}"
+        ) from None
+    except (openai.BadRequestError, openai.PermissionDeniedError, openai.UnprocessableEntityError) as exc:
+        text = _api_error_text(exc)
+        if "logprob" in text.lower():
+            raise NoLogprobsError(no_logprobs_message(model, where, text)) from None
+        raise LLMConfidenceError(
+            f"{where} rejected the judge's request for model {model!r} (HTTP {exc.status_code}): {text}"
+        ) from None
+    except openai.NotFoundError as exc:
+        raise LLMConfidenceError(
+            f"{where} answered HTTP 404 for model {model!r}: {_api_error_text(exc)}. "
+            "Check --llm-model and --llm-base-url."
+        ) from None
+    except openai.APIStatusError as exc:
+        raise LLMConfidenceError(
+            f"{where} failed the judge's request for model {model!r} "
+            f"(HTTP {exc.status_code}, after the client's retries): {_api_error_text(exc)}"
+        ) from None
+    except openai.APIConnectionError as exc:
+        cause = exc.__cause__
+        if isinstance(cause, LLMConfidenceError):
+            raise cause from None
+        raise LLMConfidenceError(
+            f"could not reach {where} ({cause or exc}); is the server running, and is "
+            "--llm-base-url / OPENAI_BASE_URL right?"
+        ) from None
+
+
+class Transport:
+    """How the judge's requests leave: ``client`` (and its async twin), through the test's cassette.
+
+    ``cassette`` is the test's active cassette (the plugin's), or None to talk to the endpoint
+    directly. ``async_client`` makes the ``openai.AsyncOpenAI`` client of ``asend`` on first use.
+    """
+
+    def __init__(
+        self, client: Any, *, async_client: Callable[[], Any] | None = None, cassette: Any = None
+    ) -> None:
+        self.client = client
+        self.cassette = cassette
+        self._make_async_client = async_client
+        self._async_client: Any = None
+
+    def async_client(self) -> Any:
+        """The async client of ``asend``, made on first use (from ``client``'s base URL by default)."""
+        if self._async_client is None:
+            make = self._make_async_client
+            if make is None:
+                url = getattr(self.client, "base_url", None)
+                self._async_client = build_async_client(str(url) if url is not None else None)
+            else:
+                self._async_client = make()
+        return self._async_client
+
+    def send(self, params: dict[str, Any]) -> Completion:
+        """One chat completion: ``(completion JSON, replayed)``."""
+        __tracebackhide__ = True
+        post, kwargs = _post_args(self._prepare(self.client, params), params)
+        with _explained(self.client, params["model"]):
+            try:
+                raw = post(**kwargs)
+            except Exception as exc:
+                _surface(exc)
+        return completion_of(raw), was_replayed(raw)
+
+    async def asend(self, params: dict[str, Any]) -> Completion:
+        """``send`` through the async client, without blocking the event loop."""
+        __tracebackhide__ = True
+        client = self.async_client()
+        post, kwargs = _post_args(self._prepare(client, params), params)
+        with _explained(client, params["model"]):
+            try:
+                raw = await post(**kwargs)
+            except Exception as exc:
+                _surface(exc)
+        return completion_of(raw), was_replayed(raw)
+
+    def _prepare(self, client: Any, params: dict[str, Any]) -> Any:
+        """The client variant to send with; with no key for OpenAI's API and nothing to replay, an error."""
+        __tracebackhide__ = True
+        cassette = self.cassette
+        if cassette is None:
+            if needs_key(client):
+                raise LLMConfidenceError(
+                    no_key_message(
+                        "OpenAI's API would refuse the judge",
+                        "Set it, or point --llm-base-url at an endpoint that needs none,",
+                    )
+                )
+            return client
+        if needs_key(client) and cassette.record_mode != "none":
+            path = f"{getattr(client.base_url, 'path', '/v1/').rstrip('/')}/chat/completions"
+            if not cassette.can_replay("POST", path, params):
+                from ._text import display_path
+
+                raise LLMConfidenceError(
+                    no_key_message(
+                        f"the judge's request has no recording in {display_path(cassette.path)}",
+                        f"Set it to record the test: {cassette.record_command('once')}",
+                    )
+                )
+        return judge_client_for(client, retries=not cassette.replay_only)
