@@ -7,6 +7,7 @@ import resource
 import statistics
 import subprocess
 import sys
+import time
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -24,14 +25,21 @@ def clean_env(**extra: str) -> dict[str, str]:
     return env
 
 
-def cpu_run(args: Sequence[str], cwd: Path, env: dict[str, str] | None = None) -> float:
-    """CPU seconds (user + system) of one subprocess run: steadier than wall time on a busy machine."""
+def timed_run(args: Sequence[str], cwd: Path, env: dict[str, str] | None = None) -> tuple[float, float]:
+    """(wall seconds, CPU seconds: user + system) of one subprocess run; CPU is steadier on a busy machine."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    start = time.perf_counter()
     result = subprocess.run(list(args), cwd=cwd, env=env or clean_env(), capture_output=True, text=True)
+    wall = time.perf_counter() - start
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if result.returncode != 0:
         raise RuntimeError(f"{' '.join(args)} failed ({result.returncode}):\n{result.stdout[-3000:]}")
-    return (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return wall, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+
+
+def cpu_run(args: Sequence[str], cwd: Path, env: dict[str, str] | None = None) -> float:
+    """CPU seconds (user + system) of one subprocess run: steadier than wall time on a busy machine."""
+    return timed_run(args, cwd, env)[1]
 
 
 def median(values: Sequence[float]) -> float:

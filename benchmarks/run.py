@@ -71,10 +71,7 @@ def collect(quick: bool) -> list[dict[str, Any]]:
 def detail(result: dict[str, Any]) -> str:
     name = result["name"]
     if name.startswith("start-up"):
-        return (
-            f"{result['with_plugin_s'] * 1000:.0f} ms CPU with the plugin, {result['without_plugin_s'] * 1000:.0f} ms "
-            f"with `-p no:llmconfidence` (median of {result['runs']}, interleaved)"
-        )
+        return startup.describe(result)
     if name.startswith("live batch"):
         return f"{result['elapsed_s']:.2f} s against the ideal {result['ideal_s']:.2f} s"
     if name.startswith("cost"):
