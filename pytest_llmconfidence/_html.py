@@ -14,6 +14,7 @@ from ._report import (
     BINS,
     Summary,
     bin_markup,
+    calibrated_note,
     check_status,
     checked_threshold,
     fmt,
@@ -258,11 +259,14 @@ def _details(record: Mapping[str, Any], *, open_: bool = False) -> str:
     for check in record.get("checks") or []:
         if isinstance(check, Mapping):
             outcome = "passed" if check.get("passed") else "failed"
+            score = f"score {_num(check.get('score')):.4f}"
+            if check.get("calibrated"):
+                score = f"calibrated {_num(check.get('score')):.4f}, raw {_num(check.get('raw')):.4f}"
             rows.append(
                 (
                     "check",
                     f"{_e(check.get('kind'))} &ge; {_num(check.get('threshold')):.2f}: "
-                    f'<span class="{outcome}">{outcome}</span> (score {_num(check.get("score")):.4f})',
+                    f'<span class="{outcome}">{outcome}</span> ({score})',
                 )
             )
     source = "replayed from cassette" if record.get("replayed") else "live"
@@ -290,6 +294,8 @@ def _verdict_rows(summary: Summary) -> str:
     for record in ordered:
         status = check_status(record, summary.band)
         label = "failed, borderline" if status == "failed" and record.get("borderline") else status
+        note = calibrated_note(record)
+        label += f" ({note})" if note else ""
         confidence = _num(record.get("confidence"))
         colour = _COLOURS[next(iter(bin_markup(min(9, int(confidence * BINS)), summary.threshold)))]
         rows.append(

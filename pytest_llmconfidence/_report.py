@@ -92,6 +92,14 @@ def checked_threshold(record: Mapping[str, Any]) -> float:
     return _number(record.get("threshold"))
 
 
+def calibrated_note(record: Mapping[str, Any]) -> str | None:
+    """``calibrated 0.91`` when a check used the calibrated confidence (the first failed such check, else
+    the first), so the summaries show it beside the raw confidence; None otherwise."""
+    checks = [check for check in _checks(record) if check.get("calibrated")]
+    ordered = [check for check in checks if not check.get("passed")] + checks
+    return f"calibrated {_number(ordered[0].get('score')):.2f}" if ordered else None
+
+
 def _tokens() -> dict[str, int]:
     return dict.fromkeys(_TOKEN_FIELDS, 0)
 
@@ -267,11 +275,13 @@ def _verdict_line(record: Mapping[str, Any], band: float, width: int) -> Line:
     test_id = str(record.get("test_id", "?"))
     head = f"  {_number(record.get('confidence')):.2f}  {value_text(record.get('value')):<9}  "
     head += f"{checked_threshold(record):.2f}  "
-    room = max(40, width - len(head) - 12 - len(test_id) - 3)
+    note = calibrated_note(record)
+    prefix = f"[{note}] " if note else ""
+    room = max(40, width - len(head) - 12 - len(test_id) - 3 - len(prefix))
     return _line(
         head,
         (status, status_markup(status)),
-        f"{' ' * (10 - len(status))}  {test_id}  ",
+        f"{' ' * (10 - len(status))}  {test_id}  {prefix}",
         one_line(record.get("question"), room),
     )
 
@@ -427,6 +437,11 @@ def _md_cell(value: Any) -> str:
     return text
 
 
+def _md_status(record: Mapping[str, Any], band: float) -> str:
+    note = calibrated_note(record)
+    return check_status(record, band) + (f" ({note})" if note else "")
+
+
 def markdown(summary: Summary, *, lowest: int = 10) -> str:
     """A Markdown summary for ``GITHUB_STEP_SUMMARY``: a table of the numbers, then the lowest verdicts."""
     rows = [
@@ -467,7 +482,7 @@ def markdown(summary: Summary, *, lowest: int = 10) -> str:
         for record in summary.lowest(lowest):
             out.append(
                 f"| {_number(record.get('confidence')):.2f} | {value_text(record.get('value'))} | "
-                f"{checked_threshold(record):.2f} | {check_status(record, summary.band)} | "
+                f"{checked_threshold(record):.2f} | {_md_status(record, summary.band)} | "
                 f"{_md_cell(record.get('test_id'))} | {_md_cell(record.get('question'))} |"
             )
     return "\n".join(out) + "\n\n"

@@ -160,3 +160,42 @@ def test_calibrate_command_explains_a_bad_report(tmp_path) -> None:  # type: ign
     )
     assert result.returncode != 0
     assert "has no 'verdicts' list; is it a report written by --llm-report?" in result.stderr
+
+
+def test_calibrated_checks_show_both_numbers_in_the_summary_json_and_html(
+    judged: pytest.Pytester, fake_openai: FakeOpenAI
+) -> None:
+    """A check made with calibrated=True shows its calibrated score beside the raw confidence everywhere a
+    check is shown; the JSON check carries `raw` and `calibrated: true`, an uncalibrated one neither."""
+    fake_openai.default = Reply(verdict(0.95, 0.04))
+    (judged.path / "cal.json").write_text(
+        json.dumps({"version": 1, "models": {"fake-judge": {"method": "platt", "a": 1.0, "b": -2.0}}})
+    )
+    judged.makepyfile(
+        """
+        def test_calibrated(judge):
+            assert judge("q?").confident_true(0.7, calibrated=True)
+
+        def test_raw(judge):
+            assert judge("q?").confident_true(0.9)
+        """
+    )
+    result = judged.runpytest(
+        "--llm-calibration-file=cal.json", "--llm-report=report.json", "--llm-html=report.html"
+    )
+    result.assert_outcomes(passed=2)
+    result.stdout.fnmatch_lines(
+        ["  0.95  true       0.70  passed      *::test_calibrated  [[]calibrated 0.76[]] q?"]
+    )
+    checks = {
+        v["test_id"].split("::")[1]: v["checks"]
+        for v in json.loads((judged.path / "report.json").read_text())["verdicts"]
+    }
+    (calibrated,) = checks["test_calibrated"]
+    assert calibrated["calibrated"] is True
+    assert calibrated["raw"] == pytest.approx(0.95)
+    assert calibrated["score"] == pytest.approx(0.7627, abs=1e-4)
+    assert checks["test_raw"] == [{"kind": "confident_true", "threshold": 0.9, "passed": True, "score": 0.95}]
+    page = (judged.path / "report.html").read_text()
+    assert "passed (calibrated 0.76)" in page
+    assert "(calibrated 0.7627, raw 0.9500)" in page
