@@ -10,7 +10,7 @@ from collections.abc import Mapping, Sequence
 from html import escape
 from typing import Any
 
-from ._summary import BINS, Summary, bin_tone, check_status, checked_threshold
+from ._summary import BINS, Summary, bin_tone, calibrated_note, check_status, checked_threshold
 from ._summary import number as _num
 from ._text import fmt, plural, shorten, value_text
 
@@ -47,6 +47,7 @@ details dl { display: grid; grid-template-columns: max-content 1fr; gap: 2px 12p
 details dt { color: var(--muted); }
 details dd { margin: 0; white-space: pre-wrap; word-break: break-word; }
 code { font-family: ui-monospace, SFMono-Regular, Menlo, monospace; font-size: 12px; }
+.iv { color: var(--muted); font-size: 11px; }
 .bar { display: inline-block; height: 8px; border-radius: 2px; vertical-align: middle; margin-right: 6px; }
 """
 
@@ -114,7 +115,8 @@ _SERIES = (("#8c959f", "raw"), ("#3c6fd1", "calibrated"))
 def svg_reliability(series: Sequence[tuple[str, Sequence[Mapping[str, Any]]]], *, size: int = 320) -> str:
     """A reliability diagram: per equal-mass bin, accuracy against mean confidence; the diagonal is perfect.
 
-    ``series`` is a list of ``(label, bins)``; each bin maps ``confidence``, ``accuracy`` and ``count``.
+    ``series`` is a list of ``(label, bins)``; each bin maps ``confidence``, ``accuracy`` and ``count``,
+    and optionally ``interval`` (the accuracy's interval, drawn as a vertical bar).
     """
     pad = 40
     plot = size - pad - 14
@@ -137,6 +139,14 @@ def svg_reliability(series: Sequence[tuple[str, Sequence[Mapping[str, Any]]]], *
             x = pad + plot * min(max(_num(b.get("confidence")), 0.0), 1.0)
             y = 14 + plot - plot * min(max(_num(b.get("accuracy")), 0.0), 1.0)
             points.append(f"{x:.1f},{y:.1f}")
+            interval = b.get("interval")
+            if isinstance(interval, Sequence) and len(interval) == 2:
+                y_low = 14 + plot - plot * min(max(_num(interval[0]), 0.0), 1.0)
+                y_high = 14 + plot - plot * min(max(_num(interval[1]), 0.0), 1.0)
+                parts.append(
+                    f'<line class="interval" x1="{x:.1f}" y1="{y_low:.1f}" x2="{x:.1f}" y2="{y_high:.1f}" '
+                    f'stroke="{colour}" stroke-opacity="0.45"/>'
+                )
             count = plural(int(_num(b.get("count"))), "verdict")
             parts.append(
                 f'<circle class="point" cx="{x:.1f}" cy="{y:.1f}" r="4" fill="{colour}">'
@@ -159,6 +169,15 @@ def svg_reliability(series: Sequence[tuple[str, Sequence[Mapping[str, Any]]]], *
     return "".join(parts)
 
 
+def _with_interval(value: Any, interval: Any) -> str:
+    if value is None:
+        return "-"
+    text = f"{_num(value):.3f}"
+    if isinstance(interval, Sequence) and len(interval) == 2:
+        text += f' <span class="iv">[{_num(interval[0]):.3f}, {_num(interval[1]):.3f}]</span>'
+    return text
+
+
 def _metric_cells(m: Mapping[str, Any] | None) -> str:
     if not m:
         return '<td class="num" colspan="5">-</td>'
@@ -166,12 +185,13 @@ def _metric_cells(m: Mapping[str, Any] | None) -> str:
         f"≥{_e(t)}: {'-' if v.get('right') is None else format(v['right'], '.2f')} of {v.get('count', 0)}"
         for t, v in (m.get("above") or {}).items()
     )
-    auroc = m.get("auroc")
+    intervals = m.get("intervals") or {}
     return (
-        f'<td class="num">{m.get("n", 0)}</td><td class="num">{_num(m.get("accuracy")):.3f}</td>'
-        f'<td class="num">{_num(m.get("ece")):.3f} ({m.get("bins", 0)} bins)</td>'
-        f'<td class="num">{_num(m.get("brier")):.3f}</td>'
-        f'<td class="num">{"-" if auroc is None else format(_num(auroc), ".3f")}</td><td>{_e(shares)}</td>'
+        f'<td class="num">{m.get("n", 0)}</td>'
+        f'<td class="num">{_with_interval(m.get("accuracy"), intervals.get("accuracy"))}</td>'
+        f'<td class="num">{_with_interval(m.get("ece"), intervals.get("ece"))} ({m.get("bins", 0)} bins)</td>'
+        f'<td class="num">{_with_interval(m.get("brier"), intervals.get("brier"))}</td>'
+        f'<td class="num">{_with_interval(m.get("auroc"), intervals.get("auroc"))}</td><td>{_e(shares)}</td>'
     )
 
 
@@ -182,17 +202,30 @@ def _calibration_section(calibration: Sequence[Any]) -> str:
             "<p>No labelled verdicts: give <code>judge(..., expected=True)</code> to measure calibration.</p>"
         )
         return "".join(parts)
-    for report in calibration:
+    for index, report in enumerate(calibration):
         data = report.to_dict() if hasattr(report, "to_dict") else dict(report)
+        if index == 0 and data.get("legend"):
+            parts.append(f'<p class="lead">{_e(data["legend"])}</p>')
         rows = [("all verdicts, raw", data.get("all_raw")), ("held-out, raw", data.get("held_out_raw"))]
         fitted = data.get("map")
         if fitted:
             rows.append((f"held-out, {fitted.get('method')}", data.get("held_out_calibrated")))
-        parts.append(f"<h3>{_e(data.get('model'))}</h3>")
+        title = (
+            data.get("model")
+            if data.get("question", "verdicts") == "verdicts"
+            else (f"{data.get('model')}, {data.get('question')}")
+        )
+        parts.append(f"<h3>{_e(title)}</h3>")
+        sentences = [
+            *(data.get("sentences") or ()),
+            *([data["map_sentence"]] if data.get("map_sentence") else []),
+        ]
+        if sentences:
+            parts.append('<ul class="sentences">' + "".join(f"<li>{_e(s)}</li>" for s in sentences) + "</ul>")
         parts.append(
             '<table class="calibration"><thead><tr><th>verdicts</th><th>n</th><th>accuracy</th><th>ECE</th>'
             "<th>Brier</th><th>AUROC</th><th>right when confidence above</th></tr></thead><tbody>"
-            + "".join(f"<tr><td>{_e(label)}</td>{_metric_cells(m)}</tr>" for label, m in rows)
+            + "".join(f"<tr><td>{_e(label)}</td>{_metric_cells(m)}</tr>" for label, m in rows if m)
             + "</tbody></table>"
         )
         series = []
@@ -204,6 +237,12 @@ def _calibration_section(calibration: Sequence[Any]) -> str:
         elif data.get("all_raw"):
             series = [("all verdicts, raw", data["all_raw"].get("reliability", []))]
         parts.append(svg_reliability(series))
+        for block in data.get("threshold_sentences") or ():
+            parts.append(
+                f'<p>Thresholds on {_e(block.get("on"))}:</p><ul class="thresholds">'
+                + "".join(f"<li>{_e(s)}</li>" for s in block.get("sentences") or ())
+                + "</ul>"
+            )
         parts.extend(f"<p>{_e(note)}</p>" for note in data.get("notes") or ())
     return "".join(parts)
 
@@ -244,11 +283,14 @@ def _details(record: Mapping[str, Any], *, open_: bool = False) -> str:
     for check in record.get("checks") or []:
         if isinstance(check, Mapping):
             outcome = "passed" if check.get("passed") else "failed"
+            score = f"score {_num(check.get('score')):.4f}"
+            if check.get("calibrated"):
+                score = f"calibrated {_num(check.get('score')):.4f}, raw {_num(check.get('raw')):.4f}"
             rows.append(
                 (
                     "check",
                     f"{_e(check.get('kind'))} &ge; {_num(check.get('threshold')):.2f}: "
-                    f'<span class="{outcome}">{outcome}</span> (score {_num(check.get("score")):.4f})',
+                    f'<span class="{outcome}">{outcome}</span> ({score})',
                 )
             )
     source = "replayed from cassette" if record.get("replayed") else "live"
@@ -277,6 +319,8 @@ def _verdict_rows(summary: Summary) -> str:
     for record in ordered:
         status = check_status(record, summary.band)
         label = "failed, borderline" if status == "failed" and record.get("borderline") else status
+        note = calibrated_note(record)
+        label += f" ({note})" if note else ""
         confidence = _num(record.get("confidence"))
         colour = _COLOURS[bin_tone(min(9, int(confidence * BINS)), summary.threshold)]
         rows.append(

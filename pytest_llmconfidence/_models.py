@@ -55,17 +55,21 @@ def as_dict(value: Any, error: type[Exception], what: str) -> dict[str, Any]:
 class Check:
     """The result of ``confident_true``/``confident_false``/``at_least``: truthy when it holds.
 
-    pytest prints its repr when the assertion fails, so the repr leads with the facts.
+    pytest prints its repr when the assertion fails, so the repr leads with the facts. A check made
+    with ``calibrated=True`` keeps the raw confidence beside its calibrated ``score``.
     """
 
-    __slots__ = ("kind", "passed", "score", "text", "threshold")
+    __slots__ = ("kind", "passed", "raw", "score", "text", "threshold")
 
-    def __init__(self, kind: str, passed: bool, threshold: float, score: float, text: str) -> None:
+    def __init__(
+        self, kind: str, passed: bool, threshold: float, score: float, text: str, raw: float | None = None
+    ) -> None:
         self.kind = kind
         self.passed = passed
         self.threshold = threshold
         self.score = score
         self.text = text
+        self.raw = raw
 
     def __bool__(self) -> bool:
         return self.passed
@@ -76,7 +80,16 @@ class Check:
     __str__ = __repr__
 
     def to_dict(self) -> dict[str, Any]:
-        return {"kind": self.kind, "threshold": self.threshold, "passed": self.passed, "score": self.score}
+        data: dict[str, Any] = {
+            "kind": self.kind,
+            "threshold": self.threshold,
+            "passed": self.passed,
+            "score": self.score,
+        }
+        if self.raw is not None:
+            data["raw"] = self.raw
+            data["calibrated"] = True
+        return data
 
 
 class Verdict(BaseModel):
@@ -149,7 +162,7 @@ class Verdict(BaseModel):
                 f"{name} failed: {facts}, needed {want_text} >= {fmt_probability(needed)}; "
                 f"top {self._top_text()}; q={shorten(self.question, 120)!r}"
             )
-        check = Check(name, passed, needed, score, text)
+        check = Check(name, passed, needed, score, text, raw if calibrated else None)
         self._checks.append(check)
         return check
 

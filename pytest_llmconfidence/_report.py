@@ -18,6 +18,7 @@ from ._summary import (
     Summary,
     bin_tone,
     by_test,
+    calibrated_note,
     check_status,
     checked_threshold,
     number,
@@ -77,11 +78,13 @@ def _verdict_line(record: Mapping[str, Any], band: float, width: int) -> Line:
     test_id = str(record.get("test_id", "?"))
     head = f"  {number(record.get('confidence')):.2f}  {value_text(record.get('value')):<9}  "
     head += f"{checked_threshold(record):.2f}  "
-    room = max(40, width - len(head) - 12 - len(test_id) - 3)
+    note = calibrated_note(record)
+    prefix = f"[{note}] " if note else ""
+    room = max(40, width - len(head) - 12 - len(test_id) - 3 - len(prefix))
     return _line(
         head,
         (status, status_markup(status)),
-        f"{' ' * (10 - len(status))}  {test_id}  ",
+        f"{' ' * (10 - len(status))}  {test_id}  {prefix}",
         one_line(record.get("question"), room),
     )
 
@@ -227,6 +230,11 @@ def _md_cell(value: Any) -> str:
     return text
 
 
+def _md_status(record: Mapping[str, Any], band: float) -> str:
+    note = calibrated_note(record)
+    return check_status(record, band) + (f" ({note})" if note else "")
+
+
 def markdown(summary: Summary, *, lowest: int = 10) -> str:
     """A Markdown summary for ``GITHUB_STEP_SUMMARY``: a table of the numbers, then the lowest verdicts."""
     rows = [
@@ -267,7 +275,7 @@ def markdown(summary: Summary, *, lowest: int = 10) -> str:
         for record in summary.lowest(lowest):
             out.append(
                 f"| {number(record.get('confidence')):.2f} | {value_text(record.get('value'))} | "
-                f"{checked_threshold(record):.2f} | {check_status(record, summary.band)} | "
+                f"{checked_threshold(record):.2f} | {_md_status(record, summary.band)} | "
                 f"{_md_cell(record.get('test_id'))} | {_md_cell(record.get('question'))} |"
             )
     return "\n".join(out) + "\n\n"

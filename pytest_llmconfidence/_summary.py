@@ -19,6 +19,7 @@ __all__ = [
     "bin_of",
     "bin_tone",
     "by_test",
+    "calibrated_note",
     "check_status",
     "checked_threshold",
     "is_borderline",
@@ -70,6 +71,14 @@ def checked_threshold(record: Mapping[str, Any]) -> float:
         if "threshold" in check:
             return number(check["threshold"])
     return number(record.get("threshold"))
+
+
+def calibrated_note(record: Mapping[str, Any]) -> str | None:
+    """``calibrated 0.91`` when a check used the calibrated confidence (the first failed such check, else
+    the first), so the summaries show it beside the raw confidence; None otherwise."""
+    checks = [check for check in _checks(record) if check.get("calibrated")]
+    ordered = [check for check in checks if not check.get("passed")] + checks
+    return f"calibrated {number(ordered[0].get('score')):.2f}" if ordered else None
 
 
 def _tokens() -> dict[str, int]:

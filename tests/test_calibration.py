@@ -158,7 +158,7 @@ def test_report_fits_on_training_and_measures_held_out() -> None:
     assert report.held_out_raw["n"] == 200
     assert report.held_out_calibrated["ece"] < report.held_out_raw["ece"]
     lines = report_lines([report])
-    assert lines[0] == "model m"
+    assert lines[1].startswith("model m: 400 labelled verdicts (")
     assert "held-out, platt" in "\n".join(lines)
 
 

@@ -72,16 +72,21 @@ def test_labelled_set_replays_every_verdict_from_its_cassettes(labelled_run) -> 
 
 
 def test_calibration_report_of_the_real_model_runs_offline(labelled_run) -> None:  # type: ignore[no-untyped-def]
-    """--llm-calibration prints raw and held-out metrics and puts them in the JSON and HTML reports."""
+    """--llm-calibration prints raw and held-out figures with intervals and puts them in the JSON and HTML
+    reports; the model's negative-slope Platt map is refused."""
     stdout, report, page = labelled_run
     assert "= llm calibration =" in stdout
-    assert "model smollm2-135m-instruct" in stdout
-    assert re.search(r"all, raw\s+n=220\s+accuracy 0\.\d{3}\s+ECE 0\.\d{3} \(10 bins\)", stdout)
-    assert "held-out, platt" in stdout
+    assert "model smollm2-135m-instruct: 220 labelled verdicts (105 true, 115 false)" in stdout
+    interval = r"\[0\.\d{3}, 0\.\d{3}\]"
+    assert re.search(
+        rf"all, raw\s+n=220\s+accuracy 0\.\d{{3}} {interval}\s+ECE 0\.\d{{3}} {interval} \(10 bins\)", stdout
+    )
     (model,) = report["calibration"]
     assert model["all_raw"]["n"] == 220
-    assert model["held_out_raw"]["n"] == model["held_out_calibrated"]["n"] == 110
-    assert model["map"]["method"] == "platt"
+    assert model["held_out_raw"]["n"] == 110
+    assert model["map"] is None and model["held_out_calibrated"] is None
+    assert model["refused"]["method"] == "platt" and model["refused"]["a"] < 0
+    assert (model["ranking"], model["confidence"]) == ("chance", "under")
 
     class Collect(HTMLParser):
         def __init__(self) -> None:
@@ -97,11 +102,27 @@ def test_calibration_report_of_the_real_model_runs_offline(labelled_run) -> None
     assert "reliability" in parser.svgs and "histogram" in parser.svgs
 
 
-def test_docs_quote_the_figures_the_report_computes(labelled_run) -> None:  # type: ignore[no-untyped-def]
-    """docs/calibration.md holds the same ECE, Brier and AUROC as the offline report."""
-    _, report, _ = labelled_run
-    (model,) = report["calibration"]
+def _calibration_section(stdout: str) -> list[str]:
+    section = stdout.split("= llm calibration =", 1)[1].splitlines()[1:]
+    lines = []
+    for line in section:
+        if line.startswith(("-", "=")) or re.match(r"\d+ passed", line):
+            break
+        lines.append(line)
+    return lines
+
+
+def test_docs_quote_the_report_as_it_now_reads(labelled_run) -> None:  # type: ignore[no-untyped-def]
+    """docs/calibration.md holds the labelled set's calibration section line for line, and its table the
+    same figures and intervals."""
+    stdout, report, _ = labelled_run
     doc = (ROOT / "docs" / "calibration.md").read_text()
-    for key in ("all_raw", "held_out_raw", "held_out_calibrated"):
+    lines = _calibration_section(stdout)
+    assert len(lines) > 10
+    missing = [line for line in lines if f"\n{line}\n" not in doc]
+    assert not missing, missing
+    (model,) = report["calibration"]
+    for key in ("all_raw", "held_out_raw"):
         for metric in ("ece", "brier", "auroc", "accuracy"):
-            assert f"{model[key][metric]:.3f}" in doc, (key, metric)
+            low, high = model[key]["intervals"][metric]
+            assert f"{model[key][metric]:.3f} [{low:.3f}, {high:.3f}]" in doc, (key, metric)
