@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterator, Mapping
 from typing import Any, NoReturn
 
 from ._errors import LLMConfidenceError, NoLogprobsError, no_logprobs_message
+from ._secrets import PLACEHOLDER_KEY, PLACEHOLDER_KEYS, scrub_url
 
 __all__ = [
     "JUDGE_HEADER",
@@ -31,8 +32,6 @@ __all__ = [
 
 REPLAY_HEADER = "x-llmconfidence-replayed"
 JUDGE_HEADER = "x-llmconfidence-judge"
-PLACEHOLDER_KEY = "sk-llmconfidence-placeholder-not-a-real-key"
-PLACEHOLDER_KEYS = frozenset({PLACEHOLDER_KEY})
 OPENAI_HOST = "api.openai.com"
 
 Completion = tuple[Any, bool]
@@ -66,7 +65,9 @@ def build_client(base_url: str | None = None, **options: Any) -> Any:
     """
     import openai
 
-    return openai.OpenAI(**_client_options(base_url, options))
+    client = openai.OpenAI(**_client_options(base_url, options))
+    _own.add(client)
+    return client
 
 
 def build_async_client(base_url: str | None = None, **options: Any) -> Any:
@@ -81,7 +82,21 @@ def build_async_client(base_url: str | None = None, **options: Any) -> Any:
     http_client = openai.DefaultAsyncHttpxClient(
         limits=type(limits)(max_connections=limits.max_connections, max_keepalive_connections=0)
     )
-    return openai.AsyncOpenAI(**_client_options(base_url, {"http_client": http_client, **options}))
+    client = openai.AsyncOpenAI(**_client_options(base_url, {"http_client": http_client, **options}))
+    _own.add(client)
+    return client
+
+
+_own: weakref.WeakSet[Any] = weakref.WeakSet()
+"""The clients the plugin built from its options (not a user's ``judge_client``)."""
+
+
+def is_own(client: Any) -> bool:
+    """Whether the plugin built ``client`` from its options (``build_client``/``build_async_client``)."""
+    try:
+        return client in _own
+    except TypeError:
+        return False
 
 
 def needs_key(client: Any) -> bool:
@@ -92,7 +107,8 @@ def needs_key(client: Any) -> bool:
 
 
 def base_url_of(client: Any) -> str:
-    return str(getattr(client, "base_url", "") or "the endpoint")
+    """The client's base URL as messages show it: no user-info, no secret query values."""
+    return scrub_url(str(getattr(client, "base_url", "") or "the endpoint"))
 
 
 _variants: weakref.WeakKeyDictionary[Any, dict[bool, Any]] = weakref.WeakKeyDictionary()
@@ -276,9 +292,18 @@ class Transport:
         return completion_of(raw), was_replayed(raw)
 
     async def asend(self, params: dict[str, Any]) -> Completion:
-        """``send`` through the async client, without blocking the event loop."""
+        """``send`` through the async client, without blocking the event loop.
+
+        When ``client`` is a user's (an overridden ``judge_client``) and the async client is the plugin's
+        own, the request goes through ``client`` in a worker thread instead: the async judge then uses
+        exactly the settings of ``judge_client`` (its key, base URL, Azure deployment, headers, proxy).
+        """
         __tracebackhide__ = True
         client = self.async_client()
+        if is_own(client) and not is_own(self.client):
+            import asyncio
+
+            return await asyncio.to_thread(self.send, params)
         post, kwargs = _post_args(self._prepare(client, params), params)
         with _explained(client, params["model"]):
             try:
