@@ -6,7 +6,6 @@ import json
 from pathlib import Path
 
 import pytest
-
 from vcr.request import Request
 
 from pytest_llmconfidence._cassette import cassette_path, llm_request
@@ -70,7 +69,9 @@ def test_cassette_path_follows_module_class_and_parameters(tmp_path: Path) -> No
         (".", "_", ".."),
     ],
 )
-def test_distinct_test_ids_get_distinct_cassette_files_within_255_bytes(tmp_path: Path, ids: tuple[str, ...]) -> None:
+def test_distinct_test_ids_get_distinct_cassette_files_within_255_bytes(
+    tmp_path: Path, ids: tuple[str, ...]
+) -> None:
     """Replacing unsafe characters never merges two tests' cassettes; names fit any file system."""
     module = tmp_path / "test_bot.py"
     paths = [cassette_path(tmp_path, tmp_path, module, f"test_bot.py::test_it[{param}]") for param in ids]
