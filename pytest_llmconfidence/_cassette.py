@@ -582,8 +582,9 @@ class AtomicPersister:
         if where:
             raise CassetteSecretError(
                 f"not writing the cassette {display_path(path)}: it contains the API key in use or "
-                f"another secret of this run (in {where}). Report this as a bug; the previous file, if "
-                "any, is intact."
+                f"another secret of this run (in {where}). Nothing was written; the previous file, if any, "
+                "is intact. Keep secrets out of what the test sends and receives, or report a bug if the "
+                "plugin should have scrubbed it."
             )
         try:
             write_atomic(path, data)

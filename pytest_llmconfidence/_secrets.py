@@ -13,12 +13,14 @@ import os
 import re
 import threading
 from collections.abc import Iterable, MutableMapping
+from typing import Any
 from urllib.parse import quote, unquote
 
 __all__ = [
     "PLACEHOLDER_KEY",
     "PLACEHOLDER_KEYS",
     "QUERY_PLACEHOLDER",
+    "Redacting",
     "add",
     "is_secret",
     "is_secret_name",
@@ -104,12 +106,12 @@ def scrub_url(url: str, secrets: set[str] | None = None) -> str:
     return text
 
 
-def redact(text: str, secrets: Iterable[str] | None = None) -> str:
-    """``text`` with every known secret shown as ``***``, and its URLs scrubbed (``scrub_url``)."""
-    values = known() if secrets is None else set(secrets) | known()
+def redact(text: str, secrets: set[str] | None = None) -> str:
+    """``text`` with every known secret (or every one of ``secrets``) shown as ``***``, and its URLs
+    scrubbed (``scrub_url``)."""
+    values = known() if secrets is None else set(secrets)
     if "://" in text or "=" in text:
-        text = scrub_url(text)
-        values |= known()
+        text = scrub_url(text, values)
     for value in sorted(values, key=len, reverse=True):
         if value in text:
             text = text.replace(value, MASK)
@@ -117,6 +119,29 @@ def redact(text: str, secrets: Iterable[str] | None = None) -> str:
         if quoted != value and quoted in text:
             text = text.replace(quoted, MASK)
     return text
+
+
+class Redacting:
+    """A terminal reporter whose every write goes through ``redact`` (the secrets known when made)."""
+
+    def __init__(self, terminal: Any) -> None:
+        self._terminal = terminal
+        self._secrets = known()
+
+    def _clean(self, text: object) -> str:
+        return redact(str(text), self._secrets)
+
+    def write(self, text: object, **markup: bool) -> None:
+        self._terminal.write(self._clean(text), **markup)
+
+    def line(self, text: object = "", **markup: bool) -> None:
+        self._terminal.line(self._clean(text), **markup)
+
+    def write_line(self, text: object, **markup: bool) -> None:
+        self._terminal.write_line(self._clean(text), **markup)
+
+    def write_sep(self, sep: str, title: object = None, **markup: bool) -> None:
+        self._terminal.write_sep(sep, None if title is None else self._clean(title), **markup)
 
 
 def set_placeholders(environ: MutableMapping[str, str] | None = None) -> list[str]:

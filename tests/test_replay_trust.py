@@ -7,6 +7,7 @@ record mode none, the endpoint unreachable), through pytester.
 from __future__ import annotations
 
 import base64
+import json
 import os
 import re
 from pathlib import Path
@@ -483,3 +484,17 @@ def test_identical_requests_replay_in_record_order(
     record(judged, monkeypatch).assert_outcomes(passed=1)
     replay(judged, monkeypatch).stdout.fnmatch_lines(["*ORDER ?0.9, 0.6, 0.3?*"])
     assert CLOSED
+
+
+def test_a_key_inside_a_question_is_masked_in_the_summary_and_the_reports(
+    judged: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The reports (terminal, JSON, HTML) show *** where the configured key appeared."""
+    judged.makepyfile(test_x=JUDGED_TEST.replace("Is it polite?", f"Is {KEY} a key?"))
+    result = record(judged, monkeypatch, "--llm-report=r.json", "--llm-html=r.html", "--llm-summary=full")
+    result.assert_outcomes(passed=1, errors=1)  # and the cassette is not written: it would hold the key
+    result.stdout.fnmatch_lines(["*Is *** a key?*"])
+    assert KEY not in result.stdout.str()
+    report = json.loads((judged.path / "r.json").read_text())
+    assert report["verdicts"][0]["question"] == "Is *** a key?"
+    assert KEY not in (judged.path / "r.html").read_text()
