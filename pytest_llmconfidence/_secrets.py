@@ -12,9 +12,11 @@ from __future__ import annotations
 import os
 import re
 import threading
-from collections.abc import Iterable, MutableMapping
+from collections.abc import Iterable
 from typing import Any
 from urllib.parse import quote, unquote
+
+from ._placeholders import CLIENT_KEY_VARIABLES, PLACEHOLDER_KEY, PLACEHOLDER_KEYS
 
 __all__ = [
     "PLACEHOLDER_KEY",
@@ -27,16 +29,11 @@ __all__ = [
     "known",
     "redact",
     "scrub_url",
-    "set_placeholders",
 ]
 
-PLACEHOLDER_KEY = "sk-llmconfidence-placeholder-not-a-real-key"
-PLACEHOLDER_KEYS = frozenset({PLACEHOLDER_KEY})
 QUERY_PLACEHOLDER = "REDACTED"
 MASK = "***"
 
-# The credentials the openai clients read from the environment when none is given.
-CLIENT_KEY_VARIABLES = ("OPENAI_API_KEY", "AZURE_OPENAI_API_KEY")
 
 _SECRET_ENV = re.compile(r"KEY|TOKEN|SECRET|PASSWORD|PASSWD|CREDENTIAL", re.IGNORECASE)
 _SECRET_PARAM_WORDS = ("key", "token", "secret", "password", "passwd", "signature", "credential", "auth")
@@ -142,24 +139,3 @@ class Redacting:
 
     def write_sep(self, sep: str, title: object = None, **markup: bool) -> None:
         self._terminal.write_sep(sep, None if title is None else self._clean(title), **markup)
-
-
-def set_placeholders(environ: MutableMapping[str, str] | None = None) -> list[str]:
-    """Put the placeholder key in each client key variable that is unset; the names it set.
-
-    With them, ``openai.OpenAI()`` and ``openai.AzureOpenAI(...)`` built at import time construct
-    while the run replays; a real key is never touched.
-    """
-    env = os.environ if environ is None else environ
-    names = [name for name in CLIENT_KEY_VARIABLES if not env.get(name)]
-    for name in names:
-        env[name] = PLACEHOLDER_KEY
-    return names
-
-
-def clear_placeholders(names: Iterable[str], environ: MutableMapping[str, str] | None = None) -> None:
-    """Remove the placeholders ``set_placeholders`` put (those still holding the placeholder)."""
-    env = os.environ if environ is None else environ
-    for name in names:
-        if env.get(name) in PLACEHOLDER_KEYS:
-            del env[name]

@@ -83,7 +83,7 @@ PLACEHOLDERS = pytest.StashKey[list[str]]()
 def _placeholders(config: pytest.Config, record_mode: str) -> None:
     """With no key and a run that replays, placeholder keys for the session (clients built at import)."""
     if PLACEHOLDERS not in config.stash:
-        from ._secrets import set_placeholders
+        from ._placeholders import set_placeholders
 
         config.stash[PLACEHOLDERS] = set_placeholders() if record_mode != "all" else []
 
@@ -121,7 +121,7 @@ def pytest_configure(config: pytest.Config) -> None:
 def pytest_unconfigure(config: pytest.Config) -> None:
     names = config.stash.get(PLACEHOLDERS, None)
     if names:
-        from ._secrets import clear_placeholders
+        from ._placeholders import clear_placeholders
 
         clear_placeholders(names)
 
