@@ -7,18 +7,25 @@ of --repeat interleaved runs):
 - cassettes: pytest-llmconfidence replaying each test's cassette (CI=true, the endpoint unreachable);
 - pytest-recording: the same judge, no cassette of ours, through pytest-recording's ``vcr`` marker and
   vcrpy's defaults.
-Goal: cassettes <= 1.5x the floor, faster than pytest-recording, and at most 3 ms per test over bare.
+Goal: cassettes <= 1.5x the floor, faster than pytest-recording, and at most 2.5 ms of wall time per test
+over bare, first-use imports included ((cassettes - bare) / N, both runs of N tests).
+
+``run_calls`` measures one test that replays many calls: the same test with K and 5K judge calls, each
+timing its own loop; goal: the 5K-call test within 1.2x five times the K-call test (replay cost per
+request independent of the cassette's size).
 """
 
 from __future__ import annotations
 
 import argparse
+import re
 import shutil
+import subprocess
 import tempfile
 from pathlib import Path
 from typing import Any
 
-from _common import clean_env, cpu_run, median, pytest_cmd
+from _common import clean_env, median, pytest_cmd, timed_run
 
 BASE_URL = "http://bench.invalid/v1"
 
@@ -113,11 +120,16 @@ def run(n: int = 1000, repeat: int = 3) -> dict[str, Any]:
         make_project(root, n)
         off = ("-p", "no:randomly", "-p", "no:xdist", "-p", "no:asyncio")
 
-        def timed(mode: str, *args: str, record_mode: str | None = None) -> float:
+        walls: dict[str, list[float]] = {}
+
+        def timed(mode: str, *args: str, record_mode: str | None = None, kind: str | None = None) -> float:
             env = clean_env(BENCH_MODE=mode)
             if record_mode == "none":
                 env["CI"] = "true"
-            return cpu_run(pytest_cmd(*off, *args), root, env)
+            wall, cpu = timed_run(pytest_cmd(*off, *args), root, env)
+            if kind is not None:
+                walls.setdefault(kind, []).append(wall)
+            return cpu
 
         timed("record", "suite", "--llm-record-mode=once")
         timed("record-theirs", "suite", "--record-mode=once", "--llm-record-mode=none")
@@ -140,10 +152,12 @@ def run(n: int = 1000, repeat: int = 3) -> dict[str, Any]:
                         f"{where}/test_{'bare' if name == 'bare' else 'judged'}.py",
                         *args,
                         record_mode=record_mode,
+                        kind=name,
                     )
                 )
                 one[name].append(timed(mode, f"{where}/test_one.py", *args, record_mode=record_mode))
         times = {name: median(values) for name, values in samples.items()}
+        wall = {name: median(values) for name, values in walls.items()}
         single = {name: median(values) for name, values in one.items()}
     finally:
         shutil.rmtree(root, ignore_errors=True)
@@ -152,7 +166,10 @@ def run(n: int = 1000, repeat: int = 3) -> dict[str, Any]:
     # and first-use costs (imports, the client) cancel out.
     marginal = {name: (times[name] - single[name]) / (n - 1) * 1000 for name in times}
     over_bare = {name: ms - marginal["bare"] for name, ms in marginal.items()}
+    wall_over_bare = {name: (wall[name] - wall["bare"]) / n * 1000 for name in wall}
     return {
+        "wall_seconds": wall,
+        "wall_ms_per_test_over_bare": wall_over_bare,
         "n": n,
         "seconds": times,
         "ratio_to_floor": {name: t / floor for name, t in times.items()},
@@ -160,7 +177,59 @@ def run(n: int = 1000, repeat: int = 3) -> dict[str, Any]:
         "ms_per_test_over_bare": over_bare,
         "goal_met": times["cassettes"] <= 1.5 * floor
         and times["cassettes"] < times["pytest-recording"]
-        and over_bare["cassettes"] <= 3.0,
+        and wall_over_bare["cassettes"] <= 2.5,
+    }
+
+
+CALLS = """
+import time
+
+
+def test_calls(judge):
+    start = time.perf_counter()
+    for n in range({k}):
+        judge(f"Is answer {{n}} polite?", "Thank you for asking!")
+    print("LOOP_SECONDS", time.perf_counter() - start)
+"""
+
+
+def run_calls(small: int = 1000, factor: int = 5, repeat: int = 3) -> dict[str, Any]:
+    """One test replaying ``small`` calls, and one replaying ``factor`` times as many, from their cassettes."""
+    root = Path(tempfile.mkdtemp(prefix="llm-calls-bench-"))
+    try:
+        (root / "suite").mkdir()
+        (root / "suite" / "conftest.py").write_text(CONFTEST.format(base_url=BASE_URL))
+        sizes = {"small": small, "large": small * factor}
+        for name, k in sizes.items():
+            (root / "suite" / f"test_{name}.py").write_text(CALLS.format(k=k))
+        (root / "pytest.ini").write_text("[pytest]\nllm_model = bench-judge\nllm_summary = off\n")
+        off = ("-p", "no:randomly", "-p", "no:xdist", "-p", "no:asyncio", "-s")
+
+        def loop_seconds(name: str, mode: str, record_mode: str) -> float:
+            env = clean_env(BENCH_MODE=mode, **({"CI": "true"} if record_mode == "none" else {}))
+            args = pytest_cmd(*off, f"suite/test_{name}.py", f"--llm-record-mode={record_mode}")
+            result = subprocess.run(args, cwd=root, env=env, capture_output=True, text=True)
+            found = re.search(r"LOOP_SECONDS ([0-9.e-]+)", result.stdout)
+            if result.returncode != 0 or found is None:
+                raise RuntimeError(f"{' '.join(args)} failed ({result.returncode}):\n{result.stdout[-3000:]}")
+            return float(found.group(1))
+
+        for name in sizes:
+            loop_seconds(name, "record", "once")
+        samples: dict[str, list[float]] = {name: [] for name in sizes}
+        for _ in range(repeat):
+            for name in sizes:
+                samples[name].append(loop_seconds(name, "cassettes", "none"))
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+    seconds = {name: median(values) for name, values in samples.items()}
+    ratio = seconds["large"] / (factor * seconds["small"])
+    return {
+        "calls": sizes,
+        "seconds": seconds,
+        "ms_per_call": {name: seconds[name] / sizes[name] * 1000 for name in sizes},
+        "ratio": ratio,
+        "goal_met": ratio <= 1.2,
     }
 
 
@@ -169,6 +238,7 @@ def main() -> None:
     parser.add_argument("--n", type=int, default=1000, help="judged tests per run (default 1000)")
     parser.add_argument("--repeat", type=int, default=3, help="runs of each kind; the median is kept")
     args = parser.parse_args()
+    calls = run_calls(small=max(args.n // 5, 20), repeat=args.repeat)
     result = run(args.n, args.repeat)
     print(f"{result['n']} judged tests, one pytest run each (median of {args.repeat})")
     print(f"{'run':<18}{'CPU s':>9}{'x floor':>9}{'ms/test':>9}{'ms/test over bare':>19}")
@@ -179,9 +249,17 @@ def main() -> None:
         print(f"{name:<18}{seconds:>9.2f}{ratio:>9.2f}{per_test:>9.2f}{over:>19.2f}")
     theirs = result["seconds"]["pytest-recording"] / result["seconds"]["cassettes"]
     print(f"cassettes are {theirs:.2f}x faster than pytest-recording + vcrpy defaults")
+    wall = result["wall_ms_per_test_over_bare"]["cassettes"]
+    print(f"wall time over bare, first use included: {wall:.2f} ms per replayed test")
     print(
-        "goal (<= 1.5x floor, faster than pytest-recording, <= 3 ms/test): "
+        "goal (<= 1.5x floor, faster than pytest-recording, <= 2.5 ms wall/test over bare): "
         + ("met" if result["goal_met"] else "NOT met")
+    )
+    small, large = calls["calls"]["small"], calls["calls"]["large"]
+    print(
+        f"one test replaying {large} calls: {calls['seconds']['large']:.2f} s, {small} calls: "
+        f"{calls['seconds']['small']:.2f} s; ratio to {large // small}x the small one {calls['ratio']:.2f} "
+        f"(goal <= 1.2: {'met' if calls['goal_met'] else 'NOT met'})"
     )
 
 

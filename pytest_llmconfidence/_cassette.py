@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import glob
 import hashlib
 import json
 import os
@@ -28,11 +29,14 @@ from collections.abc import Mapping
 from pathlib import Path
 from types import TracebackType
 from typing import Any
+from urllib.parse import urlsplit
 
+from . import _guard, _secrets
 from ._errors import CassetteCorruptError, CassetteMissError, CassetteSecretError, LLMConfidenceError
-from ._files import write_atomic
+from ._files import TEMP_SUFFIX, temp_prefix, write_atomic
+from ._secrets import is_secret, scrub_url
 from ._text import display_path, shorten
-from ._transport import JUDGE_HEADER, PLACEHOLDER_KEYS, REPLAY_HEADER
+from ._transport import JUDGE_HEADER, REPLAY_HEADER
 
 # vcrpy imports every HTTP library it knows of: what was loaded before it is what the tests use.
 _PATCHER_MODULES = {
@@ -53,7 +57,9 @@ from vcr.filters import decode_response  # noqa: E402
 from vcr.patch import CassettePatcherBuilder  # noqa: E402
 from vcr.persisters.filesystem import CassetteNotFoundError  # noqa: E402
 from vcr.record_mode import RecordMode  # noqa: E402
-from vcr.serialize import deserialize, serialize  # noqa: E402
+from vcr.request import Request  # noqa: E402
+from vcr.serialize import serialize  # noqa: E402
+from vcr.serializers import compat  # noqa: E402
 
 __all__ = [
     "IGNORED_BODY_FIELDS",
@@ -69,22 +75,29 @@ IGNORED_BODY_FIELDS = frozenset(
     {"user", "metadata", "store", "stream_options", "prompt_cache_key", "safety_identifier"}
 )
 REQUEST_HEADERS_KEPT = frozenset({"content-type"})
-RESPONSE_HEADERS_DROPPED = frozenset(
+RESPONSE_HEADERS_KEPT = frozenset(
     {
-        "set-cookie",
-        "openai-organization",
-        "openai-project",
-        "x-request-id",
-        REPLAY_HEADER,
-        "authorization",
-        "proxy-authorization",
-        "api-key",
-        "x-api-key",
+        "content-type",
+        "retry-after",
+        "openai-processing-ms",
+        "openai-version",
+        "x-ratelimit-limit-requests",
+        "x-ratelimit-limit-tokens",
+        "x-ratelimit-remaining-requests",
+        "x-ratelimit-remaining-tokens",
+        "x-ratelimit-reset-requests",
+        "x-ratelimit-reset-tokens",
     }
 )
+"""Response headers are stored by allow-list: what a replay (or an app reading rate limits) needs."""
+RETRIED_STATUSES = frozenset({408, 409, 429})
+"""Failures the openai client retries (with every 5xx, and whatever says ``x-should-retry: true``)."""
 _SECRET_WORDS = ("key", "secret", "token", "auth", "cookie", "session", "password")
 _UNSAFE = re.compile(r"[^\w.\-\[\]=,+@]")
-_MAX_NAME = 200
+_MAX_NAME_BYTES = 200
+"""A file name's budget in bytes (file systems allow 255), with room left for the temporary file's."""
+_HASH_MARK = "~"
+"""Separates a name from the hash that keeps it distinct; itself unsafe, so never part of a plain name."""
 
 RequestKey = tuple[str, str, str]
 
@@ -92,13 +105,20 @@ RequestKey = tuple[str, str, str]
 # --- the path of a test's cassette ------------------------------------------------------------
 
 
-def _safe(part: str) -> str:
+def _safe(part: str, *, distinct: bool = True) -> str:
+    """``part`` as a file name: unsafe characters replaced by ``_``, at most 200 bytes.
+
+    A name that had to change ends with ``~`` and a hash of the original, so two test ids never
+    share a file (``a/b`` and ``a_b``), however long or non-ASCII they are.
+    """
     text = _UNSAFE.sub("_", part) or "_"
     if text in (".", ".."):
         text = text.replace(".", "_")
-    if len(text) > _MAX_NAME:
-        digest = hashlib.sha1(text.encode()).hexdigest()[:10]
-        text = f"{text[: _MAX_NAME - 11]}-{digest}"
+    encoded = text.encode("utf-8", "surrogatepass")
+    if (distinct and text != part) or len(encoded) > _MAX_NAME_BYTES:
+        digest = hashlib.sha1(part.encode("utf-8", "surrogatepass")).hexdigest()[:10]
+        room = _MAX_NAME_BYTES - len(digest) - len(_HASH_MARK)
+        text = encoded[:room].decode("utf-8", "ignore") + _HASH_MARK + digest
     return text
 
 
@@ -113,7 +133,7 @@ def cassette_path(cassette_dir: Path, rootpath: Path, module_path: Path, nodeid:
             relative = Path(*(p for p in Path(nodeid.split("::", 1)[0]).parts if p not in ("..", "/", "\\")))
     module_parts = list(relative.with_suffix("").parts)
     names = nodeid.split("::")[1:] or [module_path.stem]
-    directory = cassette_dir.joinpath(*(_safe(part) for part in module_parts))
+    directory = cassette_dir.joinpath(*(_safe(part, distinct=False) for part in module_parts))
     return directory / (_safe(".".join(names)) + ".yaml")
 
 
@@ -180,25 +200,46 @@ def _secret_values(headers: Mapping[str, Any]) -> list[str]:
         if lowered in ("authorization", "proxy-authorization") or any(w in lowered for w in _SECRET_WORDS):
             for item in value if isinstance(value, list) else [value]:
                 text = str(item)
-                for prefix in ("Bearer ", "bearer ", "Basic "):
+                for prefix in ("Bearer ", "bearer ", "Basic ", "basic "):
                     text = text.removeprefix(prefix)
                 found.append(text.strip())
     return found
 
 
-def _is_secret(value: str) -> bool:
-    return len(value) >= 8 and value not in PLACEHOLDER_KEYS
+def _header(headers: Mapping[str, Any], name: str) -> str:
+    """A header's first value, whatever the case of its name ('' when absent)."""
+    for key, value in (headers or {}).items():
+        if key.lower() == name:
+            first = value[0] if isinstance(value, list) and value else value
+            return str(first).strip().lower()
+    return ""
+
+
+def _storable(response: Mapping[str, Any]) -> bool:
+    """Whether a response is the final exchange of its request: not one the client retries, not a 401.
+
+    A retried failure (408, 409, 429, 5xx, or ``x-should-retry: true``) would replay as the failure; a
+    refused key (401) says nothing about the request, and is fixed by a key, not by a recording.
+    """
+    status = response.get("status")
+    try:
+        code = int(status.get("code", 0) if isinstance(status, Mapping) else 0)
+    except (TypeError, ValueError):
+        return False
+    retry = _header(response.get("headers") or {}, "x-should-retry")
+    if retry == "true":
+        return False
+    retried = code in RETRIED_STATUSES or code >= 500
+    return not (code == 401 or (retried and retry != "false"))
 
 
 def _clean_response(response: dict[str, Any], secrets: set[str]) -> dict[str, Any] | None:
-    status = int(response.get("status", {}).get("code", 0) or 0)
-    if status == 429 or status >= 500:
-        return None  # the client retried it; replay must never replay a failure
+    if not _storable(response):
+        return None  # replay must never replay a failure the client got past
     response = decode_response(response)
     headers = {}
     for name, value in (response.get("headers") or {}).items():
-        lowered = name.lower()
-        if lowered in RESPONSE_HEADERS_DROPPED or any(word in lowered for word in _SECRET_WORDS):
+        if name.lower() not in RESPONSE_HEADERS_KEPT:
             continue
         values = value if isinstance(value, list) else [value]
         if any(secret in str(item) for item in values for secret in secrets):
@@ -208,12 +249,44 @@ def _clean_response(response: dict[str, Any], secrets: set[str]) -> dict[str, An
     return response
 
 
+def _leaks(cassette_dict: Mapping[str, Any], text: str, secrets: set[str]) -> str | None:
+    """Where a secret would be written: in the text, or in the bytes of a body (binary ones too)."""
+    for secret in secrets:
+        if secret in text:
+            return "the cassette's text"
+    needles = [secret.encode() for secret in secrets]
+    pairs = zip(cassette_dict["requests"], cassette_dict["responses"], strict=False)
+    for number, (request, response) in enumerate(pairs, 1):
+        bodies = {"request": request.body_bytes, "response": (response.get("body") or {}).get("string")}
+        for side, body in bodies.items():
+            raw = body.encode() if isinstance(body, str) else body
+            if isinstance(raw, (bytes, bytearray)) and any(needle in raw for needle in needles):
+                return f"the {side} body of interaction {number}"
+    return None
+
+
 # --- the miss message ---------------------------------------------------------------------------
 
 
+def _text_of(value: Any) -> str:
+    return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, sort_keys=True)
+
+
 def _excerpt(value: Any, width: int = 90) -> str:
-    text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, sort_keys=True)
-    return shorten(text, width)
+    return shorten(_text_of(value), width)
+
+
+def _differing(now: Any, recorded: Any, context: int = 30, width: int = 90) -> tuple[str, str]:
+    """Both texts around the first character where they differ, ``context`` characters before it."""
+    a, b = _text_of(now), _text_of(recorded)
+    at = next((i for i, (x, y) in enumerate(zip(a, b, strict=False)) if x != y), min(len(a), len(b)))
+    start = max(0, at - context)
+
+    def cut(text: str) -> str:
+        piece = text[start : start + width]
+        return ("…" if start else "") + repr(piece)[1:-1] + ("…" if start + width < len(text) else "")
+
+    return cut(a), cut(b)
 
 
 def _describe_difference(now: Any, recorded: Any) -> str:
@@ -231,12 +304,14 @@ def _describe_difference(now: Any, recorded: Any) -> str:
                 if a != b:
                     a_text = a.get("content") if isinstance(a, dict) else a
                     b_text = b.get("content") if isinstance(b, dict) else b
+                    a_cut, b_cut = _differing(a_text, b_text)
                     lines.append(f"  messages[{index}] (the question, response or prompt):")
-                    lines.append(f"    now:      {_excerpt(a_text)}")
-                    lines.append(f"    recorded: {_excerpt(b_text)}")
+                    lines.append(f"    now:      {a_cut}")
+                    lines.append(f"    recorded: {b_cut}")
                     break
         else:
-            lines.append(f"  {name}: now {_excerpt(new)}, recorded {_excerpt(old)}")
+            a_cut, b_cut = _differing(new, old)
+            lines.append(f"  {name}: now {a_cut}, recorded {b_cut}")
     return "\n".join(lines)
 
 
@@ -258,6 +333,8 @@ class LLMCassette(Cassette):  # type: ignore[misc]
         self._lock = threading.RLock()
         self._reserved: dict[int, tuple[Any, int]] = {}
         self._index: dict[RequestKey, list[int]] = {}
+        self._next: dict[RequestKey, int] = {}
+        self._checked: set[int] = set()
 
     def _load(self) -> None:
         # vcrpy's _load runs every recording through append (two deep copies and the record
@@ -268,6 +345,9 @@ class LLMCassette(Cassette):  # type: ignore[misc]
             )
         except CassetteNotFoundError:
             return
+        self.file_existed = True
+        if self.record_mode == RecordMode.ALL:
+            return  # "all" records the test afresh: the file is replaced by what this run sends
         for request, response in zip(requests, responses, strict=False):
             self._index.setdefault(_key(request), []).append(len(self.data))
             self.data.append((request, response))
@@ -276,14 +356,21 @@ class LLMCassette(Cassette):  # type: ignore[misc]
         self.dirty = False
         self.rewound = True
         self._metadata = metadata[0] if metadata else {}
-        self.file_existed = True
 
     def unplayed(self, key: RequestKey) -> int | None:
-        """The first recording loaded from the file with this key that has not played yet."""
-        for index in self._index.get(key, ()):
-            if self.play_counts[index] == 0:
-                return index
-        return None
+        """The first recording loaded from the file with this key that has not played yet.
+
+        Recordings play in order and only once, so a cursor per key finds it in constant time, however
+        many identical requests the cassette holds.
+        """
+        indices = self._index.get(key)
+        if not indices:
+            return None
+        position = self._next.get(key, 0)
+        while position < len(indices) and self.play_counts[indices[position]]:
+            position += 1
+        self._next[key] = position
+        return indices[position] if position < len(indices) else None
 
     def can_play_response_for(self, request: Any) -> bool:
         # Choosing the interaction and marking it played is one step, so two threads making the
@@ -311,7 +398,14 @@ class LLMCassette(Cassette):  # type: ignore[misc]
                 raise self.miss(request)
             with self._lock:
                 reserved = self._reserved.pop(id(request))
-        response = self.data[reserved[1]][1]
+        index = reserved[1]
+        response = self.data[index][1]
+        if index not in self._checked:
+            self._checked.add(index)
+            problem = _body_problem(response)
+            if problem:
+                where = f"interaction {index + 1}, {_route(self.data[index][0])}"
+                raise CassetteCorruptError(_corrupt_message(Path(self._path), f"{where}: {problem}"))
         headers = dict(response.get("headers") or {})
         headers[REPLAY_HEADER] = ["1"]
         return {**response, "headers": headers}
@@ -364,8 +458,76 @@ class LLMCassette(Cassette):  # type: ignore[misc]
             super()._save(force=force)
 
 
+def _route(request: Any) -> str:
+    return f"{request.method} {request.path}"
+
+
+def _corrupt_message(path: Path, detail: str) -> str:
+    return (
+        f"the cassette {display_path(path)} cannot be read ({detail}). It was left untouched: fix it, "
+        "or delete it and record the test again with --llm-record-mode=once and OPENAI_API_KEY set."
+    )
+
+
+def _body_problem(response: Mapping[str, Any]) -> str | None:
+    """What is wrong with a stored response's body for its content type (JSON that does not parse)."""
+    if "json" not in _header(response.get("headers") or {}, "content-type"):
+        return None
+    body = response["body"].get("string")
+    if body in (None, b"", ""):
+        return "the response says it is JSON but has an empty body"
+    try:
+        json.loads(body)
+    except (ValueError, UnicodeDecodeError) as exc:
+        return f"the response says it is JSON but its body does not parse ({exc})"
+    return None
+
+
+def _texts(value: Any) -> bool:
+    return isinstance(value, str) or (isinstance(value, list) and all(isinstance(i, str) for i in value))
+
+
+def _shape_problem(interaction: Any) -> str | None:
+    """What is wrong with the shape of one interaction as read from a cassette file, or None."""
+    if not isinstance(interaction, Mapping):
+        return f"an interaction must be a mapping with request and response, not {type(interaction).__name__}"
+    request, response = interaction.get("request"), interaction.get("response")
+    if not isinstance(request, Mapping):
+        return "the request is missing or not a mapping"
+    if not isinstance(request.get("method"), str) or not isinstance(request.get("uri"), str):
+        return "the request needs a method and a uri, both text"
+    if request.get("body") is not None and not isinstance(request.get("body"), (str, bytes)):
+        return "the request body must be text"
+    if not isinstance(response, Mapping):
+        return f"the response must be a mapping with status, headers and body, not {type(response).__name__}"
+    status = response.get("status")
+    if (
+        not isinstance(status, Mapping)
+        or not isinstance(status.get("code"), int)
+        or isinstance(status.get("code"), bool)
+    ):
+        return "the response has no status code (status: {code: 200, message: OK})"
+    for part, headers in (("request", request.get("headers", {})), ("response", response.get("headers", {}))):
+        if headers is None:
+            continue
+        if not isinstance(headers, Mapping) or not all(_texts(value) for value in headers.values()):
+            return f"the {part} headers must be a mapping of names to lists of text"
+    body = response.get("body")
+    if not isinstance(body, Mapping) or not isinstance(body.get("string"), (str, bytes)):
+        return "the response has no body (body: {string: ...})"
+    return None
+
+
+def _route_of(interaction: Any) -> str:
+    """``, POST /v1/chat/completions`` for an interaction whose request has a method and a uri."""
+    request = interaction.get("request") if isinstance(interaction, Mapping) else None
+    if not isinstance(request, Mapping):
+        return ""
+    return f", {request.get('method', '?')} {urlsplit(str(request.get('uri', ''))).path or '/'}"
+
+
 class AtomicPersister:
-    """Loads a cassette (a parse error is ``CassetteCorruptError``) and writes it atomically."""
+    """Loads a cassette (anything it cannot use is ``CassetteCorruptError``) and writes it atomically."""
 
     def __init__(self, secrets: set[str]) -> None:
         self.secrets = secrets
@@ -374,37 +536,72 @@ class AtomicPersister:
         path = Path(cassette_path)
         try:
             data = path.read_text(encoding="utf-8")
-        except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
+        except (FileNotFoundError, NotADirectoryError):
             raise CassetteNotFoundError() from None
         except (OSError, UnicodeDecodeError) as exc:
-            raise CassetteCorruptError(self._corrupt(path, exc)) from None
+            raise CassetteCorruptError(_corrupt_message(path, self._detail(exc))) from None
         if not data.strip():
-            raise CassetteNotFoundError()
+            raise CassetteCorruptError(
+                _corrupt_message(path, "the file is empty (a cassette holds at least `interactions: []`)")
+            )
         try:
-            result = deserialize(data, serializer)
-        except Exception as exc:  # any parse error: yaml, a missing key, a wrong shape
-            raise CassetteCorruptError(self._corrupt(path, exc)) from None
-        return result
+            parsed = serializer.deserialize(data)
+        except Exception as exc:  # any parse error of the serializer (yaml's or a user's)
+            raise CassetteCorruptError(_corrupt_message(path, self._detail(exc))) from None
+        interactions = parsed.get("interactions") if isinstance(parsed, Mapping) else None
+        if not isinstance(interactions, list):
+            raise CassetteCorruptError(
+                _corrupt_message(path, "it is not a cassette (no list of interactions at its top level)")
+            )
+        requests, responses = [], []
+        for number, interaction in enumerate(interactions, 1):
+            problem = _shape_problem(interaction)
+            if problem:
+                raise CassetteCorruptError(
+                    _corrupt_message(path, f"interaction {number}{_route_of(interaction)}: {problem}")
+                )
+            request = dict(interaction["request"])
+            request.setdefault("headers", {})
+            request["headers"] = request["headers"] or {}
+            response = dict(interaction["response"])
+            response["headers"] = response.get("headers") or {}
+            requests.append(Request._from_dict(request))
+            responses.append(compat.convert_to_bytes(response))
+        metadata = parsed.get("metadata")
+        return (requests, responses, metadata) if metadata else (requests, responses)
 
     @staticmethod
-    def _corrupt(path: Path, exc: BaseException) -> str:
-        detail = " ".join(str(exc).split())[:200] or type(exc).__name__
-        return (
-            f"the cassette {display_path(path)} cannot be read ({type(exc).__name__}: {detail}). "
-            "It was left untouched: fix it, or delete it and record again with "
-            "--llm-record-mode=once and OPENAI_API_KEY set."
-        )
+    def _detail(exc: BaseException) -> str:
+        return f"{type(exc).__name__}: {' '.join(str(exc).split())[:200] or type(exc).__name__}"
 
     def save_cassette(self, cassette_path: Any, cassette_dict: Any, serializer: Any) -> None:
         path = Path(cassette_path)
         data = serialize(cassette_dict, serializer)
-        leaked = [secret for secret in self.secrets if _is_secret(secret) and secret in data]
-        if leaked:
+        secrets = {secret for secret in self.secrets | _secrets.known() if is_secret(secret)}
+        where = _leaks(cassette_dict, data, secrets)
+        if where:
             raise CassetteSecretError(
-                f"not writing the cassette {display_path(path)}: it contains the API key in use "
-                f"({leaked[0][:3]}…). Report this as a bug; the previous file, if any, is intact."
+                f"not writing the cassette {display_path(path)}: it contains the API key in use or "
+                f"another secret of this run (in {where}). Nothing was written; the previous file, if any, "
+                "is intact. Keep secrets out of what the test sends and receives, or report a bug if the "
+                "plugin should have scrubbed it."
             )
-        write_atomic(path, data)
+        try:
+            write_atomic(path, data)
+        except OSError as exc:
+            raise LLMConfidenceError(
+                f"could not write the cassette {display_path(path)} ({exc.strerror or type(exc).__name__}); "
+                "the previous file, if any, is intact. Free disk space or make the folder writable, "
+                "or run with --llm-record-mode=none to replay without recording."
+            ) from None
+
+
+def remove_stale_temp_files(path: Path) -> None:
+    """Remove the temporary files an interrupted write of ``path`` left beside it (kill -9, power cut)."""
+    with contextlib.suppress(OSError):
+        for stale in path.parent.glob(f"{glob.escape(temp_prefix(path))}*{TEMP_SUFFIX}"):
+            with contextlib.suppress(OSError):
+                stale.unlink()
 
 
 def _skip_patchers(scope: str) -> tuple[str, ...]:
@@ -423,12 +620,22 @@ def _skip_patchers(scope: str) -> tuple[str, ...]:
 class ActiveCassette:
     """A test's cassette, active between ``__enter__`` and ``__exit__`` (the plugin's fixture)."""
 
-    def __init__(self, path: Path, *, record_mode: str, scope: str, nodeid: str) -> None:
+    def __init__(
+        self,
+        path: Path,
+        *,
+        record_mode: str,
+        scope: str,
+        nodeid: str,
+        allow_hosts: tuple[Any, ...] = (),
+    ) -> None:
         self.path = path
         self.record_mode = record_mode
         self.scope = scope
         self.nodeid = nodeid
+        self.allow_hosts = allow_hosts
         self.cassette: Any = None
+        self.guard: _guard.SocketGuard | None = None
         self._stack: contextlib.ExitStack | None = None
         self._set_key = False
 
@@ -462,9 +669,12 @@ class ActiveCassette:
             if scope == "judge" and JUDGE_HEADER not in headers:  # vcrpy's headers ignore case
                 state["_llm_filtered"] = None
                 return None
-            secrets.update(s for s in _secret_values(headers) if _is_secret(s))
+            found = [value for value in _secret_values(headers) if is_secret(value)]
+            secrets.update(found)
+            _secrets.add(found)
             _key(request)
             stored = copy.copy(request)
+            stored.uri = scrub_url(request.uri, secrets)
             stored.headers = {k: v for k, v in headers.items() if k.lower() in REQUEST_HEADERS_KEPT}
             stored.__dict__["_llm_filtered"] = stored
             state["_llm_filtered"] = stored
@@ -477,10 +687,8 @@ class ActiveCassette:
 
     def __enter__(self) -> ActiveCassette:
         __tracebackhide__ = True
-        secrets: set[str] = set()
-        key = os.environ.get("OPENAI_API_KEY")
-        if key:
-            secrets.add(key)
+        secrets: set[str] = _secrets.known()
+        remove_stale_temp_files(self.path)
         before_record_request, before_record_response = self._filters(secrets)
         cassette = LLMCassette(
             path=str(self.path),
@@ -504,10 +712,22 @@ class ActiveCassette:
         except BaseException:
             stack.close()
             raise
+        if self.record_mode == "none" and self.scope == "test":  # "judge": the test's own calls are live
+            self.guard = _guard.SocketGuard(
+                where=f"its cassette {display_path(self.path)}",
+                remedy=(
+                    "Record the call with a key (an HTTP library imported only inside the test is "
+                    f"recorded once conftest.py imports it too): {record_command(self.nodeid, 'once')}\n"
+                    "or, for a server the test starts itself, allow its address: "
+                    "--llm-allow-hosts=127.0.0.1 (ini llm_allow_hosts)."
+                ),
+                allowed=self.allow_hosts,
+            )
+            stack.enter_context(self.guard)
         self._stack = stack
         if not os.environ.get("OPENAI_API_KEY"):
             self._set_key = True
-            os.environ["OPENAI_API_KEY"] = next(iter(PLACEHOLDER_KEYS))
+            os.environ["OPENAI_API_KEY"] = _secrets.PLACEHOLDER_KEY
         return self
 
     def __exit__(

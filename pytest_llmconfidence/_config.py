@@ -60,6 +60,8 @@ class JudgeConfig(NamedTuple):
     false_labels: tuple[str, ...] = DEFAULT_FALSE_LABELS
     calibration_file: Path | None = None
     calibration: bool = False
+    allow_hosts: tuple[Any, ...] = ()
+    """The networks a replay-only test may still connect to (``llm_allow_hosts``)."""
 
     def replace(self, **changes: Any) -> JudgeConfig:
         """A copy with ``changes`` applied."""
@@ -133,6 +135,18 @@ def _boolean(name: str) -> Callable[[Any], bool]:
         if text in ("0", "false", "no", "off"):
             return False
         raise ConfigValueError(f"{name}: {value!r} is not valid; valid values are true, false")
+
+    return check
+
+
+def _hosts(name: str) -> Callable[[Any], tuple[Any, ...]]:
+    def check(value: Any) -> tuple[Any, ...]:
+        from ._guard import parse_hosts
+
+        try:
+            return parse_hosts([value] if isinstance(value, str) else list(value))
+        except ValueError as exc:
+            raise ConfigValueError(f"{name}: {exc}") from None
 
     return check
 
@@ -290,6 +304,16 @@ OPTIONS: tuple[Option, ...] = (
         convert=_boolean("llm_calibration"),
         is_switch=True,
     ),
+    Option(
+        "allow_hosts",
+        "llm_allow_hosts",
+        "addresses a test may still connect to in record mode none, e.g. 127.0.0.1 for a server the "
+        "test starts itself (IPs, networks, localhost; default: none).",
+        flag="--llm-allow-hosts",
+        default=(),
+        convert=_hosts("llm_allow_hosts"),
+        ini_type="args",
+    ),
 )
 
 
@@ -327,6 +351,20 @@ def _raw_value(config: pytest.Config, option: Option) -> tuple[Any, str]:
     if value not in (None, "", []):
         return value, "ini"
     return None, "default"
+
+
+def early_record_mode(config: pytest.Config) -> str:
+    """The record mode as known before the configuration is complete (before conftest files load)."""
+    option = next(option for option in OPTIONS if option.field == "record_mode")
+    raw = getattr(getattr(config, "known_args_namespace", None), _dest(option), None)
+    if raw is None:
+        raw = os.environ.get(option.env or "") or None
+    if raw is None:
+        try:
+            raw = config.getini(option.ini) or None
+        except (ValueError, KeyError):
+            raw = None
+    return str(raw).strip() if raw is not None else default_record_mode()
 
 
 def resolve_config(config: pytest.Config) -> JudgeConfig:

@@ -13,7 +13,18 @@ __all__ = [
 
 
 class LLMConfidenceError(Exception):
-    """Base class of every error raised by pytest-llmconfidence."""
+    """Base class of every error raised by pytest-llmconfidence.
+
+    Its message never shows a secret: known keys read ``***``, URLs lose their user-info and the
+    values of secret-looking query parameters.
+    """
+
+    def __init__(self, *args: object) -> None:
+        if len(args) == 1 and isinstance(args[0], str):
+            from ._secrets import redact
+
+            args = (redact(args[0]),)
+        super().__init__(*args)
 
 
 class NoLogprobsError(LLMConfidenceError):

@@ -67,7 +67,9 @@ class TestRecords:
                     found[:] = [p for p in found if p[0] != MIN_CONFIDENCE_PROPERTY]
                     found.append((MIN_CONFIDENCE_PROPERTY, round(self.min_confidence, 6)))
         if report.failed and self.results:
-            report.sections.append(("llm verdicts", self.describe()))
+            from ._secrets import redact
+
+            report.sections.append(("llm verdicts", redact(self.describe())))
 
 
 _CURRENT: ContextVar[TestRecords | None] = ContextVar("llmconfidence_current_test", default=None)

@@ -299,6 +299,9 @@ def write_reports(
 ) -> list[Written]:
     """Write the reports ``config`` (the run's ``JudgeConfig``) asks for: ``report`` (JSON) and ``html``;
     and append to the GitHub step summary when there are records."""
+    from ._secrets import known, redact
+
+    secrets = known()
     json_path: Path | None = getattr(config, "report", None)
     html_path: Path | None = getattr(config, "html", None)
     band, threshold = getattr(config, "borderline", 0.05), getattr(config, "threshold", 0.9)
@@ -314,16 +317,16 @@ def write_reports(
             written.append(Written(label, path))
 
     if json_path is not None:
-        text = json.dumps(to_json(summary, calibration), indent=2, ensure_ascii=False) + "\n"
+        text = redact(json.dumps(to_json(summary, calibration), indent=2, ensure_ascii=False), secrets) + "\n"
         attempt("llm confidence report (JSON)", json_path, lambda: write_atomic(json_path, text))
     if html_path is not None:
         from ._html import render_html
 
-        page = render_html(summary, calibration=calibration)
+        page = redact(render_html(summary, calibration=calibration), secrets)
         attempt("llm confidence report (HTML)", html_path, lambda: write_atomic(html_path, page))
     if github_summary and not summary.empty:
         target = Path(github_summary)
-        text = markdown(summary)
+        text = redact(markdown(summary), secrets)
 
         def append() -> None:
             with target.open("a", encoding="utf-8") as handle:
@@ -346,7 +349,11 @@ def write_terminal(
     lines of ``extra()``, the summary hook's results), the calibration report, and the files written.
 
     ``config`` is the run's ``JudgeConfig`` (its ``summary`` mode, ``borderline`` band and ``threshold``).
+    No known secret is written: every line goes through ``redact``.
     """
+    from ._secrets import Redacting
+
+    terminal = Redacting(terminal)
     if records and config.summary != "off":
         summary = summarize(records, band=config.borderline, threshold=config.threshold)
         terminal.write_sep("=", "llm confidence summary")

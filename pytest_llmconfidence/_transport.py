@@ -2,8 +2,9 @@
 
 Knows nothing of pytest; imports ``openai`` on first use only. ``Transport.send`` and ``Transport.asend``
 are one logic behind two doors: both prepare the client the same way (``_prepare``), post the plain JSON
-body, and turn the client's errors into the plugin's (``_explained``). Whether a response was played from
-a cassette travels on the response itself (``REPLAY_HEADER``), so it stays exact across threads and tasks.
+body, and turn the client's errors into the plugin's (``_explained``, raised from None: the text of the
+client's error, which may echo a key, never shows). Whether a response was played from a cassette travels
+on the response itself (``REPLAY_HEADER``), so it stays exact across threads and tasks.
 """
 
 from __future__ import annotations
@@ -13,10 +14,11 @@ import functools
 import os
 import threading
 import weakref
-from collections.abc import Callable, Iterator, Mapping
-from typing import Any, NoReturn
+from collections.abc import Callable, Mapping
+from typing import Any
 
 from ._errors import LLMConfidenceError, NoLogprobsError, no_logprobs_message
+from ._secrets import PLACEHOLDER_KEY, PLACEHOLDER_KEYS, scrub_url
 
 __all__ = [
     "JUDGE_HEADER",
@@ -31,8 +33,6 @@ __all__ = [
 
 REPLAY_HEADER = "x-llmconfidence-replayed"
 JUDGE_HEADER = "x-llmconfidence-judge"
-PLACEHOLDER_KEY = "sk-llmconfidence-placeholder-not-a-real-key"
-PLACEHOLDER_KEYS = frozenset({PLACEHOLDER_KEY})
 OPENAI_HOST = "api.openai.com"
 
 Completion = tuple[Any, bool]
@@ -66,7 +66,9 @@ def build_client(base_url: str | None = None, **options: Any) -> Any:
     """
     import openai
 
-    return openai.OpenAI(**_client_options(base_url, options))
+    client = openai.OpenAI(**_client_options(base_url, options))
+    _own.add(client)
+    return client
 
 
 def build_async_client(base_url: str | None = None, **options: Any) -> Any:
@@ -81,7 +83,21 @@ def build_async_client(base_url: str | None = None, **options: Any) -> Any:
     http_client = openai.DefaultAsyncHttpxClient(
         limits=type(limits)(max_connections=limits.max_connections, max_keepalive_connections=0)
     )
-    return openai.AsyncOpenAI(**_client_options(base_url, {"http_client": http_client, **options}))
+    client = openai.AsyncOpenAI(**_client_options(base_url, {"http_client": http_client, **options}))
+    _own.add(client)
+    return client
+
+
+_own: weakref.WeakSet[Any] = weakref.WeakSet()
+"""The clients the plugin built from its options (not a user's ``judge_client``)."""
+
+
+def is_own(client: Any) -> bool:
+    """Whether the plugin built ``client`` from its options (``build_client``/``build_async_client``)."""
+    try:
+        return client in _own
+    except TypeError:
+        return False
 
 
 def needs_key(client: Any) -> bool:
@@ -92,7 +108,8 @@ def needs_key(client: Any) -> bool:
 
 
 def base_url_of(client: Any) -> str:
-    return str(getattr(client, "base_url", "") or "the endpoint")
+    """The client's base URL as messages show it: no user-info, no secret query values."""
+    return scrub_url(str(getattr(client, "base_url", "") or "the endpoint"))
 
 
 _variants: weakref.WeakKeyDictionary[Any, dict[bool, Any]] = weakref.WeakKeyDictionary()
@@ -171,15 +188,6 @@ def _ours(exc: BaseException) -> LLMConfidenceError | None:
     return None
 
 
-def _surface(exc: Exception) -> NoReturn:
-    """Re-raise ``exc``; one of ours (raised inside vcrpy, or wrapped by openai) as it is, traceback cut."""
-    __tracebackhide__ = True
-    ours = _ours(exc)
-    if ours is not None:
-        raise ours.with_traceback(None) from None
-    raise exc
-
-
 def _api_error_text(exc: Any) -> str:
     body = getattr(exc, "body", None)
     if isinstance(body, Mapping):
@@ -191,51 +199,54 @@ def _api_error_text(exc: Any) -> str:
     return str(getattr(exc, "message", "") or exc)
 
 
-@contextlib.contextmanager
-def _explained(client: Any, model: str) -> Iterator[None]:
-    """The client's errors as the plugin's, saying what went wrong and what to do."""
-    __tracebackhide__ = True
+def _explained(exc: Exception, client: Any, model: str) -> BaseException:
+    """The error to raise for ``exc``: one of ours as it is (traceback cut), the client's errors as the
+    plugin's, saying what went wrong and what to do, anything else unchanged.
+
+    The caller raises it ``from None``: the client's exception, whose text may echo a key, is never shown.
+    """
     import openai
 
+    ours = _ours(exc)
+    if ours is not None:
+        return ours.with_traceback(None)
     where = base_url_of(client)
-    try:
-        yield
-    except openai.AuthenticationError as exc:
+    if isinstance(exc, openai.AuthenticationError):
         if getattr(client, "api_key", None) in PLACEHOLDER_KEYS:
-            raise LLMConfidenceError(
+            return LLMConfidenceError(
                 no_key_message(
                     f"{where} refused the judge's request (HTTP {exc.status_code})",
                     "Set it to record the test, or point --llm-base-url at an endpoint that needs none,",
                 )
-            ) from None
-        raise LLMConfidenceError(
+            )
+        return LLMConfidenceError(
             f"{where} refused the API key (HTTP {exc.status_code}): {_api_error_text(exc)}"
-        ) from None
-    except (openai.BadRequestError, openai.PermissionDeniedError, openai.UnprocessableEntityError) as exc:
+        )
+    if isinstance(
+        exc, (openai.BadRequestError, openai.PermissionDeniedError, openai.UnprocessableEntityError)
+    ):
         text = _api_error_text(exc)
         if "logprob" in text.lower():
-            raise NoLogprobsError(no_logprobs_message(model, where, text)) from None
-        raise LLMConfidenceError(
+            return NoLogprobsError(no_logprobs_message(model, where, text))
+        return LLMConfidenceError(
             f"{where} rejected the judge's request for model {model!r} (HTTP {exc.status_code}): {text}"
-        ) from None
-    except openai.NotFoundError as exc:
-        raise LLMConfidenceError(
+        )
+    if isinstance(exc, openai.NotFoundError):
+        return LLMConfidenceError(
             f"{where} answered HTTP 404 for model {model!r}: {_api_error_text(exc)}. "
             "Check --llm-model and --llm-base-url."
-        ) from None
-    except openai.APIStatusError as exc:
-        raise LLMConfidenceError(
+        )
+    if isinstance(exc, openai.APIStatusError):
+        return LLMConfidenceError(
             f"{where} failed the judge's request for model {model!r} "
             f"(HTTP {exc.status_code}, after the client's retries): {_api_error_text(exc)}"
-        ) from None
-    except openai.APIConnectionError as exc:
-        cause = exc.__cause__
-        if isinstance(cause, LLMConfidenceError):
-            raise cause from None
-        raise LLMConfidenceError(
-            f"could not reach {where} ({cause or exc}); is the server running, and is "
+        )
+    if isinstance(exc, openai.APIConnectionError):
+        return LLMConfidenceError(
+            f"could not reach {where} ({exc.__cause__ or exc}); is the server running, and is "
             "--llm-base-url / OPENAI_BASE_URL right?"
-        ) from None
+        )
+    return exc
 
 
 class Transport:
@@ -268,23 +279,36 @@ class Transport:
         """One chat completion: ``(completion JSON, replayed)``."""
         __tracebackhide__ = True
         post, kwargs = _post_args(self._prepare(self.client, params), params)
-        with _explained(self.client, params["model"]):
-            try:
-                raw = post(**kwargs)
-            except Exception as exc:
-                _surface(exc)
+        try:
+            raw = post(**kwargs)
+        except Exception as exc:
+            error = _explained(exc, self.client, params["model"])
+            if error is exc:
+                raise
+            raise error from None
         return completion_of(raw), was_replayed(raw)
 
     async def asend(self, params: dict[str, Any]) -> Completion:
-        """``send`` through the async client, without blocking the event loop."""
+        """``send`` through the async client, without blocking the event loop.
+
+        When ``client`` is a user's (an overridden ``judge_client``) and the async client is the plugin's
+        own, the request goes through ``client`` in a worker thread instead: the async judge then uses
+        exactly the settings of ``judge_client`` (its key, base URL, Azure deployment, headers, proxy).
+        """
         __tracebackhide__ = True
         client = self.async_client()
+        if is_own(client) and not is_own(self.client):
+            import asyncio
+
+            return await asyncio.to_thread(self.send, params)
         post, kwargs = _post_args(self._prepare(client, params), params)
-        with _explained(client, params["model"]):
-            try:
-                raw = await post(**kwargs)
-            except Exception as exc:
-                _surface(exc)
+        try:
+            raw = await post(**kwargs)
+        except Exception as exc:
+            error = _explained(exc, client, params["model"])
+            if error is exc:
+                raise
+            raise error from None
         return completion_of(raw), was_replayed(raw)
 
     def _prepare(self, client: Any, params: dict[str, Any]) -> Any:

@@ -77,6 +77,20 @@ def _worker(config: pytest.Config) -> bool:
 
 STATE = pytest.StashKey[RunState]()
 ITEM_RECORDS = pytest.StashKey[_records.TestRecords]()
+PLACEHOLDERS = pytest.StashKey[list[str]]()
+
+
+def _placeholders(config: pytest.Config, record_mode: str) -> None:
+    """With no key and a run that replays, placeholder keys for the session (clients built at import)."""
+    if PLACEHOLDERS not in config.stash:
+        from ._placeholders import set_placeholders
+
+        config.stash[PLACEHOLDERS] = set_placeholders() if record_mode != "all" else []
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_load_initial_conftests(early_config: pytest.Config) -> None:
+    _placeholders(early_config, _config.early_record_mode(early_config))
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -101,6 +115,15 @@ def pytest_configure(config: pytest.Config) -> None:
             raise pytest.UsageError(f"pytest-llmconfidence: llm_calibration_file: {exc}") from None
     config.stash[STATE] = state
     config.pluginmanager.register(state, "llmconfidence-run")
+    _placeholders(config, state.config.record_mode)
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    names = config.stash.get(PLACEHOLDERS, None)
+    if names:
+        from ._placeholders import clear_placeholders
+
+        clear_placeholders(names)
 
 
 def run_state(config: pytest.Config) -> RunState:
@@ -177,8 +200,10 @@ def _llm_cassette(request: pytest.FixtureRequest, judge_config: JudgeConfig) -> 
 
     item = request.node
     path = cassette_path(judge_config.cassette_dir, request.config.rootpath, item.path, item.nodeid)
-    mode, scope = judge_config.record_mode, judge_config.record_scope
-    with ActiveCassette(path, record_mode=mode, scope=scope, nodeid=item.nodeid) as cassette:
+    c = judge_config
+    with ActiveCassette(
+        path, record_mode=c.record_mode, scope=c.record_scope, nodeid=item.nodeid, allow_hosts=c.allow_hosts
+    ) as cassette:
         yield cassette
 
 

@@ -27,6 +27,7 @@ from pytest_llmconfidence import (  # noqa: F401
 )
 
 _ENV = (
+    "AZURE_OPENAI_API_KEY",
     "OPENAI_API_KEY",
     "OPENAI_BASE_URL",
     "OPENAI_ORG_ID",

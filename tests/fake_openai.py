@@ -75,6 +75,8 @@ class Reply:
     status: int = 200
     delay_s: float = 0.0
     headers: dict[str, str] = field(default_factory=dict)
+    raw: bytes | None = None
+    """Bytes sent as the body instead of ``body``'s JSON (binary, broken or non-JSON answers)."""
 
 
 def error(status: int, message: str, *, param: str | None = None, code: str | None = None) -> Reply:
@@ -149,10 +151,17 @@ class FakeOpenAI:
             def log_message(self, format: str, *args: Any) -> None:
                 pass
 
-            def _send(self, status: int, body: dict[str, Any], headers: dict[str, str] | None = None) -> None:
-                data = json.dumps(body).encode()
+            def _send(
+                self,
+                status: int,
+                body: dict[str, Any],
+                headers: dict[str, str] | None = None,
+                raw: bytes | None = None,
+            ) -> None:
+                data = json.dumps(body).encode() if raw is None else raw
                 self.send_response(status)
-                self.send_header("Content-Type", "application/json")
+                if "content-type" not in {key.lower() for key in headers or {}}:
+                    self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(data)))
                 for key, value in (headers or {}).items():
                     self.send_header(key, value)
@@ -191,7 +200,7 @@ class FakeOpenAI:
                 body_out = dict(reply.body)
                 if reply.status == 200 and "model" in body_out and body.get("model"):
                     body_out["model"] = body["model"]
-                self._send(reply.status, body_out, reply.headers)
+                self._send(reply.status, body_out, reply.headers, reply.raw)
 
         return Handler
 

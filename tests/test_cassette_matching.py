@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 from vcr.request import Request
 
 from pytest_llmconfidence._cassette import cassette_path, llm_request
@@ -50,12 +51,34 @@ def test_path_method_and_answer_changing_fields_matter() -> None:
 
 
 def test_cassette_path_follows_module_class_and_parameters(tmp_path: Path) -> None:
-    """<dir>/<module path without .py>/<Class.>name[param].yaml, unsafe characters replaced."""
+    """<dir>/<module path without .py>/<Class.>name[param].yaml; a name that needed replacing gets a hash."""
     module = tmp_path / "tests" / "test_bot.py"
+    plain = cassette_path(tmp_path / "cassettes", tmp_path, module, "tests/test_bot.py::TestA::test_b[late]")
+    assert plain == tmp_path / "cassettes" / "tests" / "test_bot" / "TestA.test_b[late].yaml"
     path = cassette_path(tmp_path / "cassettes", tmp_path, module, "tests/test_bot.py::TestA::test_b[x:y/z]")
-    assert path == tmp_path / "cassettes" / "tests" / "test_bot" / "TestA.test_b[x_y_z].yaml"
-    long = cassette_path(tmp_path / "c", tmp_path, module, "tests/test_bot.py::test_" + "a" * 400)
-    assert len(long.name) <= 210 and long.suffix == ".yaml"
+    assert path.parent == plain.parent
+    assert path.name.startswith("TestA.test_b[x_y_z]~") and path.suffix == ".yaml"
+
+
+@pytest.mark.parametrize(
+    "ids",
+    [
+        ("a/b", "a_b", "a b", "a:b", "a\\b", "a*b"),
+        ("é" * 300, "é" * 300 + "x", "é" * 299 + "_"),
+        ("x" * 500, "x" * 499 + "y"),
+        (".", "_", ".."),
+    ],
+)
+def test_distinct_test_ids_get_distinct_cassette_files_within_255_bytes(
+    tmp_path: Path, ids: tuple[str, ...]
+) -> None:
+    """Replacing unsafe characters never merges two tests' cassettes; names fit any file system."""
+    module = tmp_path / "test_bot.py"
+    paths = [cassette_path(tmp_path, tmp_path, module, f"test_bot.py::test_it[{param}]") for param in ids]
+    assert len(set(paths)) == len(paths)
+    for path in paths:
+        assert len(path.name.encode()) <= 220  # room for the temporary file's ".<name>.<random>.tmp"
+        assert path.suffix == ".yaml" and path.parent == tmp_path / "test_bot"
 
 
 def test_the_request_key_ignores_how_json_spells_non_ascii_text() -> None:
