@@ -152,8 +152,16 @@ def find_verdict_position(
     true_labels: Iterable[str] = DEFAULT_TRUE_LABELS,
     false_labels: Iterable[str] = DEFAULT_FALSE_LABELS,
 ) -> Position | None:
-    """The first position whose candidates contain a verdict label; ``None`` when there is none."""
+    """Where the verdict was written: the first position whose *sampled* token is a label.
+
+    So ``{"verdict": false}`` is read at its ``false``, not at the ``{`` whose long tail of
+    alternatives happens to hold a ``True``. When no sampled token is a label, the first position whose
+    alternatives hold one; ``None`` (undecided) when none does.
+    """
     labels = _label_set(true_labels) | _label_set(false_labels)
+    for position in positions:
+        if normalize_token(position.token) in labels:
+            return position
     for position in positions:
         if any(normalize_token(token) in labels for token, _ in position.candidates()):
             return position
