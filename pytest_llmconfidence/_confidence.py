@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, NoReturn
 
 __all__ = [
     "DEFAULT_FALSE_LABELS",
@@ -72,26 +72,57 @@ class Position:
 
 
 def positions_from_logprobs(content: Iterable[Mapping[str, Any]]) -> list[Position]:
-    """Positions from OpenAI's ``choices[0].logprobs.content`` (a list of token dicts)."""
+    """Positions from OpenAI's ``choices[0].logprobs.content`` (a list of token dicts).
+
+    A malformed entry raises ``JudgeResponseError`` naming it; a non-finite logprob counts as absent and
+    a positive one (rounding, or a broken server) as probability 1.
+    """
+    if not isinstance(content, (list, tuple)):
+        _malformed(f"logprobs.content is a {type(content).__name__}, not a list of token entries")
     positions = []
     for index, entry in enumerate(content):
+        if not isinstance(entry, Mapping):
+            _malformed(f"logprobs.content[{index}] is a {type(entry).__name__}, not a token entry")
         top = entry.get("top_logprobs") or ()
-        alternatives = tuple((str(alt.get("token", "")), _as_logprob(alt.get("logprob"))) for alt in top)
+        if not isinstance(top, (list, tuple)):
+            _malformed(f"logprobs.content[{index}].top_logprobs is a {type(top).__name__}, not a list")
+        alternatives = []
+        for rank, alt in enumerate(top):
+            if not isinstance(alt, Mapping):
+                _malformed(
+                    f"logprobs.content[{index}].top_logprobs[{rank}] is a {type(alt).__name__}, not an entry"
+                )
+            where = f"logprobs.content[{index}].top_logprobs[{rank}].logprob"
+            alternatives.append((str(alt.get("token", "")), _as_logprob(alt.get("logprob"), where)))
         positions.append(
             Position(
                 index=index,
                 token=str(entry.get("token", "")),
-                logprob=_as_logprob(entry.get("logprob")),
-                alternatives=alternatives,
+                logprob=_as_logprob(entry.get("logprob"), f"logprobs.content[{index}].logprob"),
+                alternatives=tuple(alternatives),
             )
         )
     return positions
 
 
-def _as_logprob(value: Any) -> float:
+def _malformed(what: str) -> NoReturn:
+    from ._errors import JudgeResponseError
+
+    raise JudgeResponseError(f"malformed logprobs: {what}")
+
+
+def _as_logprob(value: Any, where: str = "logprob") -> float:
     if value is None:
         return float("-inf")
-    return float(value)
+    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+        _malformed(f"{where} is {value!r}, not a number")
+    try:
+        number = float(value)
+    except ValueError:
+        _malformed(f"{where} is {value!r}, not a number")
+    if not math.isfinite(number):
+        return float("-inf")  # NaN or infinite: absent, so no NaN reaches a verdict or a report
+    return min(0.0, number)
 
 
 class Scores(NamedTuple):

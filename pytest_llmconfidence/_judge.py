@@ -19,6 +19,7 @@ from ._config import CALL_FIELDS, ConfigValueError, JudgeConfig, apply_overrides
 from ._errors import JudgeResponseError, NoLogprobsError, no_logprobs_message
 from ._models import Alternative, Usage, Verdict, as_dict
 from ._prompt import default_messages
+from ._shape import chat_choice
 from ._transport import Transport, base_url_of
 
 if TYPE_CHECKING:
@@ -87,14 +88,10 @@ def verdict_from_completion(
 ) -> Verdict:
     """The Verdict of a chat completion (a ``ChatCompletion`` or its JSON dict)."""
     __tracebackhide__ = True
-    data = as_dict(completion, JudgeResponseError, "expected a chat completion")
+    data = as_dict(completion, JudgeResponseError, f"the endpoint {base_url} did not send a chat completion")
     model = str(data.get("model") or config.model)
-    choices: Sequence[Mapping[str, Any]] = data.get("choices") or []
-    if not choices:
-        raise JudgeResponseError(f"the endpoint {base_url} returned no choices for model {model!r}")
-    choice = choices[0]
+    choice, message = _first_choice(data, model, base_url)
     finish = choice.get("finish_reason")
-    message = choice.get("message") or {}
     refusal = message.get("refusal")
     if refusal:
         raise JudgeResponseError(f"model {model!r} refused to judge: {refusal}")
@@ -104,19 +101,22 @@ def verdict_from_completion(
             "filter blocked the judge's answer; rephrase the question or judge with another model"
         )
     logprobs = choice.get("logprobs") or {}
-    content = logprobs.get("content") if isinstance(logprobs, Mapping) else None
+    content = logprobs.get("content")
     if not content:
-        if content is not None and not (message.get("content") or "").strip():
+        text = message.get("content")
+        if content is not None and not (text.strip() if isinstance(text, str) else text):
             raise JudgeResponseError(
                 f"model {model!r} returned an empty answer (finish_reason {finish!r}); "
                 "the judge expects one word, true or false"
             )
         raise NoLogprobsError(no_logprobs_message(model, base_url))
-    positions = positions_from_logprobs(content)
+    try:
+        positions = positions_from_logprobs(content)
+    except JudgeResponseError as exc:
+        raise JudgeResponseError(f"the endpoint {base_url} sent {exc} (model {model!r})") from None
     position = find_verdict_position(positions, config.true_labels, config.false_labels) or positions[0]
     candidates = position.candidates()
     scores = score_alternatives(candidates, config.true_labels, config.false_labels)
-    usage = data.get("usage")
     return Verdict(
         value=scores.value,
         confidence=scores.confidence,
@@ -136,12 +136,41 @@ def verdict_from_completion(
         model=model,
         threshold=config.threshold,
         replayed=replayed,
-        usage=Usage(**{k: int(v or 0) for k, v in usage.items() if k in Usage.model_fields})
-        if isinstance(usage, Mapping)
-        else None,
+        usage=usage_of(data.get("usage")),
         latency_s=latency_s,
         expected=expected,
     )
+
+
+def _first_choice(
+    data: Mapping[str, Any], model: str, base_url: str
+) -> tuple[Mapping[str, Any], Mapping[str, Any]]:
+    """``choices[0]`` and its message, or a ``JudgeResponseError`` saying what is malformed."""
+    choices = data.get("choices")
+    found = None
+    if choices:
+        try:
+            found = chat_choice(choices, 0)
+        except JudgeResponseError as exc:
+            raise JudgeResponseError(
+                f"the endpoint {base_url} sent a malformed chat completion for model {model!r}: {exc}"
+            ) from None
+    if found is None:
+        raise JudgeResponseError(f"the endpoint {base_url} returned no choices for model {model!r}")
+    return found
+
+
+def usage_of(usage: Any) -> Usage | None:
+    """The token counts the endpoint reported; ``None`` when they do not parse (the verdict stands)."""
+    if not isinstance(usage, Mapping):
+        return None
+    try:
+        counts = {k: int(v or 0) for k, v in usage.items() if k in Usage.model_fields}
+    except (TypeError, ValueError, OverflowError):
+        return None
+    if any(count < 0 for count in counts.values()):
+        return None
+    return Usage(**counts)
 
 
 class Judge:

@@ -8,15 +8,16 @@ recorded for the test's report and the summary (``_records``).
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, PrivateAttr
 
 from ._confidence import is_padding, positions_from_logprobs
-from ._errors import NoLogprobsError
+from ._errors import JudgeResponseError, NoLogprobsError
 from ._models import Alternative, Check, as_dict
 from ._records import record
+from ._shape import chat_choice, kind_of
 from ._text import fmt_probability, shorten
 
 __all__ = ["AGGREGATES", "ChoicePoint", "ResponseConfidence", "TokenConfidence", "response_confidence"]
@@ -282,30 +283,50 @@ def _tokens(entries: Iterable[Mapping[str, Any]]) -> tuple[TokenConfidence, ...]
     return tuple(tokens)
 
 
+def _malformed(what: str) -> JudgeResponseError:
+    return JudgeResponseError(f"response_confidence() got a malformed completion: {what}")
+
+
 def _chat_entries(data: Mapping[str, Any], choice: int) -> tuple[list[Any], str]:
-    choices: Sequence[Mapping[str, Any]] = data.get("choices") or []
-    if len(choices) <= choice:
+    try:
+        found = chat_choice(data.get("choices") or [], choice)
+    except JudgeResponseError as exc:
+        raise _malformed(str(exc)) from None
+    if found is None:
         raise NoLogprobsError(
-            f"the completion from model {data.get('model')!r} has {len(choices)} choices, so no choice "
-            f"{choice} to score."
+            f"the completion from model {data.get('model')!r} has {len(data.get('choices') or [])} choices, "
+            f"so no choice {choice} to score."
         )
-    selected = choices[choice]
+    selected, message = found
     logprobs = selected.get("logprobs") or {}
-    entries = list(logprobs.get("content") or []) if isinstance(logprobs, Mapping) else []
-    message = selected.get("message") or {}
-    text = message.get("content") or "".join(str(entry.get("token", "")) for entry in entries)
+    content = logprobs.get("content") or []
+    if not isinstance(content, (list, tuple)):
+        raise _malformed(f"choices[{choice}].logprobs.content is {kind_of(content)}, not a list")
+    entries = list(content)
+    text = message.get("content")
+    if not text:
+        text = "".join(str(entry.get("token", "")) for entry in entries if isinstance(entry, Mapping))
     return entries, str(text)
 
 
 def _responses_entries(data: Mapping[str, Any]) -> tuple[list[Any], str]:
     entries: list[Any] = []
     texts = []
-    for item in data.get("output") or []:
+    output = data.get("output") or []
+    if not isinstance(output, (list, tuple)):
+        raise _malformed(f"'output' is {kind_of(output)}, not a list")
+    for item in output:
         if not isinstance(item, Mapping) or item.get("type") != "message":
             continue
-        for part in item.get("content") or []:
+        parts = item.get("content") or []
+        if not isinstance(parts, (list, tuple)):
+            raise _malformed(f"an output message's content is {kind_of(parts)}, not a list")
+        for part in parts:
             if isinstance(part, Mapping) and part.get("type") == "output_text":
-                entries.extend(part.get("logprobs") or [])
+                found = part.get("logprobs") or []
+                if not isinstance(found, (list, tuple)):
+                    raise _malformed(f"an output_text's logprobs is {kind_of(found)}, not a list")
+                entries.extend(found)
                 texts.append(str(part.get("text") or ""))
     return entries, "".join(texts)
 

@@ -17,7 +17,7 @@ import weakref
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from ._errors import LLMConfidenceError, NoLogprobsError, no_logprobs_message
+from ._errors import JudgeResponseError, LLMConfidenceError, NoLogprobsError, no_logprobs_message
 from ._secrets import PLACEHOLDER_KEY, PLACEHOLDER_KEYS, scrub_url
 
 __all__ = [
@@ -164,12 +164,43 @@ def _post_args(client: Any, params: dict[str, Any]) -> tuple[Callable[..., Any],
     return client.post, {"path": "/chat/completions", "body": params, "cast_to": _response_class()}
 
 
-def completion_of(raw: Any) -> Any:
-    """The completion of a raw response: its JSON (or what openai's raw response parses to)."""
+def completion_of(raw: Any, where: str = "the endpoint") -> Any:
+    """The completion of a raw response: its JSON (or what openai's raw response parses to).
+
+    A body that is not a JSON object (an HTML page, an empty body, a streamed answer, bytes that are not
+    UTF-8) is a ``JudgeResponseError`` saying what came back instead.
+    """
     parse = getattr(raw, "parse", None)
-    if parse is not None:
-        return parse()
-    return raw.json()
+    try:
+        data = parse() if parse is not None else raw.json()
+    except (ValueError, UnicodeDecodeError) as exc:  # JSONDecodeError is a ValueError
+        raise JudgeResponseError(_not_json(raw, where, exc)) from None
+    if parse is None and not isinstance(data, dict):
+        raise JudgeResponseError(
+            f"{where} answered with JSON that is not a chat completion (a {type(data).__name__}, "
+            "not an object); is --llm-base-url the OpenAI-compatible API root (often ending in /v1)?"
+        )
+    return data
+
+
+def _not_json(raw: Any, where: str, exc: BaseException) -> str:
+    http = getattr(raw, "http_response", raw)
+    headers = getattr(http, "headers", None) or {}
+    kind = str(headers.get("content-type") or "no content type")
+    body = getattr(http, "content", b"") or b""
+    if not body.strip():
+        what = "an empty body"
+    elif "event-stream" in kind or body.lstrip().startswith(b"data:"):
+        what = "a streamed (server-sent events) answer; the judge needs one JSON answer, not a stream"
+    elif isinstance(exc, UnicodeDecodeError):
+        what = "a body that is not UTF-8 text"
+    else:
+        what = f"a body that is not JSON (starting {body[:60].decode('utf-8', 'replace')!r})"
+    status = getattr(http, "status_code", "?")
+    return (
+        f"{where} answered HTTP {status} with {what} ({kind}) instead of a chat completion; "
+        "is --llm-base-url the OpenAI-compatible API root (often ending in /v1)?"
+    )
 
 
 def was_replayed(response: Any) -> bool:
@@ -286,7 +317,7 @@ class Transport:
             if error is exc:
                 raise
             raise error from None
-        return completion_of(raw), was_replayed(raw)
+        return completion_of(raw, base_url_of(self.client)), was_replayed(raw)
 
     async def asend(self, params: dict[str, Any]) -> Completion:
         """``send`` through the async client, without blocking the event loop.
@@ -309,7 +340,7 @@ class Transport:
             if error is exc:
                 raise
             raise error from None
-        return completion_of(raw), was_replayed(raw)
+        return completion_of(raw, base_url_of(client)), was_replayed(raw)
 
     def _prepare(self, client: Any, params: dict[str, Any]) -> Any:
         """The client variant to send with; with no key for OpenAI's API and nothing to replay, an error."""
