@@ -36,7 +36,7 @@ from ._errors import CassetteCorruptError, CassetteMissError, CassetteSecretErro
 from ._files import TEMP_SUFFIX, temp_prefix, write_atomic
 from ._secrets import is_secret, scrub_url
 from ._text import display_path, shorten
-from ._transport import JUDGE_HEADER, REPLAY_HEADER
+from ._transport import REPLAY_HEADER, is_judge_request
 
 # vcrpy imports every HTTP library it knows of: what was loaded before it is what the tests use.
 _PATCHER_MODULES = {
@@ -666,7 +666,7 @@ class ActiveCassette:
             if "_llm_filtered" in state:
                 return state["_llm_filtered"]
             headers = request.headers
-            if scope == "judge" and JUDGE_HEADER not in headers:  # vcrpy's headers ignore case
+            if scope == "judge" and not is_judge_request():  # a marker in the process, not a header
                 state["_llm_filtered"] = None
                 return None
             found = [value for value in _secret_values(headers) if is_secret(value)]

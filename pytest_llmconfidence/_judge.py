@@ -14,13 +14,13 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
-from ._confidence import find_verdict_position, positions_from_logprobs, score_alternatives
+from ._confidence import find_verdict_position, normalize_token, positions_from_logprobs, score_alternatives
 from ._config import CALL_FIELDS, ConfigValueError, JudgeConfig, apply_overrides
 from ._errors import JudgeResponseError, NoLogprobsError, no_logprobs_message
 from ._models import Alternative, Usage, Verdict, as_dict
 from ._prompt import default_messages
 from ._shape import chat_choice
-from ._transport import Transport, base_url_of
+from ._transport import OPTION_NAMES, Transport, base_url_of
 
 if TYPE_CHECKING:
     from ._response import ResponseConfidence
@@ -115,6 +115,7 @@ def verdict_from_completion(
     except JudgeResponseError as exc:
         raise JudgeResponseError(f"the endpoint {base_url} sent {exc} (model {model!r})") from None
     position = find_verdict_position(positions, config.true_labels, config.false_labels) or positions[0]
+    labels = {normalize_token(label) for label in (*config.true_labels, *config.false_labels)}
     candidates = position.candidates()
     scores = score_alternatives(candidates, config.true_labels, config.false_labels)
     return Verdict(
@@ -137,6 +138,9 @@ def verdict_from_completion(
         threshold=config.threshold,
         replayed=replayed,
         usage=usage_of(data.get("usage")),
+        requested_model=config.model if _differs(config.model, model) else None,
+        finish_reason=str(finish) if finish is not None else None,
+        cut_off=finish == "length" and normalize_token(position.token) not in labels,
         latency_s=latency_s,
         expected=expected,
     )
@@ -158,6 +162,11 @@ def _first_choice(
     if found is None:
         raise JudgeResponseError(f"the endpoint {base_url} returned no choices for model {model!r}")
     return found
+
+
+def _differs(requested: str, served: str) -> bool:
+    """Whether the server says it used another model than the one asked for (dated snapshots aside)."""
+    return not (served == requested or served.startswith(f"{requested}-"))
 
 
 def usage_of(usage: Any) -> Usage | None:
@@ -307,8 +316,11 @@ class Judge:
         """Ask a model (the judge's, unless ``model=``) with logprobs; the confidence of its whole answer.
 
         ``prompt`` is a user message or a list of chat messages; other keyword arguments (``max_tokens``,
-        ``temperature``...) go to ``chat.completions.create``. The request goes through the judge's
-        client and the test's cassette; the result is recorded like ``response_confidence()``'s.
+        ``temperature``...) go to ``chat.completions.create``, with ``temperature=0`` unless given, so a
+        recording does not depend on sampling. The SDK's request options ``timeout=``, ``extra_headers=``,
+        ``extra_query=`` and ``extra_body=`` are given to the client as ``create`` does, not put in the
+        body. The request goes through the judge's client and the test's cassette; the result is recorded
+        like ``response_confidence()``'s.
         """
         __tracebackhide__ = True
         from ._response import response_confidence
@@ -317,14 +329,16 @@ class Judge:
             messages: list[Any] = [{"role": "user", "content": prompt}]
         else:
             messages = [dict(message) for message in prompt]
+        options = {name: params.pop(name) for name in OPTION_NAMES if name in params}
         request = {
             "model": model or self.config.model,
             "messages": messages,
+            "temperature": 0,
             "logprobs": True,
             "top_logprobs": self.config.top_logprobs if top_logprobs is None else top_logprobs,
             **params,
         }
-        completion, _ = self.transport.send(request)
+        completion, _ = self.transport.send(request, options)
         return response_confidence(completion)
 
     def _prepare(

@@ -116,6 +116,11 @@ class Verdict(BaseModel):
     latency_s: float = 0.0
     expected: bool | None = None
     calibrated: float | None = None
+    requested_model: str | None = None
+    """The model the judge asked for, when the server says it answered with another (else None)."""
+    finish_reason: str | None = None
+    cut_off: bool = False
+    """Whether the answer was cut off (``finish_reason`` length) before the model wrote a label."""
 
     _checks: list[Check] = PrivateAttr(default_factory=list)
 
@@ -160,11 +165,16 @@ class Verdict(BaseModel):
         else:
             text = (
                 f"{name} failed: {facts}, needed {want_text} >= {fmt_probability(needed)}; "
-                f"top {self._top_text()}; q={shorten(self.question, 120)!r}"
+                f"top {self._top_text()};{self._cut_off_hint()} q={shorten(self.question, 120)!r}"
             )
         check = Check(name, passed, needed, score, text, raw if calibrated else None)
         self._checks.append(check)
         return check
+
+    def _cut_off_hint(self) -> str:
+        if not self.cut_off:
+            return ""
+        return " answer cut off (finish_reason length) before a label: raise max_tokens;"
 
     def confident_true(self, threshold: float | None = None, *, calibrated: bool = False) -> Check:
         """A check that holds when the verdict is true with ``confidence >= threshold``."""
@@ -216,6 +226,15 @@ class Verdict(BaseModel):
         )
         source = "replayed from cassette" if self.replayed else "live"
         lines.append(f"model:      {self.model} ({source}, {self.latency_s * 1000:.0f} ms)")
+        if self.requested_model is not None:
+            lines.append(
+                f"note:       asked for model {self.requested_model!r}, the server answered as "
+                f"{self.model!r} (servers may alias models; check --llm-model)"
+            )
+        if self.cut_off:
+            lines.append(
+                "note:       the answer was cut off (finish_reason length) before a label: raise max_tokens"
+            )
         for check in self._checks:
             lines.append(f"check:      {check.text}")
         if self.alternatives:

@@ -129,6 +129,21 @@ def _token_text(counts: Mapping[str, int]) -> str:
     )
 
 
+def model_warnings(verdicts: Iterable[Mapping[str, Any]]) -> list[str]:
+    """One warning per (asked, served) pair of models that differ: servers may alias, so not a failure."""
+    counts: dict[tuple[str, str], int] = {}
+    for record in verdicts:
+        requested = record.get("requested_model")
+        if requested:
+            pair = (str(requested), str(record.get("model")))
+            counts[pair] = counts.get(pair, 0) + 1
+    return [
+        f"warning: {plural(count, 'verdict')} asked for model {requested!r} but the server answered as "
+        f"{served!r} (servers may alias models; if this is not an alias, check --llm-model)"
+        for (requested, served), count in sorted(counts.items())
+    ]
+
+
 def summary_lines(summary: Summary, mode: str = "short", *, width: int = 120) -> list[Line]:
     """The terminal section's lines (``mode`` is ``short`` or ``full``; ``off`` gives none)."""
     if mode == "off" or summary.empty:
@@ -158,6 +173,7 @@ def summary_lines(summary: Summary, mode: str = "short", *, width: int = 120) ->
                 f" (within {band:.2f} of the threshold checked)",
             )
         )
+        lines.extend(_line((text, _YELLOW)) for text in model_warnings(summary.verdicts))
         lines.append(
             _line(
                 f"confidence: min {fmt(summary.confidence_min)}, median {fmt(summary.confidence_median)}, "

@@ -10,6 +10,7 @@ on the response itself (``REPLAY_HEADER``), so it stays exact across threads and
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import functools
 import os
 import threading
@@ -21,18 +22,32 @@ from ._errors import JudgeResponseError, LLMConfidenceError, NoLogprobsError, no
 from ._secrets import PLACEHOLDER_KEY, PLACEHOLDER_KEYS, scrub_url
 
 __all__ = [
-    "JUDGE_HEADER",
+    "OPTION_NAMES",
     "PLACEHOLDER_KEY",
     "REPLAY_HEADER",
     "Transport",
     "build_async_client",
     "build_client",
+    "is_judge_request",
     "no_key_message",
     "was_replayed",
 ]
 
 REPLAY_HEADER = "x-llmconfidence-replayed"
-JUDGE_HEADER = "x-llmconfidence-judge"
+OPTION_NAMES = ("extra_headers", "extra_query", "extra_body", "timeout")
+"""The SDK's per-request options: passed to the client as options, never put into the JSON body."""
+
+_JUDGE_REQUEST: contextvars.ContextVar[bool] = contextvars.ContextVar("llmconfidence_judge", default=False)
+
+
+def is_judge_request() -> bool:
+    """Whether the HTTP request being made now is the judge's (the cassette's ``judge`` scope asks).
+
+    A marker inside the process, never a header: nothing of it reaches the endpoint.
+    """
+    return _JUDGE_REQUEST.get()
+
+
 OPENAI_HOST = "api.openai.com"
 
 Completion = tuple[Any, bool]
@@ -117,7 +132,7 @@ _variants_lock = threading.Lock()
 
 
 def judge_client_for(client: Any, *, retries: bool = True) -> Any:
-    """``client`` marking its requests as the judge's, without retries when replaying; made once per client.
+    """``client`` without retries when replaying; made once per client.
 
     The variants live as long as their client does (a weak mapping: nothing outlives the session's client).
     """
@@ -127,11 +142,8 @@ def judge_client_for(client: Any, *, retries: bool = True) -> Any:
         known = None
     if known is not None and retries in known:
         return known[retries]
-    options: dict[str, Any] = {"default_headers": {JUDGE_HEADER: "1"}}
-    if not retries:
-        options["max_retries"] = 0
     with_options = getattr(client, "with_options", None)
-    variant = with_options(**options) if with_options is not None else client
+    variant = with_options(max_retries=0) if with_options is not None and not retries else client
     with _variants_lock, contextlib.suppress(TypeError):
         _variants.setdefault(client, {})[retries] = variant
     return variant
@@ -152,16 +164,32 @@ def _response_class() -> type[Any]:
     return response
 
 
-def _post_args(client: Any, params: dict[str, Any]) -> tuple[Callable[..., Any], dict[str, Any]]:
+def _post_args(
+    client: Any, params: dict[str, Any], options: Mapping[str, Any] | None = None
+) -> tuple[Callable[..., Any], dict[str, Any]]:
     """How to POST the chat completion and get the raw HTTP response back.
 
     The body is already plain JSON, so the client's request transform and response models (more than
     half the cost of a call) are skipped; its URL building (Azure deployments too), retries and error
-    mapping stay. Clients without ``post`` go through ``chat.completions.create`` as usual.
+    mapping stay. Clients without ``post`` go through ``chat.completions.create`` as usual. ``options``
+    are the SDK's request options (``OPTION_NAMES``), given to the client as ``create`` would.
     """
+    options = dict(options or {})
     if not hasattr(client, "post"):
-        return client.chat.completions.with_raw_response.create, params
-    return client.post, {"path": "/chat/completions", "body": params, "cast_to": _response_class()}
+        return client.chat.completions.with_raw_response.create, {**params, **options}
+    request: dict[str, Any] = {}
+    if options.get("extra_headers") is not None:
+        request["headers"] = options["extra_headers"]
+    if options.get("extra_body") is not None:
+        request["extra_json"] = options["extra_body"]
+    if options.get("extra_query") is not None:
+        request["params"] = options["extra_query"]
+    if "timeout" in options:
+        request["timeout"] = options["timeout"]
+    kwargs = {"path": "/chat/completions", "body": params, "cast_to": _response_class()}
+    if request:
+        kwargs["options"] = request
+    return client.post, kwargs
 
 
 def completion_of(raw: Any, where: str = "the endpoint") -> Any:
@@ -306,10 +334,11 @@ class Transport:
                 self._async_client = make()
         return self._async_client
 
-    def send(self, params: dict[str, Any]) -> Completion:
-        """One chat completion: ``(completion JSON, replayed)``."""
+    def send(self, params: dict[str, Any], options: Mapping[str, Any] | None = None) -> Completion:
+        """One chat completion: ``(completion JSON, replayed)``; ``options`` are the SDK's request options."""
         __tracebackhide__ = True
-        post, kwargs = _post_args(self._prepare(self.client, params), params)
+        post, kwargs = _post_args(self._prepare(self.client, params), params, options)
+        marker = _JUDGE_REQUEST.set(True)
         try:
             raw = post(**kwargs)
         except Exception as exc:
@@ -317,9 +346,11 @@ class Transport:
             if error is exc:
                 raise
             raise error from None
+        finally:
+            _JUDGE_REQUEST.reset(marker)
         return completion_of(raw, base_url_of(self.client)), was_replayed(raw)
 
-    async def asend(self, params: dict[str, Any]) -> Completion:
+    async def asend(self, params: dict[str, Any], options: Mapping[str, Any] | None = None) -> Completion:
         """``send`` through the async client, without blocking the event loop.
 
         When ``client`` is a user's (an overridden ``judge_client``) and the async client is the plugin's
@@ -331,8 +362,9 @@ class Transport:
         if is_own(client) and not is_own(self.client):
             import asyncio
 
-            return await asyncio.to_thread(self.send, params)
-        post, kwargs = _post_args(self._prepare(client, params), params)
+            return await asyncio.to_thread(self.send, params, options)
+        post, kwargs = _post_args(self._prepare(client, params), params, options)
+        marker = _JUDGE_REQUEST.set(True)
         try:
             raw = await post(**kwargs)
         except Exception as exc:
@@ -340,6 +372,8 @@ class Transport:
             if error is exc:
                 raise
             raise error from None
+        finally:
+            _JUDGE_REQUEST.reset(marker)
         return completion_of(raw, base_url_of(client)), was_replayed(raw)
 
     def _prepare(self, client: Any, params: dict[str, Any]) -> Any:

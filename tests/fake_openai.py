@@ -77,6 +77,8 @@ class Reply:
     headers: dict[str, str] = field(default_factory=dict)
     raw: bytes | None = None
     """Bytes sent as the body instead of ``body``'s JSON (binary, broken or non-JSON answers)."""
+    keep_model: bool = False
+    """Answer with ``body``'s model, not the requested one (a server that serves another model)."""
 
 
 def error(status: int, message: str, *, param: str | None = None, code: str | None = None) -> Reply:
@@ -198,7 +200,7 @@ class FakeOpenAI:
                     with fake._lock:
                         fake.in_flight -= 1
                 body_out = dict(reply.body)
-                if reply.status == 200 and "model" in body_out and body.get("model"):
+                if reply.status == 200 and "model" in body_out and body.get("model") and not reply.keep_model:
                     body_out["model"] = body["model"]
                 self._send(reply.status, body_out, reply.headers, reply.raw)
 
