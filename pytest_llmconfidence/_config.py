@@ -62,6 +62,8 @@ class JudgeConfig(NamedTuple):
     calibration: bool = False
     allow_hosts: tuple[Any, ...] = ()
     """The networks a replay-only test may still connect to (``llm_allow_hosts``)."""
+    reason: bool = False
+    """Whether the judge reasons before its verdict (``judge(..., reason=True)``, the ``llm`` marker)."""
 
     def replace(self, **changes: Any) -> JudgeConfig:
         """A copy with ``changes`` applied."""
@@ -403,8 +405,9 @@ MARKER_FIELDS: Mapping[str, Callable[[Any], Any]] = {
     "record_mode": _choice("record_mode", RECORD_MODES),
     "true_labels": _labels("true_labels"),
     "false_labels": _labels("false_labels"),
+    "reason": _boolean("reason"),
 }
-CALL_FIELDS = ("model", "threshold", "top_logprobs", "max_tokens", "true_labels", "false_labels")
+CALL_FIELDS = ("model", "threshold", "top_logprobs", "max_tokens", "true_labels", "false_labels", "reason")
 
 
 def apply_overrides(

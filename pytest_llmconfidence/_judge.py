@@ -9,17 +9,25 @@ from __future__ import annotations
 import contextvars
 import json
 import math
+import re
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
-from ._confidence import find_verdict_position, normalize_token, positions_from_logprobs, score_alternatives
-from ._config import CALL_FIELDS, ConfigValueError, JudgeConfig, apply_overrides
+from ._confidence import (
+    Position,
+    find_verdict_position,
+    normalize_token,
+    positions_from_logprobs,
+    score_alternatives,
+)
+from ._config import CALL_FIELDS, DEFAULT_MAX_TOKENS, ConfigValueError, JudgeConfig, apply_overrides
 from ._errors import JudgeResponseError, NoLogprobsError, no_logprobs_message
 from ._models import Alternative, Usage, Verdict, as_dict
-from ._prompt import default_messages
+from ._prompt import REASON_MAX_TOKENS, default_messages
 from ._shape import chat_choice
+from ._text import shorten
 from ._transport import OPTION_NAMES, Transport, base_url_of
 
 if TYPE_CHECKING:
@@ -40,7 +48,7 @@ class JudgeHooks:
     def build_messages(
         self, question: str, response: str | None, context: str | None, config: JudgeConfig
     ) -> Messages:
-        return default_messages(question, response, context)
+        return default_messages(question, response, context, reason=config.reason)
 
     def finish(self, verdict: Verdict) -> Verdict:
         """Called with every verdict before the judge returns it; returns the verdict to return."""
@@ -114,6 +122,9 @@ def verdict_from_completion(
         positions = positions_from_logprobs(content)
     except JudgeResponseError as exc:
         raise JudgeResponseError(f"the endpoint {base_url} sent {exc} (model {model!r})") from None
+    reasoning = None
+    if config.reason:
+        reasoning, positions = _after_marker(positions, finish, model, message.get("content"))
     position = find_verdict_position(positions, config.true_labels, config.false_labels) or positions[0]
     labels = {normalize_token(label) for label in (*config.true_labels, *config.false_labels)}
     candidates = position.candidates()
@@ -138,6 +149,7 @@ def verdict_from_completion(
         threshold=config.threshold,
         replayed=replayed,
         usage=usage_of(data.get("usage")),
+        reasoning=reasoning,
         requested_model=config.model if _differs(config.model, model) else None,
         finish_reason=str(finish) if finish is not None else None,
         cut_off=finish == "length" and normalize_token(position.token) not in labels,
@@ -162,6 +174,38 @@ def _first_choice(
     if found is None:
         raise JudgeResponseError(f"the endpoint {base_url} returned no choices for model {model!r}")
     return found
+
+
+def _after_marker(
+    positions: list[Position], finish: Any, model: str, text: str | None
+) -> tuple[str, list[Position]]:
+    """A reasoning answer split at its last ``Verdict:`` line: the reasoning, and the positions after it."""
+    joined = "".join(position.token for position in positions)
+    found = list(re.finditer(r"verdict\s*:", joined, re.IGNORECASE))
+    if not found:
+        excerpt = shorten(text if text is not None else joined, 120)
+        if finish == "length":
+            raise JudgeResponseError(
+                f"model {model!r} was cut off (finish_reason 'length') before its `Verdict: true|false` "
+                f"line, after {len(positions)} tokens: raise max_tokens (judge(..., max_tokens=800) or the "
+                f"llm marker). It wrote: {excerpt!r}"
+            )
+        raise JudgeResponseError(
+            f"model {model!r} reasoned but did not end with a `Verdict: true` or `Verdict: false` line "
+            f"(finish_reason {finish!r}); it wrote: {excerpt!r}"
+        )
+    marker = found[-1]
+    offset = 0
+    after: list[Position] = []
+    for position in positions:
+        offset += len(position.token)
+        if offset > marker.end():
+            after.append(position)
+    if not after:
+        raise JudgeResponseError(
+            f"model {model!r} was cut off right after `Verdict:` (finish_reason {finish!r}): raise max_tokens"
+        )
+    return joined[: marker.start()].strip(), after
 
 
 def _differs(requested: str, served: str) -> bool:
@@ -210,7 +254,9 @@ class Judge:
             "temperature": 0,
             "logprobs": True,
             "top_logprobs": config.top_logprobs,
-            "max_tokens": config.max_tokens,
+            "max_tokens": REASON_MAX_TOKENS
+            if config.reason and config.max_tokens == DEFAULT_MAX_TOKENS
+            else config.max_tokens,
         }
 
     def config_for(self, overrides: Mapping[str, Any]) -> JudgeConfig:

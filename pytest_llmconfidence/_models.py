@@ -116,6 +116,8 @@ class Verdict(BaseModel):
     latency_s: float = 0.0
     expected: bool | None = None
     calibrated: float | None = None
+    reasoning: str | None = None
+    """What a reasoning judge (``reason=True``) wrote before its ``Verdict:`` line."""
     requested_model: str | None = None
     """The model the judge asked for, when the server says it answered with another (else None)."""
     finish_reason: str | None = None
@@ -165,11 +167,15 @@ class Verdict(BaseModel):
         else:
             text = (
                 f"{name} failed: {facts}, needed {want_text} >= {fmt_probability(needed)}; "
-                f"top {self._top_text()};{self._cut_off_hint()} q={shorten(self.question, 120)!r}"
+                f"top {self._top_text()};{self._cut_off_hint()}{self._reasoning_text()} "
+                f"q={shorten(self.question, 120)!r}"
             )
         check = Check(name, passed, needed, score, text, raw if calibrated else None)
         self._checks.append(check)
         return check
+
+    def _reasoning_text(self) -> str:
+        return "" if self.reasoning is None else f" reasoning={shorten(self.reasoning, 80)!r};"
 
     def _cut_off_hint(self) -> str:
         if not self.cut_off:
@@ -214,6 +220,8 @@ class Verdict(BaseModel):
             lines.append(f"response:   {shorten(self.response, 200)}")
         if self.context is not None:
             lines.append(f"context:    {shorten(self.context, 200)}")
+        if self.reasoning is not None:
+            lines.append(f"reasoning:  {shorten(self.reasoning, 600)}")
         lines.append(
             f"verdict:    {value_text(self.value)} at {self.confidence:.4f} "
             f"(normalized {self.normalized:.4f}; threshold {self.threshold:.2f})"

@@ -149,7 +149,7 @@ def pytest_llmconfidence_build_messages(
 ) -> list[dict[str, str]]:
     from ._prompt import default_messages
 
-    return default_messages(question, response, context)
+    return default_messages(question, response, context, reason=config.reason)
 
 
 # --- fixtures ---------------------------------------------------------------------------------
