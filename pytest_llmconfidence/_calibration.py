@@ -731,11 +731,12 @@ def _score_items(record: Mapping[str, Any]) -> list[Labelled] | None:
 
     P(score >= k) is the distribution's mass on labels >= k, renormalised over the scale; the answer is
     right when the expected label is >= k too. None when the record is not usable (its expected label is
-    not on its scale).
+    not on its scale). The user's label is ``expected_label``: a score's ``expected`` is the mean of the
+    scale under the distribution, not a label.
     """
     scale = [str(label) for label in record.get("scale") or ()]
     distribution = record.get("distribution") or {}
-    expected = str(record["expected"])
+    expected = str(record["expected_label"])
     if len(scale) < 2 or expected not in scale or not isinstance(distribution, Mapping):
         return None
     mass = [max(0.0, float(distribution.get(label, 0.0) or 0.0)) for label in scale]
@@ -771,7 +772,8 @@ def labelled_from_records(
     result = []
     for record in records:
         kind = record.get("kind", "verdict")
-        if record.get("expected") is None or kind not in ("verdict", "score"):
+        label = record.get("expected_label") if kind == "score" else record.get("expected")
+        if label is None or kind not in ("verdict", "score"):
             continue
         if kind == "score":
             items = _score_items(record)

@@ -290,7 +290,7 @@ def grade():
         value = max(distribution, key=distribution.get)
         _records.record(Recorded({
             "kind": "score", "model": "grader", "scale": ["1", "2", "3"], "distribution": distribution,
-            "coverage": sum(distribution.values()), "expected": expected, "value": value,
+            "coverage": sum(distribution.values()), "expected": 2.0, "expected_label": expected, "value": value,
             "confidence": distribution[value], "question": "grade?",
         }))
     return grade
