@@ -19,6 +19,7 @@ from ._errors import (
 
 if TYPE_CHECKING:
     from ._config import JudgeConfig
+    from ._graded import Choice, Score
     from ._judge import Judge, JudgeHooks, verdict_from_completion
     from ._models import Alternative, Check, Usage, Verdict
     from ._response import ChoicePoint, ResponseConfidence, TokenConfidence, response_confidence
@@ -30,6 +31,7 @@ __all__ = [
     "CassetteMissError",
     "CassetteSecretError",
     "Check",
+    "Choice",
     "ChoicePoint",
     "Judge",
     "JudgeConfig",
@@ -38,6 +40,7 @@ __all__ = [
     "LLMConfidenceError",
     "NoLogprobsError",
     "ResponseConfidence",
+    "Score",
     "TokenConfidence",
     "Transport",
     "Usage",
@@ -53,6 +56,8 @@ _LAZY = {
     "Check": "._models",
     "Usage": "._models",
     "Verdict": "._models",
+    "Score": "._graded",
+    "Choice": "._graded",
     "Judge": "._judge",
     "JudgeHooks": "._judge",
     "Transport": "._transport",

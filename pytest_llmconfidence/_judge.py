@@ -13,7 +13,7 @@ import re
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from ._confidence import (
     Position,
@@ -31,7 +31,10 @@ from ._text import shorten
 from ._transport import OPTION_NAMES, Transport, base_url_of
 
 if TYPE_CHECKING:
+    from ._graded import Choice, Score
     from ._response import ResponseConfidence
+
+_T = TypeVar("_T")
 
 __all__ = ["Judge", "JudgeHooks", "verdict_from_completion"]
 
@@ -53,6 +56,9 @@ class JudgeHooks:
     def finish(self, verdict: Verdict) -> Verdict:
         """Called with every verdict before the judge returns it; returns the verdict to return."""
         return verdict
+
+    def keep(self, result: Any) -> None:
+        """Called with every score and choice before the judge returns it."""
 
 
 class PluginHooks(JudgeHooks):
@@ -81,20 +87,14 @@ class PluginHooks(JudgeHooks):
         self.hook.pytest_llmconfidence_verdict(item=self.item, verdict=verdict)
         return verdict
 
+    def keep(self, result: Any) -> None:
+        self.records.add(result)
 
-def verdict_from_completion(
-    completion: Any,
-    *,
-    question: str,
-    config: JudgeConfig,
-    response: str | None = None,
-    context: str | None = None,
-    base_url: str = "the endpoint",
-    replayed: bool = False,
-    latency_s: float = 0.0,
-    expected: bool | None = None,
-) -> Verdict:
-    """The Verdict of a chat completion (a ``ChatCompletion`` or its JSON dict)."""
+
+def read_completion(
+    completion: Any, config: JudgeConfig, base_url: str
+) -> tuple[dict[str, Any], str, Any, Mapping[str, Any], list[Position]]:
+    """A chat completion checked and read: its JSON, model, finish reason, message and token positions."""
     __tracebackhide__ = True
     data = as_dict(completion, JudgeResponseError, f"the endpoint {base_url} did not send a chat completion")
     model = str(data.get("model") or config.model)
@@ -122,6 +122,24 @@ def verdict_from_completion(
         positions = positions_from_logprobs(content)
     except JudgeResponseError as exc:
         raise JudgeResponseError(f"the endpoint {base_url} sent {exc} (model {model!r})") from None
+    return data, model, finish, message, positions
+
+
+def verdict_from_completion(
+    completion: Any,
+    *,
+    question: str,
+    config: JudgeConfig,
+    response: str | None = None,
+    context: str | None = None,
+    base_url: str = "the endpoint",
+    replayed: bool = False,
+    latency_s: float = 0.0,
+    expected: bool | None = None,
+) -> Verdict:
+    """The Verdict of a chat completion (a ``ChatCompletion`` or its JSON dict)."""
+    __tracebackhide__ = True
+    data, model, finish, message, positions = read_completion(completion, config, base_url)
     reasoning = None
     if config.reason:
         reasoning, positions = _after_marker(positions, finish, model, message.get("content"))
@@ -350,6 +368,124 @@ class Judge:
                 )
             )
         return verdicts
+
+    def score(
+        self,
+        question: str,
+        response: str | None = None,
+        *,
+        scale: Sequence[Any] = (1, 2, 3, 4, 5),
+        context: str | None = None,
+        expected: Any = None,
+        **overrides: Any,
+    ) -> Score:
+        """Grade ``response`` on ``scale`` (integers or words): one chat completion, one ``Score``.
+
+        ``expected`` is the label the test expects (for calibration, kept as ``expected_label``).
+        """
+        __tracebackhide__ = True
+        from ._graded import Score, scale_mean
+
+        labels = tuple(str(label) for label in scale)
+        if len(labels) < 2 or len(set(labels)) != len(labels):
+            raise ValueError(f"judge.score() needs a scale of at least two distinct labels, got {scale!r}")
+        if expected is not None and str(expected) not in labels:
+            raise ValueError(f"judge.score(expected={expected!r}): not on the scale {', '.join(labels)}")
+        facts = self._graded(question, response, context, labels, labels, overrides)
+        return self._keep(
+            Score(
+                **facts,
+                scale=labels,
+                expected=scale_mean(labels, facts["distribution"]),
+                expected_label=None if expected is None else str(expected),
+            )
+        )
+
+    def choose(
+        self,
+        question: str,
+        response: str | None = None,
+        *,
+        options: Sequence[str],
+        context: str | None = None,
+        **overrides: Any,
+    ) -> Choice:
+        """Pick one of ``options``: one chat completion, one ``Choice``.
+
+        Options that are not single short words are asked for by letters (A, B, C…) and mapped back.
+        """
+        __tracebackhide__ = True
+        from ._graded import Choice, choice_labels
+
+        names = tuple(options) if not isinstance(options, str) else ()
+        if len(names) < 2 or len(set(names)) != len(names) or not all(isinstance(o, str) for o in names):
+            raise ValueError(
+                f"judge.choose() needs at least two distinct options as strings, got {options!r}"
+            )
+        labels = choice_labels(names)
+        facts = self._graded(question, response, context, labels, names, overrides)
+        by_label = dict(zip(labels, names, strict=True))
+        facts["distribution"] = {by_label[label]: p for label, p in facts["distribution"].items()}
+        facts["value"] = None if facts["value"] is None else by_label[facts["value"]]
+        return self._keep(Choice(**facts, options=names, labels=labels))
+
+    def _graded(
+        self,
+        question: str,
+        response: str | None,
+        context: str | None,
+        labels: tuple[str, ...],
+        described: Sequence[str],
+        overrides: Mapping[str, Any],
+    ) -> dict[str, Any]:
+        """Send a score's or a choice's request; the facts both results carry."""
+        __tracebackhide__ = True
+        from ._graded import graded_messages, read_distribution
+
+        config, _ = self._prepare(question, response, context, None, overrides)
+        params = {
+            "model": config.model,
+            "messages": graded_messages(question, response, context, labels, described),
+            "temperature": 0,
+            "logprobs": True,
+            "top_logprobs": config.top_logprobs,
+            "max_tokens": max(config.max_tokens, 2),
+        }
+        start = time.perf_counter()
+        completion, replayed = self.transport.send(params)
+        latency = time.perf_counter() - start
+        data, model, _, _, positions = read_completion(completion, config, base_url_of(self.transport.client))
+        position, distribution = read_distribution(positions, labels)
+        coverage = min(1.0, math.fsum(distribution.values()))
+        best = max(labels, key=lambda label: distribution[label])
+        top = distribution[best]
+        tied = sum(1 for label in labels if distribution[label] == top) > 1
+        value = None if top <= 0 or tied else best
+        at = position or positions[0]
+        return {
+            "value": value,
+            "confidence": 0.0 if value is None else top,
+            "distribution": distribution,
+            "coverage": coverage,
+            "token": at.token,
+            "position": at.index,
+            "alternatives": tuple(
+                Alternative(token=token, probability=math.exp(logprob), logprob=logprob)
+                for token, logprob in at.candidates()
+            ),
+            "question": question,
+            "response": response,
+            "context": context,
+            "model": model,
+            "threshold": config.threshold,
+            "replayed": replayed,
+            "usage": usage_of(data.get("usage")),
+            "latency_s": latency,
+        }
+
+    def _keep(self, result: _T) -> _T:
+        self.hooks.keep(result)
+        return result
 
     def ask(
         self,

@@ -144,6 +144,19 @@ def model_warnings(verdicts: Iterable[Mapping[str, Any]]) -> list[str]:
     ]
 
 
+def graded_line(records: Sequence[Mapping[str, Any]]) -> str:
+    """``2 scores and 1 choice: 1 of 3 checks failed; lowest 0.41 (test id)``."""
+    scores = sum(1 for r in records if r.get("kind") == "score")
+    checks = [c for r in records for c in r.get("checks") or () if isinstance(c, Mapping)]
+    failed = sum(1 for c in checks if not c.get("passed"))
+    lowest = min(records, key=lambda r: float(r.get("confidence") or 0.0))
+    return (
+        f"{plural(scores, 'score')} and {plural(len(records) - scores, 'choice')}: {failed} of "
+        f"{plural(len(checks), 'check')} failed; lowest confidence "
+        f"{float(lowest.get('confidence') or 0):.2f} ({lowest.get('test_id')})"
+    )
+
+
 def summary_lines(summary: Summary, mode: str = "short", *, width: int = 120) -> list[Line]:
     """The terminal section's lines (``mode`` is ``short`` or ``full``; ``off`` gives none)."""
     if mode == "off" or summary.empty:
@@ -201,6 +214,8 @@ def summary_lines(summary: Summary, mode: str = "short", *, width: int = 120) ->
             f"{summary.response_borderline} borderline"
         )
         lines.append(_line((text, _RED if summary.response_checks_failed else _NONE)))
+    if summary.graded:
+        lines.append(_line(graded_line(summary.graded)))
     if mode == "full":
         if summary.verdicts:
             lines.append(_line(f"all verdicts ({len(summary.verdicts)}):"))
@@ -233,6 +248,8 @@ def to_json(summary: Summary, calibration: Sequence[Any] | None = None) -> dict[
         "summary": summary.aggregates(),
         "verdicts": verdicts,
         "responses": responses,
+        "scores": [record for record in by_test(summary.graded) if record.get("kind") == "score"],
+        "choices": [record for record in by_test(summary.graded) if record.get("kind") == "choice"],
     }
     if calibration is not None:
         data["calibration"] = [report.to_dict() for report in calibration]

@@ -92,6 +92,8 @@ class Summary:
     verdicts: tuple[dict[str, Any], ...]
     responses: tuple[dict[str, Any], ...] = ()
     other: int = 0
+    graded: tuple[dict[str, Any], ...] = ()
+    """Score and choice records (kinds ``"score"`` and ``"choice"``), each with its checks."""
     band: float = 0.05
     threshold: float = 0.9
     tests: int = 0
@@ -114,7 +116,7 @@ class Summary:
 
     @property
     def empty(self) -> bool:
-        return not self.verdicts and not self.responses
+        return not self.verdicts and not self.responses and not self.graded
 
     def lowest(self, n: int = LOWEST) -> list[dict[str, Any]]:
         """The ``n`` lowest-confidence verdicts, lowest first (ties by test id)."""
@@ -161,12 +163,15 @@ def summarize(records: Iterable[Mapping[str, Any]], *, band: float = 0.05, thres
     verdicts: list[dict[str, Any]] = []
     responses: list[dict[str, Any]] = []
     other = 0
+    graded: list[dict[str, Any]] = []
     for record in records:
         kind = record.get("kind", "verdict")
         if kind == "verdict":
             verdicts.append({**record, "kind": "verdict", "borderline": is_borderline(record, band)})
         elif kind == "response":
             responses.append({**record, "borderline": is_borderline(record, band)})
+        elif kind in ("score", "choice"):
+            graded.append(dict(record))
         else:
             other += 1
     confidences = [number(r.get("confidence")) for r in verdicts]
@@ -188,6 +193,7 @@ def summarize(records: Iterable[Mapping[str, Any]], *, band: float = 0.05, thres
         verdicts=tuple(verdicts),
         responses=tuple(responses),
         other=other,
+        graded=tuple(graded),
         band=band,
         threshold=threshold,
         tests=len({str(r.get("test_id")) for r in verdicts}),

@@ -1,0 +1,253 @@
+"""Scores and choices: the verdict's maths over more labels (a scale, or a set of options).
+
+``Score`` and ``Choice`` are frozen models like ``Verdict``; their checks (``at_least``, ``confident``) are
+``Check`` objects whose repr leads with the facts. Imported on first use of ``judge.score``/``judge.choose``.
+"""
+
+from __future__ import annotations
+
+import math
+import string
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, PrivateAttr
+
+from ._confidence import Position, is_padding, normalize_token
+from ._models import Alternative, Check, Usage
+from ._text import fmt_probability, shorten
+
+__all__ = ["Choice", "Score", "choice_labels", "graded_messages", "read_distribution"]
+
+_FROZEN = ConfigDict(frozen=True, extra="forbid")
+
+
+def _top(alternatives: Sequence[Alternative], n: int = 3) -> str:
+    tops = sorted(alternatives, key=lambda alt: -alt.probability)[:n]
+    return " ".join(f"{alt.token!r} {alt.probability:.2f}" for alt in tops) or "no alternatives returned"
+
+
+class _Graded(BaseModel):
+    model_config = _FROZEN
+
+    value: str | None
+    confidence: float
+    distribution: dict[str, float]
+    coverage: float
+    token: str
+    position: int = 0
+    alternatives: tuple[Alternative, ...] = ()
+    question: str
+    response: str | None = None
+    context: str | None = None
+    model: str
+    threshold: float
+    replayed: bool = False
+    usage: Usage | None = None
+    latency_s: float = 0.0
+
+    _checks: list[Check] = PrivateAttr(default_factory=list)
+
+    @property
+    def checks(self) -> tuple[Check, ...]:
+        """Every check made on this result, in order."""
+        return tuple(self._checks)
+
+    def _needed(self, threshold: float | None) -> float:
+        needed = self.threshold if threshold is None else float(threshold)
+        if not 0.0 <= needed <= 1.0:
+            raise ValueError(f"threshold must be between 0 and 1, got {threshold!r}")
+        return needed
+
+    def _distribution_text(self) -> str:
+        return " ".join(f"{label}:{p:.2f}" for label, p in self.distribution.items())
+
+    def describe(self) -> str:
+        """Every fact on a few lines (the "llm verdicts" report section)."""
+        lines = [f"question:   {self.question}"]
+        if self.response is not None:
+            lines.append(f"response:   {shorten(self.response, 200)}")
+        lines.append(
+            f"{self._kind()}:{' ' * (11 - len(self._kind()))}{self.value or 'undecided'} at "
+            f"{self.confidence:.4f} (coverage {self.coverage:.4f}; threshold {self.threshold:.2f})"
+        )
+        lines.append(f"distribution: {self._distribution_text()}")
+        source = "replayed from cassette" if self.replayed else "live"
+        lines.append(f"model:      {self.model} ({source}, {self.latency_s * 1000:.0f} ms)")
+        lines.extend(f"check:      {check.text}" for check in self._checks)
+        if self.alternatives:
+            lines.append("top tokens: " + _top(self.alternatives, 8))
+        return "\n".join(lines)
+
+    def _kind(self) -> str:
+        return "score"
+
+    def to_record(self) -> dict[str, Any]:
+        """A JSON-able dict of every field and every check (kind "score" or "choice")."""
+        data = self.model_dump(mode="json")
+        data["kind"] = self._kind()
+        data["checks"] = [check.to_dict() for check in self._checks]
+        return data
+
+
+class Score(_Graded):
+    """A graded judgement: the most probable label of a scale, and the distribution over the scale.
+
+    ``distribution`` sums every spelling of a label and is never renormalised; ``expected`` is the mean of
+    the scale (numbers as they are, words by rank from 1) under the distribution renormalised over it.
+    """
+
+    scale: tuple[str, ...]
+    expected: float | None = None
+    expected_label: str | None = None
+    """The label the test expected (``judge.score(..., expected=4)``), for calibration."""
+
+    def at_least(self, k: Any, confidence: float | None = None) -> Check:
+        """A check that holds when P(score >= ``k``) is at least ``confidence`` (default: the threshold)."""
+        __tracebackhide__ = True
+        label = str(k)
+        if label not in self.scale:
+            raise ValueError(f"at_least({k!r}): not on the scale {', '.join(self.scale)}")
+        needed = self._needed(confidence)
+        mass = math.fsum(self.distribution.get(lab, 0.0) for lab in self.scale[self.scale.index(label) :])
+        mass = min(1.0, mass)
+        passed = mass >= needed
+        facts = f"P(score >= {label}) {fmt_probability(mass, needed)}"
+        if passed:
+            text = f"at_least passed: {facts} >= {fmt_probability(needed)}; q={shorten(self.question, 120)!r}"
+        else:
+            text = (
+                f"at_least failed: {facts}, needed >= {fmt_probability(needed)}; "
+                f"score {self.value or 'undecided'} at {self.confidence:.2f}; "
+                f"distribution {self._distribution_text()}; "
+                f"q={shorten(self.question, 120)!r}"
+            )
+        check = Check("at_least", passed, needed, mass, text)
+        self._checks.append(check)
+        return check
+
+    def __repr__(self) -> str:
+        return (
+            f"<Score {self.value or 'undecided'} {self.confidence:.2f} (expected {_fmt(self.expected)}, "
+            f"coverage {self.coverage:.2f}); {self._distribution_text()}; q={shorten(self.question, 100)!r}>"
+        )
+
+    __str__ = __repr__
+
+
+class Choice(_Graded):
+    """One of several options: the most probable, and the distribution over the options."""
+
+    options: tuple[str, ...]
+    labels: tuple[str, ...]
+    """What the model was asked to answer for each option (the options, or A, B, C…)."""
+
+    def _kind(self) -> str:
+        return "choice"
+
+    def confident(self, option: str, threshold: float | None = None) -> Check:
+        """A check that holds when the choice is ``option`` with ``confidence >= threshold``."""
+        __tracebackhide__ = True
+        if option not in self.options:
+            raise ValueError(f"confident({option!r}): not one of the options {list(self.options)}")
+        needed = self._needed(threshold)
+        score = self.distribution.get(option, 0.0)
+        passed = self.value == option and self.confidence >= needed
+        facts = f"{self.value or 'undecided'!r} at {fmt_probability(self.confidence, needed)}"
+        if passed:
+            text = (
+                f"confident passed: {facts} >= {fmt_probability(needed)}; q={shorten(self.question, 120)!r}"
+            )
+        else:
+            text = (
+                f"confident failed: {facts}, needed {option!r} >= {fmt_probability(needed)}; "
+                f"distribution {self._distribution_text()}; q={shorten(self.question, 120)!r}"
+            )
+        check = Check("confident", passed, needed, score, text)
+        self._checks.append(check)
+        return check
+
+    def __repr__(self) -> str:
+        return (
+            f"<Choice {self.value!r} {self.confidence:.2f} (coverage {self.coverage:.2f}); "
+            f"{self._distribution_text()}; q={shorten(self.question, 100)!r}>"
+        )
+
+    __str__ = __repr__
+
+
+def _fmt(value: float | None) -> str:
+    return "-" if value is None else f"{value:.2f}"
+
+
+def choice_labels(options: Sequence[str]) -> tuple[str, ...]:
+    """The options themselves when each is one short word and they normalise apart; else A, B, C…"""
+    normalised = [normalize_token(option) for option in options]
+    single = all(option.strip() and len(option.split()) == 1 and len(option) <= 12 for option in options)
+    if single and len(set(normalised)) == len(options):
+        return tuple(options)
+    if len(options) > len(string.ascii_uppercase):
+        raise ValueError(f"judge.choose() takes at most 26 options, got {len(options)}")
+    return tuple(string.ascii_uppercase[: len(options)])
+
+
+def graded_messages(
+    question: str, response: str | None, context: str | None, labels: Sequence[str], described: Sequence[str]
+) -> list[dict[str, str]]:
+    """The prompt of a score or a choice: answer with exactly one of ``labels``."""
+    listing = ", ".join(labels)
+    parts = []
+    if context is not None:
+        parts.append(f"Context:\n{context}")
+    if response is not None:
+        parts.append(f"Response to evaluate:\n{response}")
+    parts.append(f"Question: {question}")
+    if list(described) != list(labels):
+        pairs = zip(labels, described, strict=True)
+        parts.append("Options:\n" + "\n".join(f"{lab}. {text}" for lab, text in pairs))
+    parts.append(f"Answer with exactly one of: {listing}.")
+    system = (
+        "You are a strict evaluator. You are given a question, and often a response to evaluate. "
+        f"Reply with exactly one of {listing}, and nothing else."
+    )
+    return [{"role": "system", "content": system}, {"role": "user", "content": "\n\n".join(parts)}]
+
+
+def read_distribution(
+    positions: Sequence[Position], labels: Sequence[str]
+) -> tuple[Position | None, dict[str, float]]:
+    """The position of the answer (first sampled label, else first with a label among its alternatives)
+    and the probability of each label there (every spelling summed, padding ignored, never renormalised)."""
+    wanted = {normalize_token(label): label for label in labels}
+    position = next((p for p in positions if normalize_token(p.token) in wanted), None)
+    if position is None:
+        position = next(
+            (p for p in positions if any(normalize_token(tok) in wanted for tok, _ in p.candidates())), None
+        )
+    mass = dict.fromkeys(labels, 0.0)
+    if position is None:
+        return None, mass
+    best: dict[str, float] = {}
+    for token, logprob in position.candidates():
+        if not is_padding(logprob) and (token not in best or logprob > best[token]):
+            best[token] = logprob
+    for token, logprob in best.items():
+        label = wanted.get(normalize_token(token))
+        if label is not None:
+            mass[label] += math.exp(logprob)
+    total = math.fsum(mass.values())
+    if total > 1.0:
+        mass = {label: p / total for label, p in mass.items()}
+    return position, mass
+
+
+def scale_mean(scale: Sequence[str], distribution: Mapping[str, float]) -> float | None:
+    """The scale's mean under the distribution renormalised over the scale (words by rank from 1)."""
+    total = math.fsum(distribution.get(label, 0.0) for label in scale)
+    if total <= 0:
+        return None
+    try:
+        values = [float(label) for label in scale]
+    except ValueError:
+        values = [float(rank) for rank in range(1, len(scale) + 1)]
+    return math.fsum(v * distribution.get(label, 0.0) for v, label in zip(values, scale, strict=True)) / total

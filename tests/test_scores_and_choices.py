@@ -1,0 +1,132 @@
+"""judge.score and judge.choose: the verdict's maths over a scale or a set of options."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from fake_openai import FakeOpenAI, completion
+
+
+def test_score_gives_the_distribution_the_value_and_the_mean_of_the_scale(
+    judged: pytest.Pytester, fake_openai: FakeOpenAI
+) -> None:
+    """Spellings are summed, never renormalised; expected is the mean over the renormalised distribution."""
+    fake_openai.rule(
+        "helpful", completion([("4", 0.55), (" 4", 0.05), ("5", 0.25), ("3", 0.10), ("I", 0.03)])
+    )
+    judged.makepyfile(
+        """
+        import pytest
+        def test_it(judge):
+            s = judge.score("How helpful is the reply?", "Here is how to reset it.", expected=4)
+            assert s.value == "4" and s.confidence == pytest.approx(0.60)
+            assert s.distribution == pytest.approx({"1": 0, "2": 0, "3": 0.10, "4": 0.60, "5": 0.25})
+            assert s.coverage == pytest.approx(0.95)
+            assert s.expected == pytest.approx((3 * 0.10 + 4 * 0.60 + 5 * 0.25) / 0.95)
+            assert s.at_least(4, confidence=0.8)
+            assert not s.at_least(5, confidence=0.5)
+        """
+    )
+    result = judged.runpytest("--llm-report=report.json")
+    result.assert_outcomes(passed=1)
+    result.stdout.fnmatch_lines(["*1 score and 0 choices: 1 of 2 checks failed; lowest confidence 0.60*"])
+    (request,) = fake_openai.requests
+    assert "exactly one of 1, 2, 3, 4, 5" in request.body["messages"][0]["content"]
+    assert request.body["temperature"] == 0
+    (score,) = json.loads((judged.path / "report.json").read_text())["scores"]
+    assert score["kind"] == "score" and score["expected_label"] == "4"
+    assert score["expected"] == pytest.approx(4.1579, abs=1e-4)
+    assert [c["passed"] for c in score["checks"]] == [True, False]
+
+
+def test_a_failed_score_check_leads_with_the_facts(judged: pytest.Pytester, fake_openai: FakeOpenAI) -> None:
+    """The at_least repr: the probability, what was needed, the score and its distribution, the question."""
+    fake_openai.rule("helpful", completion([("3", 0.5), ("4", 0.3), ("5", 0.1)]))
+    judged.makepyfile(
+        """
+        def test_it(judge):
+            assert judge.score("How helpful is the reply?", "Meh.").at_least(4)
+        """
+    )
+    result = judged.runpytest()
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(
+        [
+            "*assert <at_least failed: P(score >= 4) 0.40, needed >= 0.90; score 3 at 0.50; "
+            "distribution 1:0.00 2:0.00 3:0.50 4:0.30 5:0.10; q='How helpful is the reply?'>*",
+            "*distribution: 1:0.00 2:0.00 3:0.50 4:0.30 5:0.10*",
+        ]
+    )
+
+
+def test_choose_asks_by_letters_for_long_options_and_maps_them_back(
+    judged: pytest.Pytester, fake_openai: FakeOpenAI
+) -> None:
+    """Options that are not one short word are asked for as A, B, C; the Choice speaks the options."""
+    fake_openai.rule("tone", completion([("B", 0.7), ("A", 0.2), (" b", 0.05)]))
+    judged.makepyfile(
+        """
+        import pytest
+        def test_it(judge):
+            c = judge.choose("Which tone is it?", "Thanks a lot!", options=["very formal", "warm and friendly", "rude"])
+            assert c.value == "warm and friendly" and c.confidence == pytest.approx(0.75)
+            assert c.distribution == pytest.approx({"very formal": 0.2, "warm and friendly": 0.75, "rude": 0})
+            assert c.labels == ("A", "B", "C")
+            assert c.confident("warm and friendly", 0.7)
+            assert not c.confident("rude", 0.1)
+        """
+    )
+    judged.runpytest("--llm-report=report.json").assert_outcomes(passed=1)
+    user = fake_openai.requests[0].body["messages"][-1]["content"]
+    assert "A. very formal\nB. warm and friendly\nC. rude" in user
+    (choice,) = json.loads((judged.path / "report.json").read_text())["choices"]
+    assert choice["value"] == "warm and friendly" and choice["kind"] == "choice"
+
+
+def test_scores_and_choices_replay_from_the_cassette(
+    judged: pytest.Pytester, fake_openai: FakeOpenAI
+) -> None:
+    """Recorded once, a score and a choice replay offline with the same numbers."""
+    fake_openai.rule("helpful", completion([("5", 0.8), ("4", 0.15)]))
+    fake_openai.rule("colour", completion([("red", 0.9), ("blue", 0.05)]))
+    judged.makepyfile(
+        """
+        import pytest
+        def test_it(judge):
+            s = judge.score("How helpful is the reply?", "Great.")
+            c = judge.choose("Which colour?", "It is red.", options=["red", "blue"])
+            assert s.value == "5" and s.confidence == pytest.approx(0.8)
+            assert c.value == "red" and c.confidence == pytest.approx(0.9)
+            print("REPLAYED", s.replayed, c.replayed)
+        """
+    )
+    judged.runpytest("--llm-record-mode=once", "-s").stdout.fnmatch_lines(["*REPLAYED False False*"])
+    served = len(fake_openai.requests)
+    result = judged.runpytest("--llm-record-mode=none", "-s")
+    result.assert_outcomes(passed=1)
+    result.stdout.fnmatch_lines(["*REPLAYED True True*"])
+    assert len(fake_openai.requests) == served
+
+
+def test_score_rejects_an_expected_label_off_the_scale(
+    judged: pytest.Pytester, fake_openai: FakeOpenAI
+) -> None:
+    """expected must be a label of the scale; the error lists the scale."""
+    judged.makepyfile(
+        """
+        import pytest
+        def test_it(judge):
+            with pytest.raises(ValueError, match="not on the scale 1, 2, 3"):
+                judge.score("How helpful?", "x", scale=(1, 2, 3), expected=7)
+        """
+    )
+    judged.runpytest().assert_outcomes(passed=1)
+
+
+def test_score_and_choice_are_exported_lazily() -> None:
+    """Score and Choice are public names of the package."""
+    import pytest_llmconfidence
+
+    assert pytest_llmconfidence.Score.__name__ == "Score"
+    assert pytest_llmconfidence.Choice.__name__ == "Choice"
