@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, PrivateAttr
 
 from ._confidence import Position, is_padding, normalize_token
 from ._models import Alternative, Check, Usage
+from ._prompt import question_parts
 from ._text import fmt_probability, shorten
 
 __all__ = ["Choice", "Score", "choice_labels", "graded_messages", "read_distribution"]
@@ -196,12 +197,7 @@ def graded_messages(
 ) -> list[dict[str, str]]:
     """The prompt of a score or a choice: answer with exactly one of ``labels``."""
     listing = ", ".join(labels)
-    parts = []
-    if context is not None:
-        parts.append(f"Context:\n{context}")
-    if response is not None:
-        parts.append(f"Response to evaluate:\n{response}")
-    parts.append(f"Question: {question}")
+    parts = question_parts(question, response, context)
     if list(described) != list(labels):
         pairs = zip(labels, described, strict=True)
         parts.append("Options:\n" + "\n".join(f"{lab}. {text}" for lab, text in pairs))

@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
-__all__ = ["REASON_MAX_TOKENS", "REASON_PROMPT", "SYSTEM_PROMPT", "VERDICT_MARKER", "default_messages"]
+__all__ = [
+    "REASON_MAX_TOKENS",
+    "REASON_PROMPT",
+    "SYSTEM_PROMPT",
+    "VERDICT_MARKER",
+    "default_messages",
+    "question_parts",
+]
 
 SYSTEM_PROMPT = (
     "You are a strict evaluator. You are given a question, and often a response to evaluate. "
@@ -22,6 +29,17 @@ REASON_PROMPT = (
 )
 
 
+def question_parts(question: str, response: str | None, context: str | None) -> list[str]:
+    """The user message's parts every judge prompt shares: the context, the response, the question."""
+    parts = []
+    if context is not None:
+        parts.append(f"Context:\n{context}")
+    if response is not None:
+        parts.append(f"Response to evaluate:\n{response}")
+    parts.append(f"Question: {question}")
+    return parts
+
+
 def default_messages(
     question: str, response: str | None, context: str | None, *, reason: bool = False
 ) -> list[dict[str, str]]:
@@ -29,12 +47,7 @@ def default_messages(
 
     With ``reason`` the model is asked to reason briefly, then end with a line ``Verdict: true|false``.
     """
-    parts = []
-    if context is not None:
-        parts.append(f"Context:\n{context}")
-    if response is not None:
-        parts.append(f"Response to evaluate:\n{response}")
-    parts.append(f"Question: {question}")
+    parts = question_parts(question, response, context)
     if reason:
         parts.append("Reason briefly, then end with the line `Verdict: true` or `Verdict: false`.")
     else:
