@@ -357,6 +357,23 @@ def _response_rows(summary: Summary) -> str:
     return "".join(rows)
 
 
+def _graded_rows(summary: Summary) -> str:
+    rows = []
+    for record in sorted(summary.graded, key=lambda r: str(r.get("test_id"))):
+        status = check_status(record, summary.band)
+        distribution = record.get("distribution") or {}
+        spread = " ".join(f"{label}:{_num(p):.2f}" for label, p in distribution.items())
+        rows.append(
+            f'<tr class="{_e(record.get("kind"))}" data-status="{status}">'
+            f'<td class="test">{_test_id(record.get("test_id"))}</td><td>{_e(record.get("kind"))}</td>'
+            f"<td>{_e(record.get('value') or 'undecided')}</td>"
+            f'<td class="num">{_num(record.get("confidence")):.3f}</td>'
+            f'<td class="status {status}">{_e(status)}</td><td><code>{_e(spread)}</code></td>'
+            f"<td>{_e(shorten(record.get('question'), 140, marker='...'))}</td></tr>"
+        )
+    return "".join(rows)
+
+
 def render_html(
     summary: Summary, *, title: str = "LLM confidence report", calibration: Sequence[Any] | None = None
 ) -> str:
@@ -416,6 +433,13 @@ def render_html(
             '<table class="responses"><thead><tr><th>test</th><th>geometric mean</th><th>mean</th>'
             "<th>min</th><th>min token</th><th>check</th><th>text</th></tr></thead>"
             f"<tbody>{_response_rows(summary)}</tbody></table>"
+        )
+    if summary.graded:
+        sections.append(
+            "<h2>Scores and choices</h2>"
+            '<table class="graded"><thead><tr><th>test</th><th>kind</th><th>value</th><th>confidence</th>'
+            "<th>check</th><th>distribution</th><th>question</th></tr></thead>"
+            f"<tbody>{_graded_rows(summary)}</tbody></table>"
         )
     return (
         "<!DOCTYPE html>\n"
