@@ -284,3 +284,109 @@ def compare(
     changes.sort(key=lambda c: (_ORDER[c.what], c.test_id, c.question))
     result.changes = changes
     return result
+
+
+def write_baseline_section(terminal: Any, config: Any, comparison: Comparison | None) -> None:
+    """The "llm baseline" section of the terminal summary; no known secret is written."""
+    from ._secrets import Redacting
+
+    terminal = Redacting(terminal)
+    terminal.write_sep("=", "llm baseline")
+    if comparison is None:
+        terminal.write_line(
+            f"no baseline at {config.baseline} yet: nothing compared. Write one with --llm-report "
+            "and pass it to the next run with --llm-baseline."
+        )
+        return
+    terminal.write_line(f"compared with {config.baseline}")
+    colours = {"flipped": "red", "dropped": "red", "now_failing": "red", "rose": "green"}
+    for index, line in enumerate(comparison.text_lines()):
+        what = line.split(" ", 1)[0]
+        markup = {colours[what]: True} if index and what in colours else {}
+        terminal.write_line(line, **markup)
+    failing = comparison.failing
+    if getattr(config, "fail_on_drop", False) and failing:
+        terminal.write_line(
+            f"--llm-fail-on-drop: {len(failing)} verdicts flipped or fell by more than "
+            f"{comparison.margin:.2f} since the baseline; the run fails:",
+            red=True,
+        )
+        for change in failing:
+            terminal.write_line("  " + change.describe(), red=True)
+
+
+_DOT = {
+    "flipped": "#c0392b",
+    "dropped": "#e67e22",
+    "rose": "#27ae60",
+    "now_failing": "#8e44ad",
+    "same": "#7f8c8d",
+}
+
+
+def scatter_svg(comparison: Comparison, size: int = 260) -> str:
+    """Old confidence (x) against new (y), one dot per matched record, the diagonal and the margin band."""
+    pad, inner = 30, size - 40
+    m = comparison.margin
+
+    def x(value: float) -> float:
+        return pad + value * inner
+
+    def y(value: float) -> float:
+        return 10 + (1 - value) * inner
+
+    parts = [
+        f'<svg class="llm-scatter" viewBox="0 0 {size} {size}" width="{size}" height="{size}" role="img" '
+        'aria-label="confidence before (x) against now (y)">',
+        f'<rect x="{pad}" y="10" width="{inner}" height="{inner}" fill="none" stroke="#bbb"/>',
+        f'<polygon points="{x(0)},{y(m)} {x(1 - m)},{y(1)} {x(1)},{y(1)} {x(1)},{y(1 - m)} {x(m)},{y(0)} '
+        f'{x(0)},{y(0)}" fill="#eee"/>',
+        f'<line x1="{x(0)}" y1="{y(0)}" x2="{x(1)}" y2="{y(1)}" stroke="#999" stroke-dasharray="3 3"/>',
+        f'<text x="{pad + inner / 2}" y="{size - 4}" font-size="10" text-anchor="middle">before</text>',
+        f'<text x="10" y="{10 + inner / 2}" font-size="10" text-anchor="middle" '
+        f'transform="rotate(-90 10 {10 + inner / 2})">now</text>',
+    ]
+    for old, new, what in comparison.pairs:
+        parts.append(
+            f'<circle cx="{x(old):.1f}" cy="{y(new):.1f}" r="3" fill="{_DOT.get(what, "#7f8c8d")}">'
+            f"<title>{what}: {old:.2f} -> {new:.2f}</title></circle>"
+        )
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+def html_section(comparison: Comparison) -> str:
+    """The baseline section of the HTML report: the counts, the scatter and the table of changes."""
+    from html import escape
+
+    rows = "".join(
+        "<tr>"
+        + "".join(
+            f"<td>{escape(str(cell))}</td>"
+            for cell in (
+                change.what.replace("_", " "),
+                change.test_id,
+                "-"
+                if change.old_confidence is None
+                else f"{value_text(change.old_value)} {change.old_confidence:.2f}",
+                "-"
+                if change.new_confidence is None
+                else f"{value_text(change.new_value)} {change.new_confidence:.2f}",
+                change.model,
+                change.question,
+            )
+        )
+        + "</tr>"
+        for change in comparison.changes
+    )
+    table = (
+        "<table><thead><tr><th>change</th><th>test id</th><th>before</th><th>now</th><th>model</th>"
+        f"<th>question</th></tr></thead><tbody>{rows}</tbody></table>"
+        if rows
+        else ""
+    )
+    head = escape(comparison.text_lines()[0])
+    return (
+        f'<section id="baseline"><h2>Compared with the baseline</h2><p>{head}</p>'
+        f"{scatter_svg(comparison)}{table}</section>\n"
+    )

@@ -146,3 +146,97 @@ def test_a_bad_report_file_is_a_clear_error(tmp_path: Path, content: str | None,
         path.write_text(content)
     with pytest.raises(LLMConfidenceError, match=message):
         load_report(path, what="baseline")
+
+
+OLD = {"polite": verdict(0.97, 0.03), "refund": verdict(0.95, 0.05), "short": verdict(0.60, 0.40)}
+NEW = {"polite": verdict(0.46, 0.54), "refund": verdict(0.92, 0.08), "short": verdict(0.62, 0.38)}
+
+
+def _second_run(pytester: pytest.Pytester, fake: FakeOpenAI, *args: str) -> pytest.RunResult:
+    _run(pytester, fake, {**OLD, "extra": verdict(0.9, 0.1)}, "extra", "old.json")
+    fake.rules.clear()
+    for contains, reply in {**NEW, "extra": verdict(0.9, 0.1)}.items():
+        fake.rule(contains, reply)
+    return pytester.runpytest("-p", "no:xdist", "--llm-record-mode=all", "--llm-baseline=old.json", *args)
+
+
+def test_baseline_section_in_the_terminal_json_and_github_summary(
+    judged: pytest.Pytester, fake_openai: FakeOpenAI, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The flip is listed in each place; the run's outcome is unchanged without --llm-fail-on-drop."""
+    summary = judged.path / "step-summary.md"
+    monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(summary))
+    result = _second_run(judged, fake_openai, "--llm-report=new.json", "--llm-html=new.html")
+    assert result.ret == 1  # test_polite fails its own check; the baseline adds nothing to that
+    result.stdout.fnmatch_lines(
+        [
+            "*= llm baseline =*",
+            "compared with *old.json",
+            "5 matched: 1 flipped, 0 fell and 0 rose by more than 0.10, 1 checks now failing, 0 new, 0 gone",
+            "  fake-judge: 1 flipped, 1 now failing",
+            "flipped     test_suite.py::test_polite  true 0.97 -> false 0.54  [fake-judge]  'Is the reply polite?'",
+        ]
+    )
+    assert "--llm-fail-on-drop" not in result.stdout.str()
+    data = json.loads((judged.path / "new.json").read_text())
+    assert data["baseline"]["counts"]["flipped"] == 1
+    assert data["baseline"]["changes"][0]["test_id"] == "test_suite.py::test_polite"
+    text = summary.read_text()
+    assert (
+        "### llm baseline" in text
+        and "| flipped | `test_suite.py::test_polite` | true 0.97 | false 0.54 |" in text
+    )
+    page = (judged.path / "new.html").read_text()
+    assert '<section id="baseline">' in page and page.count("<circle") == 5
+
+
+def test_fail_on_drop_fails_a_green_run_and_lists_the_drops(
+    judged: pytest.Pytester, fake_openai: FakeOpenAI
+) -> None:
+    """Every test passes, yet a confidence fell by 0.35: --llm-fail-on-drop makes the exit status 1."""
+    judged.makepyfile(test_one="def test_one(judge):\n    judge('Is it short?', 'Yes.')\n")
+    fake_openai.rule("short", verdict(0.95, 0.05))
+    judged.runpytest("-p", "no:xdist", "--llm-record-mode=all", "--llm-report=old.json").assert_outcomes(
+        passed=1
+    )
+    fake_openai.rules.clear()
+    fake_openai.rule("short", verdict(0.60, 0.40))
+    args = ("-p", "no:xdist", "--llm-record-mode=all", "--llm-baseline=old.json")
+    calm = judged.runpytest(*args)
+    assert calm.ret == 0
+    result = judged.runpytest(*args, "--llm-fail-on-drop")
+    result.assert_outcomes(passed=1)
+    assert result.ret == 1
+    result.stdout.fnmatch_lines(
+        [
+            "--llm-fail-on-drop: 1 verdicts flipped or fell by more than 0.10 since the baseline; the run fails:",
+            "  dropped     test_one.py::test_one  true 0.95 -> true 0.60 (-0.35)  [fake-judge]  'Is it short?'",
+        ]
+    )
+    assert judged.runpytest(*args, "--llm-fail-on-drop", "-o", "llm_baseline_margin=0.4").ret == 0
+
+
+def test_a_baseline_not_written_yet_is_a_line_not_an_error(
+    judged: pytest.Pytester, fake_openai: FakeOpenAI
+) -> None:
+    """The first CI run on a branch has no baseline: the run goes on and says so."""
+    judged.makepyfile(test_one="def test_one(judge):\n    judge('Is it short?', 'Yes.')\n")
+    result = judged.runpytest("-p", "no:xdist", "--llm-baseline=missing.json", "--llm-fail-on-drop")
+    assert result.ret == 0
+    result.stdout.fnmatch_lines(
+        ["*= llm baseline =*", "no baseline at *missing.json yet: nothing compared.*"]
+    )
+
+
+@pytest.mark.parametrize(
+    ("content", "message"), [("{oops", "is not JSON"), ("[1, 2]", "not a pytest-llmconfidence report")]
+)
+def test_a_baseline_that_is_not_a_report_is_a_usage_error(
+    judged: pytest.Pytester, content: str, message: str
+) -> None:
+    (judged.path / "old.json").write_text(content)
+    judged.makepyfile(test_one="def test_one():\n    pass\n")
+    result = judged.runpytest("--llm-baseline=old.json")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines([f"*pytest-llmconfidence: the baseline (llm_baseline) *old.json* {message}*"])
+    assert "Traceback" not in result.stderr.str()
