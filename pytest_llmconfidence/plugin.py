@@ -278,3 +278,22 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     if records is not None:
         records.attach(report, item.user_properties)
     return report
+
+
+def pytest_report_teststatus(report: pytest.TestReport, config: pytest.Config) -> Any:
+    """In ``-v``, a judged test's outcome carries its lowest verdict confidence: ``PASSED [true 0.97]``."""
+    if report.when != "call" or config.get_verbosity() < 1 or hasattr(report, "wasxfail"):
+        return None
+    if report.outcome not in ("passed", "failed"):
+        return None
+    verdicts = [
+        r for r in getattr(report, "llm_records", ()) if r.get("kind") == "verdict" and "confidence" in r
+    ]
+    if not verdicts:
+        return None
+    from ._text import value_text
+
+    lowest = min(verdicts, key=lambda r: float(r["confidence"]))
+    word = f"{report.outcome.upper()} [{value_text(lowest.get('value'))} {float(lowest['confidence']):.2f}]"
+    letter = "." if report.passed else "F"
+    return report.outcome, letter, (word, {"green": True} if report.passed else {"red": True})

@@ -240,3 +240,29 @@ def test_a_baseline_that_is_not_a_report_is_a_usage_error(
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines([f"*pytest-llmconfidence: the baseline (llm_baseline) *old.json* {message}*"])
     assert "Traceback" not in result.stderr.str()
+
+
+def test_verbose_shows_the_lowest_confidence_beside_the_outcome(
+    judged: pytest.Pytester, fake_openai: FakeOpenAI
+) -> None:
+    """-v: PASSED [true 0.97]; a failed check FAILED [false 0.80]; -q and unjudged tests unchanged."""
+    fake_openai.rule("polite", verdict(0.97, 0.03))
+    fake_openai.rule("short", verdict(0.70, 0.30))
+    fake_openai.rule("kind", verdict(0.20, 0.80))
+    judged.makepyfile(
+        test_v="def test_two(judge):\n    judge('Is it polite?', 'x')\n    judge('Is it short?', 'x')\n\n"
+        "def test_kind(judge):\n    assert judge('Is it kind?', 'x').confident_true(0.9)\n\n"
+        "def test_plain():\n    pass\n"
+    )
+    result = judged.runpytest("-p", "no:xdist", "-v")
+    result.stdout.fnmatch_lines(
+        [
+            "test_v.py::test_two PASSED [[]true 0.70[]]*",
+            "test_v.py::test_kind FAILED [[]false 0.80[]]*",
+            "test_v.py::test_plain PASSED*",
+        ]
+    )
+    assert "test_plain PASSED [" not in result.stdout.str()
+    quiet = judged.runpytest("-p", "no:xdist", "-q")
+    assert "[true" not in quiet.stdout.str() and "0.70]" not in quiet.stdout.str()
+    quiet.stdout.fnmatch_lines([".F.*"])
