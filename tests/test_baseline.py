@@ -266,3 +266,18 @@ def test_verbose_shows_the_lowest_confidence_beside_the_outcome(
     quiet = judged.runpytest("-p", "no:xdist", "-q")
     assert "[true" not in quiet.stdout.str() and "0.70]" not in quiet.stdout.str()
     quiet.stdout.fnmatch_lines([".F.*"])
+
+
+def test_ansi_escapes_in_questions_are_shown_not_interpreted(
+    judged: pytest.Pytester, fake_openai: FakeOpenAI
+) -> None:
+    """A question carrying colour codes shows them written out in the summary and the failure report."""
+    fake_openai.rule("polite", verdict(0.2, 0.8))
+    judged.makepyfile(
+        test_ansi="def test_ansi(judge):\n"
+        "    assert judge('Is it \\x1b[31mpolite\\x1b[0m?', 'x').confident_true(0.9)\n"
+    )
+    result = judged.runpytest("-p", "no:xdist", "--llm-summary=full")
+    out = result.stdout.str()
+    assert "\x1b" not in out
+    assert out.count("Is it \\x1b[31mpolite\\x1b[0m?") >= 2
