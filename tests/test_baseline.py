@@ -281,3 +281,14 @@ def test_ansi_escapes_in_questions_are_shown_not_interpreted(
     out = result.stdout.str()
     assert "\x1b" not in out
     assert out.count("Is it \\x1b[31mpolite\\x1b[0m?") >= 2
+
+
+def test_html_says_in_words_why_a_confident_true_failed(
+    judged: pytest.Pytester, fake_openai: FakeOpenAI
+) -> None:
+    fake_openai.rule("polite", verdict(0.46, 0.54))
+    judged.makepyfile(
+        test_h="def test_h(judge):\n    assert judge('Is it polite?', 'x').confident_true(0.3)\n"
+    )
+    judged.runpytest("-p", "no:xdist", "--llm-html=r.html").assert_outcomes(failed=1)
+    assert "false at 0.54, needed true &ge; 0.30" in (judged.path / "r.html").read_text()
