@@ -1,4 +1,5 @@
-"""``pytest-llmconfidence calibrate REPORT.json``: the calibration report of a run's labelled verdicts."""
+"""The command line: ``calibrate REPORT.json`` (calibration of labelled verdicts), ``compare OLD NEW``
+(what changed between two runs) and ``merge A B ... -o ALL`` (the reports of shards joined)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import json
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -46,7 +48,122 @@ def _parser() -> argparse.ArgumentParser:
         help="write the fitted maps here (use it as llm_calibration_file); refused maps are not written",
     )
     calibrate.add_argument("--json", type=Path, default=None, help="write the metrics as JSON here")
+    compare = commands.add_parser(
+        "compare",
+        help="what changed between two JSON reports: flips, confidence moves, checks now failing, new, gone",
+        description=(
+            "Matches the verdicts (and scores, choices) of two JSON reports by test id and question and "
+            "lists, per model, the verdicts that flipped, the confidences that fell or rose by more than "
+            "the margin, the checks that passed before and fail now, and the tests new or gone."
+        ),
+    )
+    compare.add_argument("old", type=Path, help="the earlier JSON report (the baseline)")
+    compare.add_argument("new", type=Path, help="the later JSON report")
+    compare.add_argument("--margin", type=float, default=0.1, help="confidence move listed (default: 0.1)")
+    compare.add_argument("--markdown", action="store_true", help="print Markdown instead of text")
+    compare.add_argument("--html", type=Path, default=None, help="write an HTML page of the comparison here")
+    compare.add_argument(
+        "--fail-on-drop",
+        action="store_true",
+        help="exit status 1 when a verdict flipped or fell past the margin",
+    )
+    merge = commands.add_parser(
+        "merge",
+        help="join the JSON reports of shards of one suite, recomputing the aggregates from the verdicts",
+    )
+    merge.add_argument("reports", type=Path, nargs="+", help="the shards' JSON reports")
+    merge.add_argument("-o", "--output", type=Path, required=True, help="write the merged JSON report here")
+    merge.add_argument("--html", type=Path, default=None, help="write the merged HTML report here")
+    merge.add_argument(
+        "--allow-duplicates",
+        action="store_true",
+        help="keep a test id found in several reports (default: error)",
+    )
     return parser
+
+
+def _report(path: Path) -> dict[str, Any]:
+    from ._baseline import load_report
+    from ._errors import ReportFileError
+
+    try:
+        return load_report(path)
+    except ReportFileError as exc:
+        raise SystemExit(f"error: {exc}") from None
+
+
+def _compare(args: argparse.Namespace) -> int:
+    from ._baseline import compare, html_section
+
+    if not 0.0 <= args.margin <= 1.0:
+        raise SystemExit("error: --margin must be between 0 and 1")
+    result = compare(_report(args.old), _report(args.new), margin=args.margin)
+    if args.markdown:
+        print(result.markdown(), end="")
+    else:
+        print(f"compared {args.old} (before) with {args.new} (now)")
+        for line in result.text_lines():
+            print(line)
+    if args.html is not None:
+        from ._files import write_atomic
+
+        page = (
+            '<!doctype html><html><head><meta charset="utf-8"><meta name="viewport" '
+            'content="width=device-width"><title>llm confidence comparison</title></head><body>'
+            + html_section(result)
+            + "</body></html>\n"
+        )
+        write_atomic(args.html, page)
+        print(f"comparison written to {args.html}")
+    return 1 if args.fail_on_drop and result.failing else 0
+
+
+def _merge(args: argparse.Namespace) -> int:
+    from ._files import write_atomic
+    from ._report import to_json
+    from ._summary import summarize
+
+    records: list[dict[str, object]] = []
+    owner: dict[str, Path] = {}
+    duplicates: dict[str, list[Path]] = {}
+    band, threshold = 0.05, 0.9
+    for path in args.reports:
+        data = _report(path)
+        summary = data.get("summary")
+        if isinstance(summary, dict):
+            band = float(summary.get("borderline_band", band))
+            threshold = float(summary.get("threshold", threshold))
+        here: set[str] = set()
+        for name in ("verdicts", "responses"):
+            for record in data.get(name) or ():
+                if isinstance(record, dict):
+                    test_id = str(record.get("test_id", "?"))
+                    here.add(test_id)
+                    clean = {k: v for k, v in record.items() if k not in ("status", "borderline")}
+                    records.append({"kind": "verdict" if name == "verdicts" else "response", **clean})
+        for test_id in here:
+            if test_id in owner:
+                duplicates.setdefault(test_id, [owner[test_id]]).append(path)
+            else:
+                owner[test_id] = path
+    if duplicates and not args.allow_duplicates:
+        lines = [
+            f"  {test_id} in {', '.join(map(str, paths))}" for test_id, paths in sorted(duplicates.items())
+        ]
+        raise SystemExit(
+            f"error: {len(duplicates)} test ids are in more than one report (pass --allow-duplicates to keep "
+            "them all):\n" + "\n".join(lines)
+        )
+    merged = summarize(records, band=band, threshold=threshold)
+    write_atomic(args.output, json.dumps(to_json(merged), indent=2, ensure_ascii=False) + "\n")
+    counts = f"{len(merged.verdicts)} verdicts in {len(owner)} tests"
+    print(f"merged {len(args.reports)} reports: {counts} -> {args.output}")
+    if args.html is not None:
+        from ._html import render_html
+
+        write_atomic(args.html, render_html(merged))
+        print(f"HTML report written to {args.html}")
+    return 0
 
 
 def _load_records(path: Path) -> list[dict[str, object]]:
@@ -67,6 +184,10 @@ def _load_records(path: Path) -> list[dict[str, object]]:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    if args.command == "compare":
+        return _compare(args)
+    if args.command == "merge":
+        return _merge(args)
     from . import _calibration
 
     if args.bins < 1:

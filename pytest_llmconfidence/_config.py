@@ -64,6 +64,10 @@ class JudgeConfig(NamedTuple):
     """The networks a replay-only test may still connect to (``llm_allow_hosts``)."""
     reason: bool = False
     """Whether the judge reasons before its verdict (``judge(..., reason=True)``, the ``llm`` marker)."""
+    baseline: Path | None = None
+    """The JSON report of an earlier run to compare this run with (``--llm-baseline``)."""
+    baseline_margin: float = 0.1
+    fail_on_drop: bool = False
 
     def replace(self, **changes: Any) -> JudgeConfig:
         """A copy with ``changes`` applied."""
@@ -304,6 +308,31 @@ OPTIONS: tuple[Option, ...] = (
         flag="--llm-calibration",
         default=False,
         convert=_boolean("llm_calibration"),
+        is_switch=True,
+    ),
+    Option(
+        "baseline",
+        "llm_baseline",
+        "compare this run with the JSON report of an earlier run (flips, confidence moves, new failures).",
+        flag="--llm-baseline",
+        default=None,
+        path_from_cwd=True,
+    ),
+    Option(
+        "baseline_margin",
+        "llm_baseline_margin",
+        "how far a confidence must move to be listed by --llm-baseline, 0..1 (default: 0.1).",
+        flag="--llm-baseline-margin",
+        default=0.1,
+        convert=_probability("llm_baseline_margin"),
+    ),
+    Option(
+        "fail_on_drop",
+        "llm_fail_on_drop",
+        "fail the run when a verdict flipped or a confidence fell past the margin since --llm-baseline.",
+        flag="--llm-fail-on-drop",
+        default=False,
+        convert=_boolean("llm_fail_on_drop"),
         is_switch=True,
     ),
     Option(

@@ -79,3 +79,10 @@ def no_logprobs_message(model: str, base_url: str, detail: str | None = None) ->
     if detail:
         lines.insert(1, f"The server said: {detail}")
     return "\n".join(lines)
+
+
+class ReportFileError(LLMConfidenceError):
+    """A file given as a JSON report (a baseline, a shard to merge) is missing, unreadable or not a report."""
+
+
+ReportFileError.__module__ = "pytest_llmconfidence"

@@ -261,6 +261,20 @@ def _alternatives(record: Mapping[str, Any]) -> str:
     )
 
 
+def _failed_words(record: Mapping[str, Any], check: Mapping[str, Any]) -> str:
+    """For a failed confident_true/confident_false: "false at 0.46, needed true ≥ 0.30"."""
+    kind = str(check.get("kind", ""))
+    if check.get("passed") or kind not in ("confident_true", "confident_false"):
+        return ""
+    value = record.get("value")
+    value_word = "undecided" if value is None else str(value).lower()
+    needed = kind.removeprefix("confident_")
+    return (
+        f": {_e(value_word)} at {_num(record.get('confidence')):.2f}, needed {needed} "
+        f"&ge; {_num(check.get('threshold')):.2f}"
+    )
+
+
 def _details(record: Mapping[str, Any], *, open_: bool = False) -> str:
     rows: list[tuple[str, str]] = []
     if record.get("response") is not None:
@@ -290,7 +304,7 @@ def _details(record: Mapping[str, Any], *, open_: bool = False) -> str:
                 (
                     "check",
                     f"{_e(check.get('kind'))} &ge; {_num(check.get('threshold')):.2f}: "
-                    f'<span class="{outcome}">{outcome}</span> ({score})',
+                    f'<span class="{outcome}">{outcome}</span> ({score}){_failed_words(record, check)}',
                 )
             )
     source = "replayed from cassette" if record.get("replayed") else "live"

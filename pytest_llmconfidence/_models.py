@@ -10,7 +10,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, PrivateAttr
 
-from ._text import fmt_probability, shorten, value_text
+from ._text import fmt_probability, shorten, value_text, visible
 
 __all__ = ["Alternative", "Check", "Usage", "Verdict", "as_dict"]
 
@@ -214,7 +214,7 @@ class Verdict(BaseModel):
     def describe(self) -> str:
         """Every fact of the verdict on a few lines (the "llm verdicts" report section)."""
         lines = [
-            f"question:   {self.question}",
+            f"question:   {visible(self.question, lines=True)}",
         ]
         if self.response is not None:
             lines.append(f"response:   {shorten(self.response, 200)}")

@@ -329,6 +329,7 @@ def write_reports(
     *,
     github_summary: str | None = None,
     calibration: Sequence[Any] | None = None,
+    baseline: Any = None,
 ) -> list[Written]:
     """Write the reports ``config`` (the run's ``JudgeConfig``) asks for: ``report`` (JSON) and ``html``;
     and append to the GitHub step summary when there are records."""
@@ -350,16 +351,27 @@ def write_reports(
             written.append(Written(label, path))
 
     if json_path is not None:
-        text = redact(json.dumps(to_json(summary, calibration), indent=2, ensure_ascii=False), secrets) + "\n"
+        data = to_json(summary, calibration)
+        if baseline is not None:
+            data["baseline"] = baseline.to_dict()
+        text = redact(json.dumps(data, indent=2, ensure_ascii=False), secrets) + "\n"
         attempt("llm confidence report (JSON)", json_path, lambda: write_atomic(json_path, text))
     if html_path is not None:
         from ._html import render_html
 
-        page = redact(render_html(summary, calibration=calibration), secrets)
+        page = render_html(summary, calibration=calibration)
+        if baseline is not None:
+            from ._baseline import html_section
+
+            page = page.replace("</body>", html_section(baseline) + "</body>", 1)
+        page = redact(page, secrets)
         attempt("llm confidence report (HTML)", html_path, lambda: write_atomic(html_path, page))
     if github_summary and not summary.empty:
         target = Path(github_summary)
-        text = redact(markdown(summary), secrets)
+        text = markdown(summary)
+        if baseline is not None:
+            text += "\n### llm baseline\n\n" + baseline.markdown()
+        text = redact(text, secrets)
 
         def append() -> None:
             with target.open("a", encoding="utf-8") as handle:

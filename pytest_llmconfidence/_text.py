@@ -5,12 +5,25 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-__all__ = ["display_path", "fmt", "fmt_probability", "plural", "shorten", "value_text"]
+__all__ = ["display_path", "fmt", "fmt_probability", "plural", "shorten", "value_text", "visible"]
+
+
+_CONTROL = {code: f"\\x{code:02x}" for code in (*range(0x20), *range(0x7F, 0xA0))}
+
+
+_CONTROL_LINES = {code: text for code, text in _CONTROL.items() if code != 0x0A}
+
+
+def visible(text: str, *, lines: bool = False) -> str:
+    """``text`` with control characters (ANSI escapes among them) written out (``\\x1b``), never interpreted;
+    with ``lines``, line breaks are kept."""
+    return text.translate(_CONTROL_LINES if lines else _CONTROL)
 
 
 def shorten(text: Any, limit: int = 80, *, marker: str = "…") -> str:
-    """``text`` on one line (runs of whitespace as one space), cut to ``limit`` characters with ``marker``."""
-    flat = " ".join(str("" if text is None else text).split())
+    """``text`` on one line (runs of whitespace as one space, control characters escaped), cut to ``limit``
+    characters with ``marker``."""
+    flat = visible(" ".join(str("" if text is None else text).split()))
     if len(flat) <= limit:
         return flat
     return flat[: max(0, limit - len(marker))].rstrip() + marker

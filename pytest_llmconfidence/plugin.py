@@ -35,6 +35,8 @@ class RunState:
         self.calibrate: Any = None
         self.written: list[Any] = []
         self._calibration: list[Any] | None = None
+        self.baseline: dict[str, Any] | None = None
+        self.comparison: Any = None
 
     def calibration(self) -> list[Any] | None:
         """The calibration report of the labelled verdicts (with --llm-calibration), computed once."""
@@ -54,8 +56,23 @@ class RunState:
             from ._report import write_reports
 
             self.written = write_reports(
-                self.records, c, github_summary=github, calibration=self.calibration()
+                self.records,
+                c,
+                github_summary=github,
+                calibration=self.calibration(),
+                baseline=self.compared(),
             )
+        comparison = self.compared()
+        if c.fail_on_drop and comparison is not None and comparison.failing and not _worker(session.config):
+            session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+    def compared(self) -> Any:
+        """The comparison with --llm-baseline (None without one, or before it exists), computed once."""
+        if self.comparison is None and self.baseline is not None:
+            from ._baseline import compare
+
+            self.comparison = compare(self.baseline, self.records, margin=self.config.baseline_margin)
+        return self.comparison
 
     def pytest_terminal_summary(self, terminalreporter: Any, config: pytest.Config) -> None:
         """The "llm confidence summary" section, the calibration report and the files written."""
@@ -69,6 +86,10 @@ class RunState:
             write_terminal(
                 terminalreporter, self.records, self.config, width, extra, self.calibration(), self.written
             )
+        if self.config.baseline is not None and not _worker(config):
+            from ._baseline import write_baseline_section
+
+            write_baseline_section(terminalreporter, self.config, self.compared())
 
 
 def _worker(config: pytest.Config) -> bool:
@@ -113,6 +134,14 @@ def pytest_configure(config: pytest.Config) -> None:
             state.calibrate = calibrator(load_maps(state.config.calibration_file))
         except ValueError as exc:
             raise pytest.UsageError(f"pytest-llmconfidence: llm_calibration_file: {exc}") from None
+    if state.config.baseline is not None and state.config.baseline.exists():
+        from ._baseline import load_report
+        from ._errors import ReportFileError
+
+        try:
+            state.baseline = load_report(state.config.baseline, what="baseline (llm_baseline)")
+        except ReportFileError as exc:
+            raise pytest.UsageError(f"pytest-llmconfidence: {exc}") from None
     config.stash[STATE] = state
     config.pluginmanager.register(state, "llmconfidence-run")
     _placeholders(config, state.config.record_mode)
@@ -249,3 +278,22 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     if records is not None:
         records.attach(report, item.user_properties)
     return report
+
+
+def pytest_report_teststatus(report: pytest.TestReport, config: pytest.Config) -> Any:
+    """In ``-v``, a judged test's outcome carries its lowest verdict confidence: ``PASSED [true 0.97]``."""
+    if report.when != "call" or config.get_verbosity() < 1 or hasattr(report, "wasxfail"):
+        return None
+    if report.outcome not in ("passed", "failed"):
+        return None
+    verdicts = [
+        r for r in getattr(report, "llm_records", ()) if r.get("kind") == "verdict" and "confidence" in r
+    ]
+    if not verdicts:
+        return None
+    from ._text import value_text
+
+    lowest = min(verdicts, key=lambda r: float(r["confidence"]))
+    word = f"{report.outcome.upper()} [{value_text(lowest.get('value'))} {float(lowest['confidence']):.2f}]"
+    letter = "." if report.passed else "F"
+    return report.outcome, letter, (word, {"green": True} if report.passed else {"red": True})
