@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: examples record-examples test lint check
+.PHONY: examples record-examples test lint check matrix
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -36,3 +36,8 @@ lint: $(STAMP)
 	$(BIN)/mypy
 
 check: lint test
+
+# The support matrix: unit tests at the declared floors (Python 3.11) and the newest releases (3.12,
+# 3.13), then the built wheel installed without extras replaying the example suite.
+matrix: $(STAMP)
+	tools/matrix.sh

@@ -605,9 +605,10 @@ def remove_stale_temp_files(path: Path) -> None:
 
 
 def _skip_patchers(scope: str) -> tuple[str, ...]:
-    """The judge needs httpx2 only; a whole-test cassette also patches what the test code loaded."""
+    """The judge needs the openai client's HTTP library only (httpx2 for openai 3, httpx before); a
+    whole-test cassette also patches what the test code loaded."""
     if scope == "judge":
-        return tuple(name for name in _PATCHER_MODULES if name != "httpx2")
+        return tuple(name for name in _PATCHER_MODULES if name not in ("httpx", "httpx2"))
     keep = {"httpx2", "httplib"} | {
         name for name, module in _PATCHER_MODULES.items() if module in _LOADED_BEFORE_VCR
     }

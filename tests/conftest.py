@@ -1,11 +1,12 @@
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Iterator
 
 # pytester's in-process runs unload the modules they import; these must stay loaded across runs
-# (yaml's C parts cannot be loaded twice; httpx2 keeps a map of httpcore2's exception classes).
-import httpcore2  # noqa: F401
+# (yaml's C parts cannot be loaded twice; httpx2 keeps a map of httpcore2's exception classes, and
+# httpx, under openai before 3, one of httpcore's).
 import pytest
 import vcr.patch  # noqa: F401
 from fake_openai import FakeOpenAI
@@ -25,6 +26,10 @@ from pytest_llmconfidence import (  # noqa: F401
     _summary,
     _transport,
 )
+
+for _transport_core in ("httpcore2", "httpcore"):
+    with contextlib.suppress(ImportError):
+        __import__(_transport_core)
 
 _ENV = (
     "AZURE_OPENAI_API_KEY",
