@@ -84,14 +84,17 @@ if f"Requires-Python: >={tested[0]}" not in meta:
     sys.exit(f"matrix: the wheel does not declare Requires-Python >={tested[0]}")
 print(f"wheel metadata: Python {', '.join(listed)}; long description renders")
 PY
-  local venv="$work/wheel" project="$work/user-project"
+  # The user's project lives outside this repository, so none of its configuration applies.
+  local venv="$work/wheel" project
+  project="$(mktemp -d)/user-project"
   fresh_venv "$venv" "$(python_for "$OLDEST")"
   "$venv/bin/python" -m pip install --quiet "$work"/dist/*.whl
-  rm -rf "$project" && mkdir -p "$project/cassettes"
+  mkdir -p "$project/cassettes"
   cp -r examples "$project/"
   cp -r cassettes/examples "$project/cassettes/"
   local status=0
-  (cd "$project" && CI=true ../wheel/bin/python -m pytest examples -p no:cacheprovider) > "$work/wheel.log" 2>&1 || status=$?
+  local python="$PWD/$venv/bin/python"
+  (cd "$project" && CI=true "$python" -m pytest examples -p no:cacheprovider) > "$work/wheel.log" 2>&1 || status=$?
   # Some examples fail on purpose (examples/README.md): status 1 is the expected outcome.
   if [ "$status" -gt 1 ] || ! grep -q "replayed, 0 live" "$work/wheel.log" || grep -q "CassetteMissError" "$work/wheel.log"; then
     cat "$work/wheel.log"
