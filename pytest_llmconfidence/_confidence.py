@@ -1,7 +1,5 @@
 """The confidence maths: pure functions over logprobs, no pytest, no openai, no pydantic.
 
-Cheap to import (no dataclass is built): the configuration takes its default labels from here.
-
 A *position* is one generated token: its text, its logprob, and its top alternatives as
 ``(token, logprob)`` pairs. Logprobs at or below ``PADDING_LOGPROB`` are padding (OpenAI uses
 -9999 for "not in the top 20") and count as absent everywhere.
@@ -12,6 +10,8 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, NamedTuple, NoReturn
+
+from ._labels import DEFAULT_FALSE_LABELS, DEFAULT_TRUE_LABELS
 
 __all__ = [
     "DEFAULT_FALSE_LABELS",
@@ -25,8 +25,6 @@ __all__ = [
     "score_alternatives",
 ]
 
-DEFAULT_TRUE_LABELS: tuple[str, ...] = ("true", "yes")
-DEFAULT_FALSE_LABELS: tuple[str, ...] = ("false", "no")
 PADDING_LOGPROB = -100.0
 _QUOTES = "\"'`\u201c\u201d\u2018\u2019"
 

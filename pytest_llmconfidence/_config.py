@@ -13,7 +13,7 @@ from typing import Any, NamedTuple
 
 import pytest
 
-from ._confidence import DEFAULT_FALSE_LABELS, DEFAULT_TRUE_LABELS
+from ._labels import DEFAULT_FALSE_LABELS, DEFAULT_TRUE_LABELS
 
 __all__ = [
     "CALL_FIELDS",
