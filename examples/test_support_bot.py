@@ -1,12 +1,14 @@
 """The Acme Shoes support bot, judged for policy, tone and facts by a confident LLM judge.
 
 The verdicts replay from the cassettes in cassettes/examples/ (recorded against SmolLM2-135M-Instruct,
-see examples/README.md); some tests fail on purpose, to show what a failed check looks like.
+see examples/README.md). The tests marked ``@on_purpose`` fail on purpose, to show what a failed check
+looks like; their failure messages are printed at the end of the run.
 """
 
 from __future__ import annotations
 
 import pytest
+from on_purpose import on_purpose
 from support_bot import POLICY, reply
 
 # SmolLM2-135M is a judge small enough for a CPU in CI. It spreads its probability over many
@@ -20,6 +22,7 @@ class TestPolicy:
         answer = reply("Can I return my shoes after 10 days?")
         assert judge("Does the reply say the shoes can be returned?", answer).confident_true()
 
+    @on_purpose("the right verdict, but below the threshold")
     def test_late_returns_are_refused_citing_the_window(self, judge):
         answer = reply("Can I return shoes after 40 days?")
         verdict = judge("Does the reply refuse the return, citing the 30-day return window?", answer)
@@ -29,6 +32,7 @@ class TestPolicy:
         answer = reply("I forgot my password and cannot log in.")
         assert judge("Does the reply ask for the customer's password?", answer).confident_false()
 
+    @on_purpose("the bot breaks the policy, and the judge sees it")
     def test_card_number_is_never_asked_for(self, judge):
         answer = reply("My card was charged twice for one order.")
         assert judge("Does the reply ask for the full card number?", answer).confident_false()
@@ -39,6 +43,7 @@ class TestTone:
         answer = reply("Where is order 12345?")
         assert judge("Is the reply polite?", answer).confident_true()
 
+    @on_purpose("the bot is rude, and the judge sees it")
     def test_complaints_get_no_rude_reply(self, judge):
         answer = reply("My order is late and nobody answers my emails!")
         assert judge("Is the reply rude?", answer).confident_false()
@@ -53,6 +58,7 @@ class TestFacts:
         answer = reply("What are your opening hours?")
         assert judge("Is the shop open on Sunday?", answer).confident_false()
 
+    @on_purpose("the bot promises what the policy does not, and the judge sees it")
     def test_shipping_is_not_promised_free_on_every_order(self, judge):
         answer = reply("How much is shipping?")
         assert judge("Does the reply say that shipping is always free?", answer).confident_false()
@@ -65,6 +71,7 @@ class TestFacts:
     # this model opens its answer with "The", no verdict word is in sight, and the verdict is
     # undecided. An undecided verdict fails every check instead of guessing.
     @pytest.mark.llm(top_logprobs=1)
+    @on_purpose("an undecided verdict fails every check")
     def test_off_topic_questions_are_not_answered_with_guesses(self, judge):
         answer = reply("Do you sell socks?")
         assert judge("Is the customer's question answered?", answer).confident_false()
