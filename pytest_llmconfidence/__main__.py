@@ -134,13 +134,13 @@ def _merge(args: argparse.Namespace) -> int:
             band = float(summary.get("borderline_band", band))
             threshold = float(summary.get("threshold", threshold))
         here: set[str] = set()
-        for name in ("verdicts", "responses"):
+        for name in ("verdicts", "responses", "app_responses"):
             for record in data.get(name) or ():
                 if isinstance(record, dict):
                     test_id = str(record.get("test_id", "?"))
                     here.add(test_id)
                     clean = {k: v for k, v in record.items() if k not in ("status", "borderline")}
-                    records.append({"kind": "verdict" if name == "verdicts" else "response", **clean})
+                    records.append({"kind": "verdict" if name == "verdicts" else name[:-1], **clean})
         for test_id in here:
             if test_id in owner:
                 duplicates.setdefault(test_id, [owner[test_id]]).append(path)

@@ -327,6 +327,8 @@ class LLMCassette(Cassette):  # type: ignore[misc]
 
     nodeid = ""
     file_existed = False
+    watcher: Any = None
+    """Called as ``watcher(request, response, replayed)`` with every response the test's code gets."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -408,11 +410,15 @@ class LLMCassette(Cassette):  # type: ignore[misc]
                 raise CassetteCorruptError(_corrupt_message(Path(self._path), f"{where}: {problem}"))
         headers = dict(response.get("headers") or {})
         headers[REPLAY_HEADER] = ["1"]
+        if self.watcher is not None and not is_judge_request():
+            self.watcher(request, response, True)
         return {**response, "headers": headers}
 
     def append(self, request: Any, response: Any) -> None:
         with self._lock:
             super().append(request, response)
+        if self.watcher is not None and not is_judge_request():
+            self.watcher(request, response, False)
 
     def filter_request(self, request: Any) -> Any:
         # vcrpy calls this only for a request it cannot play while the cassette is write
@@ -629,7 +635,9 @@ class ActiveCassette:
         scope: str,
         nodeid: str,
         allow_hosts: tuple[Any, ...] = (),
+        watcher: Any = None,
     ) -> None:
+        self.watcher = watcher
         self.path = path
         self.record_mode = record_mode
         self.scope = scope
@@ -701,6 +709,7 @@ class ActiveCassette:
             skip_patchers=_skip_patchers(self.scope),
         )
         cassette.nodeid = self.nodeid
+        cassette.watcher = self.watcher
         try:
             cassette._load()
         except LLMConfidenceError as exc:

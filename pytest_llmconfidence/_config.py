@@ -29,6 +29,7 @@ __all__ = [
 RECORD_MODES = ("none", "once", "new_episodes", "all")
 RECORD_SCOPES = ("test", "judge")
 SUMMARY_MODES = ("off", "short", "full")
+WATCH_AGGREGATES = ("geometric_mean", "mean", "min")
 DEFAULT_MODEL = "gpt-4.1-mini"
 DEFAULT_MAX_TOKENS = 1
 
@@ -68,6 +69,12 @@ class JudgeConfig(NamedTuple):
     """The JSON report of an earlier run to compare this run with (``--llm-baseline``)."""
     baseline_margin: float = 0.1
     fail_on_drop: bool = False
+    watch: bool = False
+    """Whether the app's own chat completions and Responses API results are scored (``--llm-watch``)."""
+    watch_by: str = "geometric_mean"
+    watch_min: float = 0.5
+    """An app response whose ``watch_by`` confidence is below this is unsure (``llm_watch_min``)."""
+    watch_strict: bool = False
 
     def replace(self, **changes: Any) -> JudgeConfig:
         """A copy with ``changes`` applied."""
@@ -345,6 +352,42 @@ OPTIONS: tuple[Option, ...] = (
         convert=_hosts("llm_allow_hosts"),
         ini_type="args",
     ),
+    Option(
+        "watch",
+        "llm_watch",
+        "score every chat completion and Responses API result the code under test receives (live or "
+        "replayed) that carries logprobs; the llm_responses fixture lists them "
+        "(needs llm_record_scope=test).",
+        flag="--llm-watch",
+        default=False,
+        convert=_boolean("llm_watch"),
+        is_switch=True,
+    ),
+    Option(
+        "watch_by",
+        "llm_watch_by",
+        "the confidence of a watched response: geometric_mean, mean, min (default: geometric_mean).",
+        flag="--llm-watch-by",
+        default="geometric_mean",
+        convert=_choice("llm_watch_by", WATCH_AGGREGATES),
+    ),
+    Option(
+        "watch_min",
+        "llm_watch_min",
+        "a watched response less confident than this is unsure, 0..1 (default: 0.5).",
+        flag="--llm-watch-min",
+        default=0.5,
+        convert=_probability("llm_watch_min"),
+    ),
+    Option(
+        "watch_strict",
+        "llm_watch_strict",
+        "fail a test whose code received an unsure response (below llm_watch_min) while watching.",
+        flag="--llm-watch-strict",
+        default=False,
+        convert=_boolean("llm_watch_strict"),
+        is_switch=True,
+    ),
 )
 
 
@@ -435,6 +478,10 @@ MARKER_FIELDS: Mapping[str, Callable[[Any], Any]] = {
     "true_labels": _labels("true_labels"),
     "false_labels": _labels("false_labels"),
     "reason": _boolean("reason"),
+    "watch": _boolean("watch"),
+    "watch_by": _choice("watch_by", WATCH_AGGREGATES),
+    "watch_min": _probability("watch_min"),
+    "watch_strict": _boolean("watch_strict"),
 }
 CALL_FIELDS = ("model", "threshold", "top_logprobs", "max_tokens", "true_labels", "false_labels", "reason")
 

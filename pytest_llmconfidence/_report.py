@@ -159,7 +159,7 @@ def graded_line(records: Sequence[Mapping[str, Any]]) -> str:
 
 def summary_lines(summary: Summary, mode: str = "short", *, width: int = 120) -> list[Line]:
     """The terminal section's lines (``mode`` is ``short`` or ``full``; ``off`` gives none)."""
-    if mode == "off" or summary.empty:
+    if mode == "off" or (summary.empty and not summary.app_responses):
         return []
     threshold = summary.threshold
     band = summary.band
@@ -216,6 +216,8 @@ def summary_lines(summary: Summary, mode: str = "short", *, width: int = 120) ->
         lines.append(_line((text, _RED if summary.response_checks_failed else _NONE)))
     if summary.graded:
         lines.append(_line(graded_line(summary.graded)))
+    if summary.app_responses:
+        lines.extend(app_lines(summary, mode))
     if mode == "full":
         if summary.verdicts:
             lines.append(_line(f"all verdicts ({len(summary.verdicts)}):"))
@@ -253,6 +255,12 @@ def to_json(summary: Summary, calibration: Sequence[Any] | None = None) -> dict[
     }
     if calibration is not None:
         data["calibration"] = [report.to_dict() for report in calibration]
+    if summary.app_responses:
+        from ._watch_summary import app_summary
+
+        app = app_summary(summary.app_responses)
+        data["summary"]["app_responses"] = app.to_dict()  # type: ignore[index]
+        data["app_responses"] = by_test(summary.app_responses)
     return data
 
 
@@ -311,6 +319,10 @@ def markdown(summary: Summary, *, lowest: int = 10) -> str:
                 f"{checked_threshold(record):.2f} | {_md_status(record, summary.band)} | "
                 f"{_md_cell(record.get('test_id'))} | {_md_cell(record.get('question'))} |"
             )
+    if summary.app_responses:
+        from ._watch_summary import app_summary, markdown_lines
+
+        out += ["", *markdown_lines(app_summary(summary.app_responses))]
     return "\n".join(out) + "\n\n"
 
 
@@ -360,6 +372,11 @@ def write_reports(
         from ._html import render_html
 
         page = render_html(summary, calibration=calibration)
+        if summary.app_responses:
+            from ._watch_summary import app_summary
+            from ._watch_summary import html_section as app_section
+
+            page = page.replace("</body>", app_section(app_summary(summary.app_responses)) + "</body>", 1)
         if baseline is not None:
             from ._baseline import html_section
 
@@ -420,3 +437,33 @@ def write_terminal(
             terminal.write_line(f"could not write {done.label} to {done.path}: {done.error}", red=True)
         elif done.label != "GitHub step summary":
             terminal.write_sep("-", f"generated {done.label}: {done.path}")
+
+
+def app_lines(summary: Summary, mode: str = "short") -> list[Line]:
+    """The terminal lines of the app's watched responses (``--llm-watch``): counts, the distribution, a
+    histogram, an unsure warning and the least sure responses with where the model hesitated."""
+    from ._watch_summary import app_summary, lowest_rows
+
+    app = app_summary(summary.app_responses)
+    lines = [_line((app.headline(), _BOLD))]
+    warning = app.unsure_text()
+    if warning:
+        lines.append(_line((warning, _YELLOW)))
+    if not app.scored:
+        return lines
+    lines.append(_line(app.distribution_text()))
+    histogram = _histogram_lines(Summary(verdicts=(), histogram=app.histogram), app.minimum)
+    lines.append(_line(f"app confidence histogram ({app.by}):"))
+    lines.extend(histogram[1:])
+    rows = lowest_rows(app, len(app.scored) if mode == "full" else 5)
+    lines.append(_line(f"least sure app responses ({len(rows)} of {len(app.scored)}):"))
+    for score, status, test_id, points, text in rows:
+        lines.append(
+            _line(
+                f"  {score}  ",
+                (f"{status:<6}", _YELLOW if status == "unsure" else _GREEN),
+                f"  {test_id}  {text!r}",
+            )
+        )
+        lines.append(_line(f"        choice points: {points}"))
+    return lines

@@ -20,7 +20,14 @@ from ._records import record
 from ._shape import chat_choice, kind_of
 from ._text import fmt_probability, shorten
 
-__all__ = ["AGGREGATES", "ChoicePoint", "ResponseConfidence", "TokenConfidence", "response_confidence"]
+__all__ = [
+    "AGGREGATES",
+    "ChoicePoint",
+    "ResponseConfidence",
+    "TokenConfidence",
+    "response_confidence",
+    "score_completion",
+]
 
 _FROZEN = ConfigDict(frozen=True, extra="forbid")
 Aggregate = Literal["geometric_mean", "mean", "min"]
@@ -340,6 +347,14 @@ def response_confidence(completion: Any, *, choice: int = 0) -> ResponseConfiden
     while the plugin is active, the result is recorded for the test's report and the summary.
     """
     __tracebackhide__ = True
+    result = score_completion(completion, choice=choice)
+    record(result)
+    return result
+
+
+def score_completion(completion: Any, *, choice: int = 0) -> ResponseConfidence:
+    """``response_confidence()`` without recording the result for the running test."""
+    __tracebackhide__ = True
     data = as_dict(
         completion,
         TypeError,
@@ -364,6 +379,4 @@ def response_confidence(completion: Any, *, choice: int = 0) -> ResponseConfiden
             f"the {api} result from model {model!r} carries no logprobs, so its confidence is unknown. "
             + HOW_TO_REQUEST
         )
-    result = ResponseConfidence(tokens=tokens, text=text, model=str(model) if model else None, api=api)
-    record(result)
-    return result
+    return ResponseConfidence(tokens=tokens, text=text, model=str(model) if model else None, api=api)

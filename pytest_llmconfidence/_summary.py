@@ -1,7 +1,8 @@
 """The run's records -> what they add up to: counts, the confidence distribution, tokens. Pure.
 
 Records are the JSON dicts of ``Verdict.to_record()`` (kind ``"verdict"``) and of response confidences
-(kind ``"response"``); other kinds are carried along and otherwise ignored. The terminal lines, the
+(kind ``"response"``), and the app's watched responses (kind ``"app_response"``, kept apart so they change
+no other figure); other kinds are carried along and otherwise ignored. The terminal lines, the
 JSON and Markdown reports (``_report``) and the HTML page (``_html``) all read a ``Summary``.
 """
 
@@ -113,6 +114,8 @@ class Summary:
     histogram: tuple[int, ...] = (0,) * BINS
     tokens: dict[str, dict[str, int]] = field(default_factory=dict)
     tokens_reported: bool = False
+    app_responses: tuple[dict[str, Any], ...] = ()
+    """The responses the code under test received while watched (kind ``"app_response"``, ``--llm-watch``)."""
 
     @property
     def empty(self) -> bool:
@@ -164,6 +167,7 @@ def summarize(records: Iterable[Mapping[str, Any]], *, band: float = 0.05, thres
     responses: list[dict[str, Any]] = []
     other = 0
     graded: list[dict[str, Any]] = []
+    app: list[dict[str, Any]] = []
     for record in records:
         kind = record.get("kind", "verdict")
         if kind == "verdict":
@@ -172,6 +176,8 @@ def summarize(records: Iterable[Mapping[str, Any]], *, band: float = 0.05, thres
             responses.append({**record, "borderline": is_borderline(record, band)})
         elif kind in ("score", "choice"):
             graded.append(dict(record))
+        elif kind == "app_response":
+            app.append(dict(record))
         else:
             other += 1
     confidences = [number(r.get("confidence")) for r in verdicts]
@@ -213,6 +219,7 @@ def summarize(records: Iterable[Mapping[str, Any]], *, band: float = 0.05, thres
         histogram=tuple(histogram),
         tokens=tokens,
         tokens_reported=reported,
+        app_responses=tuple(app),
     )
 
 

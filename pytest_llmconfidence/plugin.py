@@ -19,7 +19,8 @@ if TYPE_CHECKING:
 
 MARKER_HELP = (
     "llm(model=..., threshold=..., top_logprobs=..., max_tokens=..., record_mode=..., true_labels=..., "
-    "false_labels=...): per-test overrides of the pytest-llmconfidence judge."
+    "false_labels=..., watch=..., watch_min=..., watch_by=..., watch_strict=...): per-test overrides of the "
+    "pytest-llmconfidence judge."
 )
 
 
@@ -98,6 +99,11 @@ def _worker(config: pytest.Config) -> bool:
 
 STATE = pytest.StashKey[RunState]()
 ITEM_RECORDS = pytest.StashKey[_records.TestRecords]()
+WATCHER = pytest.StashKey[Any]()
+WATCH_NEEDS_TEST_SCOPE = (
+    "pytest-llmconfidence: --llm-watch (llm_watch) scores the app's calls through the test's cassette, "
+    'which holds them only with llm_record_scope = "test"; with "judge" nothing is watched.'
+)
 PLACEHOLDERS = pytest.StashKey[list[str]]()
 
 
@@ -144,6 +150,8 @@ def pytest_configure(config: pytest.Config) -> None:
             raise pytest.UsageError(f"pytest-llmconfidence: {exc}") from None
     config.stash[STATE] = state
     config.pluginmanager.register(state, "llmconfidence-run")
+    if state.config.watch and state.config.record_scope != "test" and not _worker(config):
+        config.issue_config_time_warning(pytest.PytestConfigWarning(WATCH_NEEDS_TEST_SCOPE), stacklevel=2)
     _placeholders(config, state.config.record_mode)
 
 
@@ -230,10 +238,50 @@ def _llm_cassette(request: pytest.FixtureRequest, judge_config: JudgeConfig) -> 
     item = request.node
     path = cassette_path(judge_config.cassette_dir, request.config.rootpath, item.path, item.nodeid)
     c = judge_config
+    watcher = _watcher(item, c) if c.watch else None
     with ActiveCassette(
-        path, record_mode=c.record_mode, scope=c.record_scope, nodeid=item.nodeid, allow_hosts=c.allow_hosts
+        path,
+        record_mode=c.record_mode,
+        scope=c.record_scope,
+        nodeid=item.nodeid,
+        allow_hosts=c.allow_hosts,
+        watcher=watcher,
     ) as cassette:
         yield cassette
+
+
+def _watcher(item: pytest.Item, c: JudgeConfig) -> Any:
+    """The test's watcher of the app's calls (``--llm-watch``), kept on the item; None in judge scope."""
+    if c.record_scope != "test":
+        import warnings
+
+        warnings.warn(pytest.PytestWarning(WATCH_NEEDS_TEST_SCOPE), stacklevel=2)
+        return None
+    from ._watch import Watcher
+
+    watcher = item.stash[WATCHER] = Watcher(
+        records_of(item), by=c.watch_by, minimum=c.watch_min, strict=c.watch_strict
+    )
+    return watcher
+
+
+@pytest.fixture
+def llm_responses(request: pytest.FixtureRequest, judge_config: JudgeConfig, _llm_cassette: Any) -> Any:
+    """The app's scored responses in this test so far (``ResponseConfidence``), in order; needs --llm-watch.
+
+    A live list: ``assert llm_responses[-1].at_least(0.8)`` checks the answer the code just received.
+    """
+    __tracebackhide__ = True
+    watcher = request.node.stash.get(WATCHER, None)
+    if watcher is None:
+        raise pytest.UsageError(
+            "the llm_responses fixture lists the app's responses only while they are watched: run with "
+            "--llm-watch (ini llm_watch = true, or @pytest.mark.llm(watch=True)) "
+            'and llm_record_scope = "test"'
+        )
+    from ._watch import AppResponses
+
+    return AppResponses(watcher)
 
 
 @pytest.fixture(autouse=True)
@@ -274,6 +322,13 @@ def pytest_runtest_call(item: pytest.Item) -> Generator[None, None, None]:
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Generator[None, Any, Any]:
     report = yield
+    watcher = item.stash.get(WATCHER, None)
+    if watcher is not None and watcher.strict and call.when == "call" and report.passed:
+        from ._watch import strict_failure
+
+        failure = None if hasattr(report, "wasxfail") else strict_failure(watcher)
+        if failure:
+            report.outcome, report.longrepr = "failed", failure
     records = item.stash.get(ITEM_RECORDS, None)
     if records is not None:
         records.attach(report, item.user_properties)

@@ -59,6 +59,37 @@ def completion(
     }
 
 
+def responses_api(*parts: list[list[tuple[str, float]]], model: str = "gpt-4.1-mini") -> dict[str, Any]:
+    """A Responses API result: one message whose output_text parts carry the given positions."""
+    content = []
+    for positions in parts:
+        logprobs = []
+        for alternatives in positions:
+            top = [{"token": tok, "bytes": list(tok.encode()), "logprob": logp(p)} for tok, p in alternatives]
+            logprobs.append({**top[0], "top_logprobs": top})
+        text = "".join(entry["token"] for entry in logprobs)
+        content.append({"type": "output_text", "text": text, "annotations": [], "logprobs": logprobs})
+    return {
+        "id": "resp_1",
+        "object": "response",
+        "created_at": 1_700_000_000,
+        "model": model,
+        "output": [
+            {"type": "reasoning", "id": "rs_1", "summary": []},
+            {
+                "type": "message",
+                "id": "msg_1",
+                "role": "assistant",
+                "status": "completed",
+                "content": content,
+            },
+        ],
+        "parallel_tool_calls": False,
+        "tool_choice": "auto",
+        "tools": [],
+    }
+
+
 def verdict(p_true: float, p_false: float, *, first: str | None = None, **kwargs: Any) -> dict[str, Any]:
     """A one-token verdict: 'true' and 'false' at the given probabilities, best first."""
     alternatives = sorted([("true", p_true), ("false", p_false)], key=lambda alt: -alt[1])
@@ -95,7 +126,8 @@ class Request:
 
     @property
     def text(self) -> str:
-        return "\n".join(str(m.get("content", "")) for m in self.body.get("messages", []))
+        text = "\n".join(str(m.get("content", "")) for m in self.body.get("messages", []))
+        return text + (f"\n{self.body['input']}" if isinstance(self.body.get("input"), str) else "")
 
 
 class FakeOpenAI:
@@ -186,7 +218,7 @@ class FakeOpenAI:
                 request = Request(self.path, {k.lower(): v for k, v in self.headers.items()}, body)
                 with fake._lock:
                     fake.requests.append(request)
-                if not self.path.split("?")[0].endswith("/chat/completions"):
+                if not self.path.split("?")[0].endswith(("/chat/completions", "/responses")):
                     self._send(404, {"error": {"message": f"no route {self.path}"}})
                     return
                 reply = fake.reply_for(request)

@@ -9,7 +9,7 @@ from typing import Any
 
 import pydantic
 import pytest
-from fake_openai import completion, logp
+from fake_openai import completion, responses_api
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from openai.types.chat import ChatCompletion
@@ -21,38 +21,6 @@ from pytest_llmconfidence import (
     ResponseConfidence,
     response_confidence,
 )
-
-
-def responses_api(*parts: list[list[tuple[str, float]]], model: str = "gpt-4.1-mini") -> dict[str, Any]:
-    """A Responses API result: one message whose output_text parts carry the given positions."""
-    content = []
-    for positions in parts:
-        logprobs = []
-        for alternatives in positions:
-            top = [{"token": tok, "bytes": list(tok.encode()), "logprob": logp(p)} for tok, p in alternatives]
-            logprobs.append({**top[0], "top_logprobs": top})
-        text = "".join(entry["token"] for entry in logprobs)
-        content.append({"type": "output_text", "text": text, "annotations": [], "logprobs": logprobs})
-    return {
-        "id": "resp_1",
-        "object": "response",
-        "created_at": 1_700_000_000,
-        "model": model,
-        "output": [
-            {"type": "reasoning", "id": "rs_1", "summary": []},
-            {
-                "type": "message",
-                "id": "msg_1",
-                "role": "assistant",
-                "status": "completed",
-                "content": content,
-            },
-        ],
-        "parallel_tool_calls": False,
-        "tool_choice": "auto",
-        "tools": [],
-    }
-
 
 PARIS_ONE = [[("Paris", 0.8), ("Lyon", 0.1)]]
 PARIS_TWO = [[("Par", 0.9), ("Lyon", 0.05)], [("is", 0.5), ("ma", 0.4)]]
