@@ -23,6 +23,5 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
         terminalreporter.write_line(f"{report.nodeid}")
         terminalreporter.write_line(f"    {report.wasxfail}")
         terminalreporter.write_line(f"    {message}")
-    terminalreporter.write_line(
-        f"These {len(expected)} tests failed as expected; every other check passed. See examples/README.md."
-    )
+    these = "This test" if len(expected) == 1 else f"These {len(expected)} tests"
+    terminalreporter.write_line(f"{these} failed as expected; every other check passed. See examples/README.md.")
