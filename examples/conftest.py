@@ -1,6 +1,6 @@
 """Shows, at the end of the run, what the checks that fail on purpose said.
 
-The tests marked ``xfail`` in this suite fail on purpose: they show what a failed check looks like
+The tests marked ``@on_purpose`` (a strict ``xfail``) fail on purpose: they show what a failed check looks like
 without turning the run red. pytest lists an expected failure by its reason only; this section adds the
 assertion each one failed with, as a real failure would show it.
 """
