@@ -90,3 +90,14 @@ def test_the_seed_experiment_replays_with_its_measured_confidences(examples: pyt
     assert by_text["Hello there, hello there, hello there."] == 0.33
     greeting = [value for text, value in by_text.items() if text.startswith("hello. i'm here to help")]
     assert greeting == [0.51]
+
+
+def test_the_example_cassettes_hold_no_credentials() -> None:
+    """The app's client was given a key to construct while recording: no cassette holds it, or any header of it."""
+    cassettes = sorted((ROOT / "cassettes" / "examples").rglob("*.yaml"))
+    assert len(cassettes) == len(PASSING) + len(ON_PURPOSE)
+    for path in cassettes:
+        text = path.read_text(encoding="utf-8").lower()
+        for secret in ("sk-", "authorization", "api-key", "openai-organization", "openai-project", "cookie"):
+            assert secret not in text, f"{path.name} holds {secret!r}"
+        assert path.stat().st_mode & 0o111 == 0, f"{path.name} is executable"
