@@ -60,6 +60,12 @@ class _Graded(BaseModel):
             raise ValueError(f"threshold must be between 0 and 1, got {threshold!r}")
         return needed
 
+    def _keep_check(self, name: str, passed: bool, needed: float, score: float, text: str) -> Check:
+        """A check made on this result, kept (the report lists it) and returned (the test asserts it)."""
+        check = Check(name, passed, needed, score, text)
+        self._checks.append(check)
+        return check
+
     def _distribution_text(self) -> str:
         return " ".join(f"{label}:{p:.2f}" for label, p in self.distribution.items())
 
@@ -123,9 +129,7 @@ class Score(_Graded):
                 f"distribution {self._distribution_text()}; "
                 f"q={shorten(self.question, 120)!r}"
             )
-        check = Check("at_least", passed, needed, mass, text)
-        self._checks.append(check)
-        return check
+        return self._keep_check("at_least", passed, needed, mass, text)
 
     def __repr__(self) -> str:
         return (
@@ -164,9 +168,7 @@ class Choice(_Graded):
                 f"confident failed: {facts}, needed {option!r} >= {fmt_probability(needed)}; "
                 f"distribution {self._distribution_text()}; q={shorten(self.question, 120)!r}"
             )
-        check = Check("confident", passed, needed, score, text)
-        self._checks.append(check)
-        return check
+        return self._keep_check("confident", passed, needed, score, text)
 
     def __repr__(self) -> str:
         return (
