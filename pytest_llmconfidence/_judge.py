@@ -289,8 +289,8 @@ class Judge:
     """Calls the model and turns its one-word answer into a Verdict.
 
     ``transport`` sends each request and says whether it was replayed (``Transport``: sync and async);
-    ``hooks`` builds the prompt and hears of every verdict (``JudgeHooks``). ``Judge.many`` sends
-    from worker threads.
+    ``hooks`` builds the prompt and hears of every verdict (``JudgeHooks``). ``many``, ``score_many`` and
+    ``choose_many`` send from worker threads; ``acheck``, ``ascore`` and ``achoose`` are awaited.
     """
 
     def __init__(self, config: JudgeConfig, transport: Transport, *, hooks: JudgeHooks | None = None) -> None:
