@@ -119,10 +119,12 @@ class AppResponse:
         rc = self.confidence
         if rc is None:
             return f"{self._where()}: skipped, {self.skipped}"
-        return (
-            f"{self._where()}: {self.by} {rc.score(self.by):.2f} (mean {rc.mean:.2f}, geometric_mean "
-            f"{rc.geometric_mean:.2f}, min {rc.min:.2f} at {rc.min_token!r}); text={shorten(rc.text, 80)!r}"
+        others = ", ".join(
+            f"{name} {rc.score(name):.2f}" + (f" at {rc.min_token!r}" if name == "min" else "")
+            for name in ("mean", "geometric_mean", "min")
+            if name != self.by
         )
+        return f"{self._where()}: {self.by} {rc.score(self.by):.2f} ({others}); text={shorten(rc.text, 80)!r}"
 
     def choice_points_text(self) -> str:
         rc = self.confidence

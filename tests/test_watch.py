@@ -185,3 +185,214 @@ def test_summary_counts_scored_and_skipped_and_never_the_judge(
     assert capital["api"] == "chat.completions" and capital["route"] == "POST /v1/chat/completions"
     tower = next(r for r in records if r["test_id"].endswith("test_responses_api"))
     assert tower["api"] == "responses"
+
+
+CHECKS = """
+import openai
+
+client = openai.OpenAI(base_url="{base_url}")
+
+
+def ask(question):
+    client.chat.completions.create(
+        model="bot", messages=[{{"role": "user", "content": question}}], logprobs=True, top_logprobs=5
+    )
+
+
+def test_sure_enough(llm_responses):
+    ask("weather today?")
+    assert llm_responses[-1].at_least(0.9)
+
+
+def test_nothing_scored(llm_responses):
+    client.chat.completions.create(model="bot", messages=[{{"role": "user", "content": "plain"}}])
+    assert llm_responses[-1].at_least(0.5)
+"""
+
+
+def test_llm_responses_checks_fail_with_the_facts_and_say_why_nothing_was_scored(
+    judged: pytest.Pytester, fake_openai: FakeOpenAI, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A failed at_least names the aggregate, the threshold and the weakest token; an empty list says why."""
+    script(fake_openai)
+    judged.makepyfile(test_checks=CHECKS.format(base_url=fake_openai.base_url))
+    result = record(judged, monkeypatch, "--llm-watch")
+    result.assert_outcomes(failed=2)
+    result.stdout.fnmatch_lines(
+        [
+            "E *assert <at_least failed: geometric_mean 0.60, needed >= 0.90 over 2 tokens; weakest 'ny' 0.40*",
+            "E *IndexError: llm_responses?-1?: the code under test has received 0 scored response(s) so far "
+            "(1 skipped: no logprobs 1)*logprobs=True, top_logprobs=5*",
+        ]
+    )
+    result.stdout.fnmatch_lines(["*- llm verdicts -*", "app response #1 (POST /v1/chat/completions, *live):"])
+
+
+def test_strict_fails_a_test_that_received_an_unsure_answer_naming_it(
+    app: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """--llm-watch-strict fails the test with the unsure answer's score and choice points; others pass."""
+    result = record(app, monkeypatch, "--llm-watch", "--llm-watch-strict")
+    result.assert_outcomes(passed=5, failed=1)
+    result.stdout.fnmatch_lines(
+        [
+            "*_ test_unsure _*",
+            "llm_watch_strict: the code under test received 1 unsure response(s), geometric_mean below "
+            "llm_watch_min 0.50:",
+            "  app response #1 (POST /v1/chat/completions, model bot, live): geometric_mean 0.30 "
+            "(mean 0.30, min 0.30 at 'maybe'); text='maybe'",
+            "    choice points: 'maybe' 0.30 vs 'yes' 0.25",
+            "Make the app's answer surer*",
+            "FAILED test_app.py::test_unsure*",
+        ]
+    )
+
+
+def test_llm_watch_min_and_by_decide_what_is_unsure(
+    app: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """llm_watch_min 0.7 with llm_watch_by = min flags every answer whose weakest token is below 0.7."""
+    result = record(app, monkeypatch, "--llm-watch", "--llm-watch-min=0.7", "--llm-watch-by=min")
+    result.assert_outcomes(passed=6)
+    result.stdout.fnmatch_lines(
+        [
+            "warning: 3 of 5 app responses unsure (min below llm_watch_min 0.70)",
+            "confidence (min): min 0.30, median 0.40, mean 0.54",
+        ]
+    )
+
+
+def test_xdist_gives_the_same_summary_as_a_serial_run(
+    app: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Records travel on the reports, so two workers add up to the serial run's section."""
+    record(app, monkeypatch, "--llm-watch").assert_outcomes(passed=6)  # both runs replay the same
+    serial = replay(app, monkeypatch, "--llm-watch", "-p", "no:xdist")
+    parallel = replay(app, monkeypatch, "--llm-watch", "-n", "2")
+    parallel.assert_outcomes(passed=6)
+    assert section(serial) == section(parallel)
+    assert len(section(serial)) > 20
+
+
+def test_off_by_default_nothing_is_watched_and_the_fixture_says_how_to_turn_it_on(
+    app: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Without --llm-watch there is no section and no record; llm_responses errors naming --llm-watch."""
+    app.makepyfile(
+        test_judged="from test_app import ask\n\n"
+        "def test_it(judge):\n    assert judge('Is the answer right?', ask('capital?')).value is True\n"
+    )
+    result = record(app, monkeypatch, "--llm-report=report.json")
+    result.assert_outcomes(passed=1, errors=6)
+    assert "app responses" not in result.stdout.str()
+    result.stdout.fnmatch_lines(
+        [
+            "*the llm_responses fixture lists the app's responses only while they are "
+            "watched: run with --llm-watch*"
+        ]
+    )
+    data = json.loads((app.path / "report.json").read_text())
+    assert "app_responses" not in data and "app_responses" not in data["summary"]
+    assert data["summary"]["verdicts"] == 1
+
+
+def test_the_llm_marker_watches_one_test(
+    judged: pytest.Pytester, fake_openai: FakeOpenAI, monkeypatch
+) -> None:
+    """@pytest.mark.llm(watch=True) watches that test alone."""
+    script(fake_openai)
+    judged.makepyfile(
+        test_marked=CHECKS.format(base_url=fake_openai.base_url)
+        .replace(
+            "def test_sure_enough(llm_responses):",
+            "@pytest.mark.llm(watch=True, watch_min=0.7)\ndef test_sure_enough(llm_responses):",
+        )
+        .replace("import openai", "import openai\nimport pytest")
+    )
+    result = record(judged, monkeypatch, "-k", "sure_enough")
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(
+        [
+            "1 app response in 1 test: 1 scored (0 replayed, 1 live)",
+            "warning: 1 of 1 app response unsure*0.70)",
+        ]
+    )
+
+
+def test_judge_scope_warns_that_watching_needs_the_test_scope(
+    judged: pytest.Pytester, fake_openai: FakeOpenAI
+) -> None:
+    """With llm_record_scope = judge the app's calls are not intercepted: the run says so once."""
+    judged.makeini(
+        f"""
+        [pytest]
+        llm_base_url = {fake_openai.base_url}
+        llm_record_scope = judge
+        llm_watch = true
+        """
+    )
+    judged.makepyfile("def test_it():\n    pass\n")
+    result = judged.runpytest()
+    result.assert_outcomes(passed=1)
+    result.stdout.fnmatch_lines(
+        [
+            '*PytestConfigWarning: pytest-llmconfidence: --llm-watch (llm_watch)*with "judge" nothing is watched.'
+        ]
+    )
+
+
+def test_watch_options_are_documented_and_validated(pytester: pytest.Pytester) -> None:
+    """Every watch option is in --help; a bad llm_watch_by lists the valid values."""
+    result = pytester.runpytest("--help")
+    result.stdout.fnmatch_lines(
+        [
+            "*--llm-watch *score every chat completion*",
+            "*--llm-watch-by=*",
+            "*--llm-watch-min=*",
+            "*--llm-watch-strict*",
+        ]
+    )
+    result = pytester.runpytest("--llm-watch-by=median")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(
+        [
+            "*llm_watch_by: 'median' is not valid; valid values are geometric_mean, mean, min (from the command line)"
+        ]
+    )
+
+
+def test_html_and_github_summary_get_the_app_section_and_user_scores_stay_apart(
+    judged: pytest.Pytester, fake_openai: FakeOpenAI, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The HTML report and the step summary list the least sure answers; response_confidence() on the
+    same answer still counts once as the user's response, and app answers change no other figure."""
+    script(fake_openai)
+    judged.makepyfile(
+        test_both=f"""
+        import openai
+        from pytest_llmconfidence import response_confidence
+
+        def test_it(llm_responses):
+            client = openai.OpenAI(base_url="{fake_openai.base_url}")
+            reply = client.chat.completions.create(
+                model="bot", messages=[{{"role": "user", "content": "unsure?"}}], logprobs=True
+            )
+            assert response_confidence(reply).geometric_mean == llm_responses[0].geometric_mean
+        """
+    )
+    summary_file = judged.path / "step.md"
+    monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(summary_file))
+    result = record(judged, monkeypatch, "--llm-watch", "--llm-html=r.html", "--llm-report=r.json")
+    result.assert_outcomes(passed=1)
+    result.stdout.fnmatch_lines(
+        ["1 response scored: 0 of 0 checks failed; 0 borderline", "1 app response in 1 test*"]
+    )
+    data = json.loads((judged.path / "r.json").read_text())
+    assert data["summary"]["responses"] == 1 and len(data["responses"]) == 1
+    assert data["summary"]["app_responses"]["scored"] == 1
+    page = (judged.path / "r.html").read_text()
+    assert '<section id="app-responses">' in page and "test_both.py::test_it" in page
+    assert "&#x27;maybe&#x27; 0.30 vs &#x27;yes&#x27; 0.25" in page
+    step = summary_file.read_text()
+    assert "### App responses (--llm-watch)" in step
+    assert "| 0.30 | unsure | test_both.py::test_it |" in step
