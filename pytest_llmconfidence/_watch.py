@@ -259,6 +259,16 @@ class AppResponses(Sequence[ResponseConfidence]):
     def __iter__(self) -> Iterator[ResponseConfidence]:
         return iter(self._watcher.scored())
 
+    def __eq__(self, other: object) -> bool:
+        """Equal, as a list is, to a list (or tuple, or another view) of the same responses in order."""
+        if isinstance(other, AppResponses):
+            other = other._watcher.scored()
+        if isinstance(other, (list, tuple)):
+            return self._watcher.scored() == list(other)
+        return NotImplemented
+
+    __hash__ = None  # type: ignore[assignment]  # it changes as the test runs, as a list does
+
     @property
     def skipped(self) -> dict[str, int]:
         """How many responses were not scored, by reason (``no logprobs``, ``streamed``, ``unreadable``)."""

@@ -396,3 +396,49 @@ def test_html_and_github_summary_get_the_app_section_and_user_scores_stay_apart(
     step = summary_file.read_text()
     assert "### App responses (--llm-watch)" in step
     assert "| 0.30 | unsure | test_both.py::test_it |" in step
+
+
+LISTLIKE = """
+import openai
+
+client = openai.OpenAI(base_url="{base_url}")
+
+
+def ask(question):
+    client.chat.completions.create(
+        model="bot", messages=[{{"role": "user", "content": question}}], logprobs=True, top_logprobs=5
+    )
+
+
+def test_behaves_like_a_list(llm_responses):
+    assert llm_responses == [] and [] == llm_responses and not llm_responses and len(llm_responses) == 0
+    ask("capital?")
+    client.chat.completions.create(model="bot", messages=[{{"role": "user", "content": "plain"}}])
+    ask("weather?")
+    first, second = llm_responses
+    assert llm_responses == [first, second] and llm_responses == (first, second)
+    assert llm_responses != [second, first] and llm_responses != [first]
+    assert bool(llm_responses) and len(llm_responses) == 2
+    assert llm_responses[0] is first and llm_responses[-1] is second
+    assert llm_responses[1:] == [second] and list(llm_responses) == [first, second]
+    assert [round(r.geometric_mean, 6) for r in llm_responses] == [0.8, 0.6]
+    assert llm_responses.skipped == {{"no logprobs": 1}}
+
+
+def test_a_wrong_list_shows_the_difference(llm_responses):
+    ask("capital?")
+    assert llm_responses == []
+"""
+
+
+def test_llm_responses_compares_indexes_slices_and_iterates_like_a_list(
+    judged: pytest.Pytester, fake_openai: FakeOpenAI, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """llm_responses == [] holds before any scored call; it then equals the list of what was scored."""
+    script(fake_openai)
+    judged.makepyfile(test_listlike=LISTLIKE.format(base_url=fake_openai.base_url))
+    result = record(judged, monkeypatch, "--llm-watch")
+    result.assert_outcomes(passed=1, failed=1)
+    result.stdout.fnmatch_lines(
+        ["E *assert <llm_responses: 1 scored> == []", "E *Left contains one more item*"]
+    )
