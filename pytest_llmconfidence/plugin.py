@@ -253,9 +253,10 @@ def _llm_cassette(request: pytest.FixtureRequest, judge_config: JudgeConfig) -> 
 def _watcher(item: pytest.Item, c: JudgeConfig) -> Any:
     """The test's watcher of the app's calls (``--llm-watch``), kept on the item; None in judge scope."""
     if c.record_scope != "test":
-        import warnings
+        if not item.config.stash[STATE].config.watch:  # the run warned already when watching is global
+            import warnings
 
-        warnings.warn(pytest.PytestWarning(WATCH_NEEDS_TEST_SCOPE), stacklevel=2)
+            warnings.warn(pytest.PytestWarning(WATCH_NEEDS_TEST_SCOPE), stacklevel=2)
         return None
     from ._watch import Watcher
 

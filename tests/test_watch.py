@@ -12,6 +12,8 @@ import pytest
 from fake_openai import FakeOpenAI, Reply, completion, responses_api, verdict
 from test_cassettes import record, replay
 
+from pytest_llmconfidence.__main__ import main
+
 SSE = (
     b'data: {"id":"c","object":"chat.completion.chunk","created":1,"model":"bot","choices":[{"index":0,'
     b'"delta":{"content":"Hi"},"finish_reason":null}]}\n\ndata: [DONE]\n\n'
@@ -442,3 +444,28 @@ def test_llm_responses_compares_indexes_slices_and_iterates_like_a_list(
     result.stdout.fnmatch_lines(
         ["E *assert <llm_responses: 1 scored> == []", "E *Left contains one more item*"]
     )
+
+
+def test_merging_shard_reports_keeps_the_app_responses(
+    app: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """pytest-llmconfidence merge joins the app responses of its shards and recomputes their figures."""
+    record(app, monkeypatch, "--llm-watch", "-k", "capital or weather", "--llm-report=a.json")
+    record(app, monkeypatch, "--llm-watch", "-k", "unsure", "--llm-report=b.json")
+    assert (
+        main(["merge", str(app.path / "a.json"), str(app.path / "b.json"), "-o", str(app.path / "all.json")])
+        == 0
+    )
+    summary, records = app_report(app.path / "all.json")
+    assert [r["test_id"].split("::")[1] for r in records] == [
+        "test_capital",
+        "test_unsure",
+        "test_weather_judged",
+    ]
+    assert summary["scored"] == 3 and summary["unsure"] == 1
+    assert summary["confidence"]["min"] == pytest.approx(0.3)
+
+
+def test_llm_responses_fixture_is_documented(pytester: pytest.Pytester) -> None:
+    """pytest --fixtures shows llm_responses and what it needs."""
+    pytester.runpytest("--fixtures").stdout.fnmatch_lines(["llm_responses -- *", "*needs --llm-watch*"])
