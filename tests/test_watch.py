@@ -333,14 +333,20 @@ def test_judge_scope_warns_that_watching_needs_the_test_scope(
         llm_watch = true
         """
     )
-    judged.makepyfile("def test_it():\n    pass\n")
+    script(fake_openai)
+    judged.makepyfile(
+        "def test_one(judge):\n    assert judge('Is the answer right?', 'yes').value\n\n"
+        "def test_two(judge):\n    assert judge('Is the answer right?', 'yes').value\n"
+    )
     result = judged.runpytest()
-    result.assert_outcomes(passed=1)
+    result.assert_outcomes(passed=2)
     result.stdout.fnmatch_lines(
         [
             '*PytestConfigWarning: pytest-llmconfidence: --llm-watch (llm_watch)*with "judge" nothing is watched.'
         ]
     )
+    assert result.stdout.str().count("nothing is watched") == 1
+    assert "app response" not in result.stdout.str()
 
 
 def test_watch_options_are_documented_and_validated(pytester: pytest.Pytester) -> None:
@@ -469,3 +475,83 @@ def test_merging_shard_reports_keeps_the_app_responses(
 def test_llm_responses_fixture_is_documented(pytester: pytest.Pytester) -> None:
     """pytest --fixtures shows llm_responses and what it needs."""
     pytester.runpytest("--fixtures").stdout.fnmatch_lines(["llm_responses -- *", "*needs --llm-watch*"])
+
+
+def _stored(body: bytes, content_type: str = "application/json", **headers: str) -> dict[str, Any]:
+    """A response as the cassette holds it."""
+    return {
+        "status": {"code": 200, "message": "OK"},
+        "headers": {"Content-Type": [content_type], **{k: [v] for k, v in headers.items()}},
+        "body": {"string": body},
+    }
+
+
+@pytest.mark.parametrize(
+    ("response", "reason"),
+    [
+        (_stored(b'{"choices": [ '), "unreadable"),
+        (_stored(b'{"model": "\xff\xfe"}'), "unreadable"),
+        (_stored(b"[1, 2]"), "unreadable"),
+        (_stored(b"<html>Sign in</html>", "text/html"), "unreadable"),
+        (_stored(json.dumps({"model": "m", "choices": {"0": {}}}).encode()), "unreadable"),
+        (
+            _stored(json.dumps({"model": "m", "choices": [{"logprobs": {"content": "x"}}]}).encode()),
+            "unreadable",
+        ),
+        (_stored(json.dumps({"output": [{"type": "message", "content": 3}]}).encode()), "unreadable"),
+        (_stored(json.dumps(completion([("Hi", 0.9)], logprobs=False)).encode()), "no logprobs"),
+        (_stored(SSE, "text/event-stream"), "streamed"),
+        (_stored(SSE, "application/octet-stream"), "streamed"),
+    ],
+    ids=[
+        "truncated",
+        "not-utf8",
+        "json-list",
+        "html",
+        "choices-dict",
+        "content-text",
+        "output-content-int",
+        "no-logprobs",
+        "sse",
+        "sse-unlabelled",
+    ],
+)
+def test_a_body_that_cannot_be_scored_is_skipped_by_reason_never_an_error(
+    response: dict[str, Any], reason: str
+) -> None:
+    """The watcher never raises into the app's call: what it cannot score it counts as skipped."""
+    from pytest_llmconfidence._records import TestRecords
+    from pytest_llmconfidence._watch import Watcher
+
+    class Request:
+        method, path = "POST", "/v1/chat/completions"
+
+    watcher = Watcher(TestRecords("t.py::test_it"))
+    watcher(Request(), response, False)
+    assert watcher.skipped() == {reason: 1} and watcher.scored() == []
+    assert watcher.records.take_new()[0]["skipped"] == reason
+
+
+def test_a_gzipped_response_is_scored_and_other_routes_and_statuses_are_ignored() -> None:
+    """A compressed body is read decompressed; GET, /embeddings and a 429 are not answers to score."""
+    import gzip
+
+    from pytest_llmconfidence._records import TestRecords
+    from pytest_llmconfidence._watch import Watcher
+
+    class Request:
+        def __init__(self, method: str, path: str) -> None:
+            self.method, self.path = method, path
+
+    watcher = Watcher(TestRecords("t.py::test_it"))
+    body = json.dumps(CAPITAL).encode()
+    watcher(
+        Request("POST", "/v1/chat/completions"),
+        _stored(gzip.compress(body), **{"Content-Encoding": "gzip"}),
+        True,
+    )
+    watcher(Request("GET", "/v1/responses/resp_1"), _stored(body), True)
+    watcher(Request("POST", "/v1/embeddings"), _stored(body), True)
+    watcher(Request("POST", "/v1/chat/completions"), {**_stored(body), "status": {"code": 429}}, True)
+    assert [round(r.geometric_mean, 6) for r in watcher.scored()] == [0.8]
+    assert watcher.skipped() == {}
