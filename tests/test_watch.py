@@ -97,10 +97,25 @@ def test_unsure(llm_responses):
 """
 
 
+CLOSE_CLIENTS = """
+import pytest
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _close_the_module_client(request):
+    # The runs are in-process: an app client left open warns (ResourceWarning) in a later test.
+    yield
+    client = getattr(request.module, "client", None)
+    if client is not None:
+        client.close()
+"""
+
+
 @pytest.fixture
 def app(judged: pytest.Pytester, fake_openai: FakeOpenAI) -> pytest.Pytester:
     """A project whose code under test calls the scripted model with the openai client."""
     script(fake_openai)
+    judged.makeconftest(CLOSE_CLIENTS)
     judged.makepyfile(test_app=APP.format(base_url=fake_openai.base_url))
     return judged
 
@@ -217,6 +232,7 @@ def test_llm_responses_checks_fail_with_the_facts_and_say_why_nothing_was_scored
 ) -> None:
     """A failed at_least names the aggregate, the threshold and the weakest token; an empty list says why."""
     script(fake_openai)
+    judged.makeconftest(CLOSE_CLIENTS)
     judged.makepyfile(test_checks=CHECKS.format(base_url=fake_openai.base_url))
     result = record(judged, monkeypatch, "--llm-watch")
     result.assert_outcomes(failed=2)
@@ -303,6 +319,7 @@ def test_the_llm_marker_watches_one_test(
 ) -> None:
     """@pytest.mark.llm(watch=True) watches that test alone."""
     script(fake_openai)
+    judged.makeconftest(CLOSE_CLIENTS)
     judged.makepyfile(
         test_marked=CHECKS.format(base_url=fake_openai.base_url)
         .replace(
@@ -381,10 +398,10 @@ def test_html_and_github_summary_get_the_app_section_and_user_scores_stay_apart(
         from pytest_llmconfidence import response_confidence
 
         def test_it(llm_responses):
-            client = openai.OpenAI(base_url="{fake_openai.base_url}")
-            reply = client.chat.completions.create(
-                model="bot", messages=[{{"role": "user", "content": "unsure?"}}], logprobs=True
-            )
+            with openai.OpenAI(base_url="{fake_openai.base_url}") as client:
+                reply = client.chat.completions.create(
+                    model="bot", messages=[{{"role": "user", "content": "unsure?"}}], logprobs=True
+                )
             assert response_confidence(reply).geometric_mean == llm_responses[0].geometric_mean
         """
     )
@@ -444,6 +461,7 @@ def test_llm_responses_compares_indexes_slices_and_iterates_like_a_list(
 ) -> None:
     """llm_responses == [] holds before any scored call; it then equals the list of what was scored."""
     script(fake_openai)
+    judged.makeconftest(CLOSE_CLIENTS)
     judged.makepyfile(test_listlike=LISTLIKE.format(base_url=fake_openai.base_url))
     result = record(judged, monkeypatch, "--llm-watch")
     result.assert_outcomes(passed=1, failed=1)
@@ -555,3 +573,27 @@ def test_a_gzipped_response_is_scored_and_other_routes_and_statuses_are_ignored(
     watcher(Request("POST", "/v1/chat/completions"), {**_stored(body), "status": {"code": 429}}, True)
     assert [round(r.geometric_mean, 6) for r in watcher.scored()] == [0.8]
     assert watcher.skipped() == {}
+
+
+def test_a_marker_asking_to_watch_in_judge_scope_warns_and_the_fixture_says_why(
+    judged: pytest.Pytester, fake_openai: FakeOpenAI
+) -> None:
+    """@pytest.mark.llm(watch=True) under llm_record_scope = judge warns; llm_responses names the scope."""
+    judged.makeini(
+        f"""
+        [pytest]
+        llm_base_url = {fake_openai.base_url}
+        llm_record_scope = judge
+        """
+    )
+    judged.makepyfile(
+        "import pytest\n\n@pytest.mark.llm(watch=True)\ndef test_it(llm_responses):\n    pass\n"
+    )
+    result = judged.runpytest()
+    result.assert_outcomes(errors=1)
+    result.stdout.fnmatch_lines(
+        [
+            '*llm_record_scope = "test"*',
+            "*PytestWarning: pytest-llmconfidence: --llm-watch (llm_watch)*nothing is watched.",
+        ]
+    )
