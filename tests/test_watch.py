@@ -338,18 +338,19 @@ def test_the_llm_marker_watches_one_test(
     )
 
 
+def judge_scope(pytester: pytest.Pytester, fake: FakeOpenAI, *lines: str) -> None:
+    """An ini file whose cassettes hold the judge's calls only."""
+    extra = "".join(f"{line}\n" for line in lines)
+    pytester.makefile(
+        ".ini", tox=f"[pytest]\nllm_base_url = {fake.base_url}\nllm_record_scope = judge\n{extra}"
+    )
+
+
 def test_judge_scope_warns_that_watching_needs_the_test_scope(
     judged: pytest.Pytester, fake_openai: FakeOpenAI
 ) -> None:
     """With llm_record_scope = judge the app's calls are not intercepted: the run says so once."""
-    judged.makeini(
-        f"""
-        [pytest]
-        llm_base_url = {fake_openai.base_url}
-        llm_record_scope = judge
-        llm_watch = true
-        """
-    )
+    judge_scope(judged, fake_openai, "llm_watch = true")
     script(fake_openai)
     judged.makepyfile(
         "def test_one(judge):\n    assert judge('Is the answer right?', 'yes').value\n\n"
@@ -579,17 +580,11 @@ def test_a_marker_asking_to_watch_in_judge_scope_warns_and_the_fixture_says_why(
     judged: pytest.Pytester, fake_openai: FakeOpenAI
 ) -> None:
     """@pytest.mark.llm(watch=True) under llm_record_scope = judge warns; llm_responses names the scope."""
-    judged.makeini(
-        f"""
-        [pytest]
-        llm_base_url = {fake_openai.base_url}
-        llm_record_scope = judge
-        """
-    )
+    judge_scope(judged, fake_openai)
     judged.makepyfile(
         "import pytest\n\n@pytest.mark.llm(watch=True)\ndef test_it(llm_responses):\n    pass\n"
     )
-    result = judged.runpytest()
+    result = judged.runpytest("-W", "default::pytest.PytestWarning")  # not an error, as in this suite
     result.assert_outcomes(errors=1)
     result.stdout.fnmatch_lines(
         [
