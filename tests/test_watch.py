@@ -98,16 +98,11 @@ def test_unsure(llm_responses):
 
 
 CLOSE_CLIENTS = """
-import pytest
-
-
-@pytest.fixture(autouse=True, scope="module")
-def _close_the_module_client(request):
+def pytest_sessionfinish(session):
     # The runs are in-process: an app client left open warns (ResourceWarning) in a later test.
-    yield
-    client = getattr(request.module, "client", None)
-    if client is not None:
-        client.close()
+    for module in {item.module for item in session.items}:
+        if hasattr(module, "client"):
+            module.client.close()
 """
 
 
