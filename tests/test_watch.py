@@ -288,12 +288,13 @@ def test_xdist_gives_the_same_summary_as_a_serial_run(
 
 
 def test_off_by_default_nothing_is_watched_and_the_fixture_says_how_to_turn_it_on(
-    app: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+    app: pytest.Pytester, fake_openai: FakeOpenAI, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Without --llm-watch there is no section and no record; llm_responses errors naming --llm-watch."""
+    judged_only = APP.split("def test_capital")[0].replace("import pytest\n", "")
     app.makepyfile(
-        test_judged="from test_app import ask\n\n"
-        "def test_it(judge):\n    assert judge('Is the answer right?', ask('capital?')).value is True\n"
+        test_judged=judged_only.format(base_url=fake_openai.base_url)
+        + "def test_it(judge):\n    assert judge('Is the answer right?', ask('capital?')).value is True\n"
     )
     result = record(app, monkeypatch, "--llm-report=report.json")
     result.assert_outcomes(passed=1, errors=6)
