@@ -26,7 +26,7 @@ def test_score_many_and_choose_many_come_back_in_input_order_whatever_finishes_f
     judged: pytest.Pytester, fake_openai: FakeOpenAI
 ) -> None:
     """The slowest first: results, and their records in the report, still come in the order of the items."""
-    for n, delay in enumerate([0.3, 0.2, 0.1, 0.0]):
+    for n, delay in enumerate([0.5, 0.4, 0.3, 0.2]):
         fake_openai.rule(f"grade {n}", Reply(completion([(str(n + 1), 0.9), ("5", 0.05)]), delay_s=delay))
         fake_openai.rule(f"pick {n}", Reply(completion([("red" if n % 2 else "blue", 0.8)]), delay_s=delay))
     fake_openai.max_in_flight = 0
