@@ -121,14 +121,9 @@ class Summary:
 
     @property
     def thresholds(self) -> tuple[float, ...]:
-        """The thresholds the verdicts were judged against, most used first (ties: first met).
-
-        Those of their checks; with no checks, the verdicts' own (the test's, after its ``llm``
-        marker); with no verdicts, the run's default. The first is the one the histogram draws.
-        """
+        """The thresholds the verdicts' checks used, most used first (ties: first met); with no checks,
+        the run's default. The first is the one the histograms draw."""
         used = [number(c["threshold"]) for r in self.verdicts for c in _checks(r) if "threshold" in c]
-        if not used:
-            used = [number(r.get("threshold"), self.threshold) for r in self.verdicts]
         counts = Counter(round(value, 6) for value in used)
         return tuple(value for value, _ in counts.most_common()) or (self.threshold,)
 
