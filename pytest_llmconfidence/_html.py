@@ -53,16 +53,17 @@ code { font-family: ui-monospace, SFMono-Regular, Menlo, monospace; font-size: 1
 .note { color: var(--muted); font-size: 12px; margin: 4px 0 0; }
 .bar { display: inline-block; height: 8px; border-radius: 2px; vertical-align: middle; margin-right: 6px; }
 td, th { overflow-wrap: break-word; }
+td.wide { min-width: 16em; }
 /* Narrow windows (a phone, a CI log beside the code): each table row becomes a card, test id and
    question on lines of their own, the short cells labelled in between; nothing scrolls sideways. */
-@media (max-width: 760px) {
+@media (max-width: 900px) {
   body { padding: 16px 12px 32px; }
   table, tbody, tr, td { display: block; width: auto; }
   thead { display: none; }
   tr { display: flex; flex-wrap: wrap; align-items: baseline; gap: 2px 14px; padding: 8px 0;
     border-bottom: 1px solid var(--line); }
   td { border: 0; padding: 0; }
-  td.test, td.wide { flex: 1 1 100%; }
+  td.test, td.wide { flex: 1 1 100%; min-width: 0; }
   td.num { text-align: left; }
   td[data-label]::before { content: attr(data-label) " "; color: var(--muted); font-size: 12px;
     font-weight: normal; }
@@ -76,8 +77,15 @@ def _e(value: Any) -> str:
 
 
 def html_test_id(value: Any) -> str:
-    """A test id, escaped, with line-break opportunities after ``::`` and ``/``."""
-    return _e(value).replace("::", "::<wbr>").replace("/", "/<wbr>")
+    """A test id, escaped, with line-break opportunities after ``::``, ``/`` and ``_`` and before ``[``.
+
+    A test named as a sentence (``test_late_returns_are_refused``) wraps between its words, never
+    inside one, so the id column stays narrow enough to leave the question its room.
+    """
+    text = _e(value)
+    for mark, marked in (("::", "::<wbr>"), ("/", "/<wbr>"), ("_", "_<wbr>"), ("[", "<wbr>[")):
+        text = text.replace(mark, marked)
+    return text
 
 
 _LEGEND = (("red", "at or below 0.5"), ("yellow", "below the threshold"), ("green", "at or above it"))
@@ -143,7 +151,7 @@ def _histogram_legend(threshold: float, left: int) -> str:
         f'<text class="threshold-label" x="{left + 22}" y="12">{label}</text>',
     ]
     x = left + 22 + len(label) * 6.2 + 18
-    for tone, words in _LEGEND:
+    for tone, words in _LEGEND if threshold > 0.5 else (_LEGEND[0], ("green", "above 0.5")):
         parts.append(f'<rect x="{x:.1f}" y="3" width="10" height="10" rx="2" fill="{_COLOURS[tone]}"/>')
         parts.append(f'<text x="{x + 14:.1f}" y="12">{words}</text>')
         x += 14 + len(words) * 6.2 + 18

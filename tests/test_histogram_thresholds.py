@@ -63,5 +63,13 @@ def test_baseline_changes_wrap_their_test_ids_like_the_verdict_table() -> None:
     test_id = "tests/integration/test_answers.py::TestRefunds::test_quoted"
     old = [verdict_record(0.95, test_id=test_id)]
     new = [verdict_record(0.95, value=False, test_id=test_id)]
-    assert "tests/<wbr>integration/<wbr>" in html_section(compare(old, new))
+    assert "tests/<wbr>integration/<wbr>test_<wbr>answers.py::<wbr>" in html_section(compare(old, new))
     assert "::<wbr>TestRefunds::<wbr>" in html_section(compare(old, new))
+
+
+def test_the_legend_names_only_the_colours_the_threshold_can_give() -> None:
+    """Yellow (below the threshold) exists only for a threshold above 0.5."""
+    high = svg_histogram(_summary(verdict_record(0.7, checks=[(0.9, False)])))
+    assert "below the threshold" in high and "at or above it" in high
+    low = svg_histogram(_summary(verdict_record(0.7, checks=[(0.3, True)])))
+    assert "at or below 0.5" in low and "above 0.5" in low and "below the threshold" not in low

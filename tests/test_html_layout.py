@@ -16,12 +16,12 @@ def _style(html: str) -> str:
     return html.split("<style>", 1)[1].split("</style>", 1)[0]
 
 
-def test_test_ids_may_break_after_each_double_colon_and_slash_and_nowhere_else() -> None:
-    """A long id wraps at ``::`` and ``/``; words and parameters stay whole."""
+def test_test_ids_may_break_between_their_parts_and_words_never_inside_a_word() -> None:
+    """A long id wraps after ``::``, ``/`` and ``_`` and before ``[``; words and parameters stay whole."""
     html = render_html(summarize([verdict_record(0.4, test_id=LONG_ID)]))
     expected = (
-        "tests/<wbr>integration/<wbr>test_answers.py::<wbr>TestRefunds::<wbr>"
-        "test_refund_policy_is_quoted[annual-plan]"
+        "tests/<wbr>integration/<wbr>test_<wbr>answers.py::<wbr>TestRefunds::<wbr>"
+        "test_<wbr>refund_<wbr>policy_<wbr>is_<wbr>quoted<wbr>[annual-plan]"
     )
     assert f'<td class="test">{expected}</td>' in html
     assert "overflow-wrap: anywhere" not in _style(html)
