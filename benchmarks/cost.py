@@ -1,7 +1,9 @@
-"""Cost: prompt and completion tokens per verdict, read from the `usage` of recorded verdicts.
+"""Cost: prompt and completion tokens per verdict, per score and per choice, read from recorded `usage`.
 
-Reads every cassette under cassettes/ (the example suite and the labelled set, recorded from a real model)
-and reports tokens per judge call. Goal: 1 completion token per verdict.
+Verdicts: every cassette under cassettes/ (the example suite and the labelled set, recorded from a real
+model). Scores and choices: the example suite replayed offline with `--llm-report`, whose records say which
+kind each call was (a recorded request alone cannot tell a word scale from single-word options). Goal: 1
+completion token per verdict; per score and choice at most 2 (a label such as "10" may take two tokens).
 """
 
 from __future__ import annotations
@@ -9,11 +11,15 @@ from __future__ import annotations
 import argparse
 import json
 import statistics
+import subprocess
+import tempfile
 from pathlib import Path
 from typing import Any
 
 import yaml
-from _common import ROOT
+from _common import ROOT, clean_env, pytest_cmd
+
+GRADED_GOAL = "<= 2 completion tokens"
 
 
 def _bodies(cassette: Path) -> list[dict[str, Any]]:
@@ -59,17 +65,59 @@ def run(cassette_dir: Path = ROOT / "cassettes") -> dict[str, Any]:
     }
 
 
+def run_graded(suite: Path = ROOT / "examples") -> list[dict[str, Any]]:
+    """Tokens per score and per choice of ``suite``, replayed offline (``--llm-record-mode=none``)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        report = Path(tmp) / "report.json"
+        args = pytest_cmd(str(suite), "--llm-record-mode=none", f"--llm-report={report}", "-p", "no:xdist")
+        # Some example tests fail on purpose (status 1); the report is written whatever the outcomes.
+        done = subprocess.run(args, cwd=ROOT, env=clean_env(CI="true"), capture_output=True, text=True)
+        if not report.exists():
+            raise RuntimeError(
+                f"{' '.join(args)} wrote no report ({done.returncode}):\n{done.stdout[-3000:]}"
+            )
+        data = json.loads(report.read_text(encoding="utf-8"))
+    results = []
+    for kind in ("score", "choice"):
+        usages = [r["usage"] for r in data.get(f"{kind}s", []) if r.get("usage")]
+        prompt = [int(u.get("prompt_tokens", 0)) for u in usages]
+        completion = [int(u.get("completion_tokens", 0)) for u in usages]
+        result: dict[str, Any] = {"name": f"cost per {kind}", "unit": kind, "count": len(completion)}
+        result["goal"] = GRADED_GOAL
+        if completion:
+            result.update(
+                prompt_tokens_mean=statistics.mean(prompt),
+                completion_tokens_mean=statistics.mean(completion),
+                completion_tokens_max=max(completion),
+                ratio=statistics.mean(completion) / 2.0,
+            )
+        else:
+            result["ratio"] = None
+        results.append(result)
+    return results
+
+
+def describe(result: dict[str, Any]) -> str:
+    """One line: how many recorded calls of the kind, and their tokens."""
+    unit = result.get("unit", "verdict")
+    count = result.get("count", result.get("verdicts", 0))
+    if not count:
+        return f"no recorded {unit}s"
+    return (
+        f"{count} recorded {unit}{'s' if count != 1 else ''}: {result['prompt_tokens_mean']:.1f} prompt tokens "
+        f"and {result['completion_tokens_mean']:.2f} completion tokens each (max {result['completion_tokens_max']})"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--cassette-dir", type=Path, default=ROOT / "cassettes")
-    r = run(parser.parse_args().cassette_dir)
-    if not r["verdicts"]:
-        print("cost per verdict: no recorded verdicts found")
-        return
-    print(
-        f"{r['name']}: {r['verdicts']} verdicts, prompt {r['prompt_tokens_mean']:.1f} tokens, "
-        f"completion {r['completion_tokens_mean']:.2f} tokens (max {r['completion_tokens_max']}; goal {r['goal']})"
+    parser.add_argument(
+        "--suite", type=Path, default=ROOT / "examples", help="replayed for scores and choices"
     )
+    args = parser.parse_args()
+    for r in [run(args.cassette_dir), *run_graded(args.suite)]:
+        print(f"{r['name']}: {describe(r)} (goal {r['goal']})")
 
 
 if __name__ == "__main__":

@@ -81,6 +81,7 @@ def collect(quick: bool) -> list[dict[str, Any]]:
         )
     results.append(batch.run(calls=32 if quick else 200, concurrency=16))
     results.append(cost.run())
+    results.extend(cost.run_graded())
     return results
 
 
@@ -91,12 +92,7 @@ def detail(result: dict[str, Any]) -> str:
     if name.startswith("live batch"):
         return f"{result['elapsed_s']:.2f} s against the ideal {result['ideal_s']:.2f} s"
     if name.startswith("cost"):
-        if not result.get("verdicts"):
-            return "no recorded verdicts"
-        return (
-            f"{result['verdicts']} recorded verdicts: {result['prompt_tokens_mean']:.1f} prompt tokens and "
-            f"{result['completion_tokens_mean']:.2f} completion tokens each (max {result['completion_tokens_max']})"
-        )
+        return cost.describe(result)
     return str(result.get("detail", ""))
 
 
@@ -126,6 +122,8 @@ def markdown(results: list[dict[str, Any]], quick: bool) -> str:
         "  its own loop: the cost of a replayed request does not grow with the cassette.",
         "- **live batch**: `judge.many()` at concurrency 16 against a local endpoint that answers after 100 ms.",
         "- **cost**: completion tokens per verdict, from the `usage` of the committed recordings (ratio = tokens / 1).",
+        "- **cost per score / choice**: completion tokens per `judge.score()` / `judge.choose()`, from the `usage`",
+        "  of the example suite replayed with `--llm-report` (ratio = tokens / 2: a label may take two tokens).",
         "",
     ]
     return "\n".join(lines)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 import string
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 from pydantic import BaseModel, ConfigDict, PrivateAttr
 
@@ -18,7 +18,7 @@ from ._models import Alternative, Check, Usage
 from ._prompt import question_parts
 from ._text import fmt_probability, shorten
 
-__all__ = ["Choice", "Score", "choice_labels", "graded_messages", "read_distribution"]
+__all__ = ["Choice", "Reading", "Score", "choice_labels", "graded_messages", "read_distribution"]
 
 _FROZEN = ConfigDict(frozen=True, extra="forbid")
 
@@ -59,6 +59,12 @@ class _Graded(BaseModel):
         if not 0.0 <= needed <= 1.0:
             raise ValueError(f"threshold must be between 0 and 1, got {threshold!r}")
         return needed
+
+    def _keep_check(self, name: str, passed: bool, needed: float, score: float, text: str) -> Check:
+        """A check made on this result, kept (the report lists it) and returned (the test asserts it)."""
+        check = Check(name, passed, needed, score, text)
+        self._checks.append(check)
+        return check
 
     def _distribution_text(self) -> str:
         return " ".join(f"{label}:{p:.2f}" for label, p in self.distribution.items())
@@ -123,9 +129,7 @@ class Score(_Graded):
                 f"distribution {self._distribution_text()}; "
                 f"q={shorten(self.question, 120)!r}"
             )
-        check = Check("at_least", passed, needed, mass, text)
-        self._checks.append(check)
-        return check
+        return self._keep_check("at_least", passed, needed, mass, text)
 
     def __repr__(self) -> str:
         return (
@@ -164,9 +168,7 @@ class Choice(_Graded):
                 f"confident failed: {facts}, needed {option!r} >= {fmt_probability(needed)}; "
                 f"distribution {self._distribution_text()}; q={shorten(self.question, 120)!r}"
             )
-        check = Check("confident", passed, needed, score, text)
-        self._checks.append(check)
-        return check
+        return self._keep_check("confident", passed, needed, score, text)
 
     def __repr__(self) -> str:
         return (
@@ -209,32 +211,87 @@ def graded_messages(
     return [{"role": "system", "content": system}, {"role": "user", "content": "\n\n".join(parts)}]
 
 
-def read_distribution(
-    positions: Sequence[Position], labels: Sequence[str]
-) -> tuple[Position | None, dict[str, float]]:
-    """The position of the answer (first sampled label, else first with a label among its alternatives)
-    and the probability of each label there (every spelling summed, padding ignored, never renormalised)."""
+class Reading(NamedTuple):
+    """Where the answer was read, the probability of each label there, and the answer as sampled."""
+
+    position: Position | None
+    distribution: dict[str, float]
+    token: str | None
+    """The sampled token, or the two sampled tokens that spell a label together (``"1"``, ``"0"``)."""
+
+
+def read_distribution(positions: Sequence[Position], labels: Sequence[str]) -> Reading:
+    """The answer's position and the probability of each label there (spellings summed, padding ignored,
+    never renormalised).
+
+    The position is the first whose sampled token is a label or, with the next sampled token, spells one
+    (``"1"`` then ``"0"`` on a 0-10 scale); else the first with a label among its alternatives. When the
+    sampled token there begins longer labels, its probability is split with the next position, whose
+    alternatives are conditioned on it: ``P("10") = P("1") * P("0" next)``, and ``"1"`` keeps the rest.
+    Other alternatives count for their own label only (the response holds no next position for them).
+    """
     wanted = {normalize_token(label): label for label in labels}
-    position = next((p for p in positions if normalize_token(p.token) in wanted), None)
-    if position is None:
-        position = next(
-            (p for p in positions if any(normalize_token(tok) in wanted for tok, _ in p.candidates())), None
-        )
+    index = _answer_index(positions, wanted)
     mass = dict.fromkeys(labels, 0.0)
-    if position is None:
-        return None, mass
+    if index is None:
+        return Reading(None, mass, None)
+    position = positions[index]
+    after = positions[index + 1] if index + 1 < len(positions) else None
+    for token, probability in _probabilities(position).items():
+        rest = probability
+        if token == position.token and after is not None:
+            longer = _continuations(token, after, wanted)
+            for longer_label, p_next in longer.items():
+                mass[longer_label] += probability * p_next
+            rest = probability * max(0.0, 1.0 - math.fsum(longer.values()))
+        short = wanted.get(normalize_token(token))
+        if short is not None:
+            mass[short] += rest
+    total = math.fsum(mass.values())
+    if total > 1.0:
+        mass = {label: p / total for label, p in mass.items()}
+    joined = None if after is None else position.token + after.token
+    spelled = joined is not None and _lengthens(position.token, joined, wanted)
+    return Reading(position, mass, joined if spelled else position.token)
+
+
+def _answer_index(positions: Sequence[Position], wanted: Mapping[str, str]) -> int | None:
+    for index, position in enumerate(positions):
+        if normalize_token(position.token) in wanted:
+            return index
+        if index + 1 < len(positions) and _lengthens(
+            position.token, position.token + positions[index + 1].token, wanted
+        ):
+            return index
+    for index, position in enumerate(positions):
+        if any(normalize_token(token) in wanted for token, _ in position.candidates()):
+            return index
+    return None
+
+
+def _lengthens(token: str, joined: str, wanted: Mapping[str, str]) -> bool:
+    """Whether ``joined`` (``token`` and what follows it) spells a label longer than ``token`` alone."""
+    start, whole = normalize_token(token), normalize_token(joined)
+    return bool(start) and whole != start and whole in wanted
+
+
+def _probabilities(position: Position) -> dict[str, float]:
+    """Each distinct alternative's probability (its best logprob when sent twice), padding ignored."""
     best: dict[str, float] = {}
     for token, logprob in position.candidates():
         if not is_padding(logprob) and (token not in best or logprob > best[token]):
             best[token] = logprob
-    for token, logprob in best.items():
-        label = wanted.get(normalize_token(token))
-        if label is not None:
-            mass[label] += math.exp(logprob)
-    total = math.fsum(mass.values())
-    if total > 1.0:
-        mass = {label: p / total for label, p in mass.items()}
-    return position, mass
+    return {token: math.exp(logprob) for token, logprob in best.items()}
+
+
+def _continuations(token: str, after: Position, wanted: Mapping[str, str]) -> dict[str, float]:
+    """The longer labels ``token`` begins, each with the probability of its continuation at ``after``."""
+    found: dict[str, float] = {}
+    for following, probability in _probabilities(after).items():
+        if _lengthens(token, token + following, wanted):
+            label = wanted[normalize_token(token + following)]
+            found[label] = found.get(label, 0.0) + probability
+    return found
 
 
 def scale_mean(scale: Sequence[str], distribution: Mapping[str, float]) -> float | None:

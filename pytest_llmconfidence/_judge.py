@@ -13,7 +13,8 @@ import re
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from typing import TYPE_CHECKING, Any, TypeVar
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from ._confidence import (
     Position,
@@ -44,7 +45,8 @@ Messages = list[dict[str, str]]
 class JudgeHooks:
     """What a judge asks of its surroundings; the defaults are the plain prompt and no bookkeeping.
 
-    The plugin's subclass builds the prompt with ``pytest_llmconfidence_build_messages``, calibrates,
+    The plugin's subclass builds the prompt with ``pytest_llmconfidence_build_messages`` (a score's or a
+    choice's with ``pytest_llmconfidence_build_graded_messages``), calibrates,
     records each verdict for the test and calls ``pytest_llmconfidence_verdict``.
     """
 
@@ -52,6 +54,24 @@ class JudgeHooks:
         self, question: str, response: str | None, context: str | None, config: JudgeConfig
     ) -> Messages:
         return default_messages(question, response, context, reason=config.reason)
+
+    def build_graded_messages(
+        self,
+        kind: str,
+        question: str,
+        response: str | None,
+        context: str | None,
+        labels: Sequence[str],
+        options: Sequence[str],
+        config: JudgeConfig,
+    ) -> Messages:
+        """The prompt of a score (``kind`` "score") or a choice ("choice"): answer with one of ``labels``.
+
+        ``options`` says what each label stands for (a choice's options; a score's labels themselves).
+        """
+        from ._graded import graded_messages
+
+        return graded_messages(question, response, context, labels, options)
 
     def finish(self, verdict: Verdict) -> Verdict:
         """Called with every verdict before the judge returns it; returns the verdict to return."""
@@ -77,6 +97,27 @@ class PluginHooks(JudgeHooks):
     ) -> Messages:
         messages: Messages = self.hook.pytest_llmconfidence_build_messages(
             question=question, response=response, context=context, config=config
+        )
+        return messages
+
+    def build_graded_messages(
+        self,
+        kind: str,
+        question: str,
+        response: str | None,
+        context: str | None,
+        labels: Sequence[str],
+        options: Sequence[str],
+        config: JudgeConfig,
+    ) -> Messages:
+        messages: Messages = self.hook.pytest_llmconfidence_build_graded_messages(
+            kind=kind,
+            question=question,
+            response=response,
+            context=context,
+            labels=tuple(labels),
+            options=tuple(options),
+            config=config,
         )
         return messages
 
@@ -248,8 +289,8 @@ class Judge:
     """Calls the model and turns its one-word answer into a Verdict.
 
     ``transport`` sends each request and says whether it was replayed (``Transport``: sync and async);
-    ``hooks`` builds the prompt and hears of every verdict (``JudgeHooks``). ``Judge.many`` sends
-    from worker threads.
+    ``hooks`` builds the prompt and hears of every verdict (``JudgeHooks``). ``many``, ``score_many`` and
+    ``choose_many`` send from worker threads; ``acheck``, ``ascore`` and ``achoose`` are awaited.
     """
 
     def __init__(self, config: JudgeConfig, transport: Transport, *, hooks: JudgeHooks | None = None) -> None:
@@ -294,11 +335,7 @@ class Judge:
     ) -> Verdict:
         """Judge ``response`` against ``question``: one chat completion, one Verdict."""
         __tracebackhide__ = True
-        config, params = self._prepare(question, response, context, expected, overrides)
-        start = time.perf_counter()
-        completion, replayed = self.transport.send(params)
-        latency = time.perf_counter() - start
-        return self._finish(completion, replayed, latency, question, response, context, expected, config)
+        return self._run(self._verdict_call(question, response, context, expected, overrides))
 
     async def acheck(
         self,
@@ -311,11 +348,7 @@ class Judge:
     ) -> Verdict:
         """``await judge.acheck(question, response)``: ``judge(...)`` without blocking the event loop."""
         __tracebackhide__ = True
-        config, params = self._prepare(question, response, context, expected, overrides)
-        start = time.perf_counter()
-        completion, replayed = await self.transport.asend(params)
-        latency = time.perf_counter() - start
-        return self._finish(completion, replayed, latency, question, response, context, expected, config)
+        return await self._arun(self._verdict_call(question, response, context, expected, overrides))
 
     def many(self, items: Iterable[Any], *, concurrency: int = 8, **overrides: Any) -> list[Verdict]:
         """Judge many ``(question, response)`` pairs at once; the verdicts come in input order.
@@ -326,48 +359,11 @@ class Judge:
         Every verdict is recorded (in input order); the first failure, in input order, is raised.
         """
         __tracebackhide__ = True
-        if isinstance(concurrency, bool) or not isinstance(concurrency, int) or concurrency < 1:
-            raise ValueError(f"concurrency must be a whole number >= 1, got {concurrency!r}")
-        calls = [_batch_item(item) for item in items]
-        prepared = [
-            self._prepare(call["question"], call["response"], call["context"], call["expected"], overrides)
-            for call in calls
-        ]
-        groups: dict[str, list[int]] = {}
-        for index, (_, params) in enumerate(prepared):
-            groups.setdefault(json.dumps(params, sort_keys=True, default=str), []).append(index)
-        results: list[tuple[Any, bool, float] | None] = [None] * len(prepared)
-        errors: list[BaseException | None] = [None] * len(prepared)
 
-        def run(indices: list[int]) -> None:
-            for index in indices:
-                params = prepared[index][1]
-                start = time.perf_counter()
-                try:
-                    completion, replayed = self.transport.send(params)
-                except Exception as exc:
-                    errors[index] = exc
-                    return
-                results[index] = (completion, replayed, time.perf_counter() - start)
+        def call(question: str, response: str | None, context: str | None, expected: Any) -> _Call[Verdict]:
+            return self._verdict_call(question, response, context, expected, overrides)
 
-        if groups:
-            with ThreadPoolExecutor(min(concurrency, len(groups)), "llmconfidence-judge") as pool:
-                for indices in groups.values():
-                    pool.submit(contextvars.copy_context().run, run, indices)
-        verdicts = []
-        for index, call in enumerate(calls):
-            result = results[index]
-            if result is None:
-                raise errors[index] or next(exc for exc in errors if exc is not None)
-            completion, replayed, latency = result
-            question, response, context = call["question"], call["response"], call["context"]
-            config = prepared[index][0]
-            verdicts.append(
-                self._finish(
-                    completion, replayed, latency, question, response, context, call["expected"], config
-                )
-            )
-        return verdicts
+        return self._run_many(items, concurrency, "judge.many()", _BATCH_KEYS, call)
 
     def score(
         self,
@@ -384,22 +380,45 @@ class Judge:
         ``expected`` is the label the test expects (for calibration, kept as ``expected_label``).
         """
         __tracebackhide__ = True
-        from ._graded import Score, scale_mean
-
-        labels = tuple(str(label) for label in scale)
-        if len(labels) < 2 or len(set(labels)) != len(labels):
-            raise ValueError(f"judge.score() needs a scale of at least two distinct labels, got {scale!r}")
-        if expected is not None and str(expected) not in labels:
-            raise ValueError(f"judge.score(expected={expected!r}): not on the scale {', '.join(labels)}")
-        facts = self._graded(question, response, context, labels, labels, overrides)
-        return self._keep(
-            Score(
-                **facts,
-                scale=labels,
-                expected=scale_mean(labels, facts["distribution"]),
-                expected_label=None if expected is None else str(expected),
-            )
+        return self._run(
+            self._score_call(question, response, context, expected, _scale_labels(scale), overrides)
         )
+
+    async def ascore(
+        self,
+        question: str,
+        response: str | None = None,
+        *,
+        scale: Sequence[Any] = (1, 2, 3, 4, 5),
+        context: str | None = None,
+        expected: Any = None,
+        **overrides: Any,
+    ) -> Score:
+        """``await judge.ascore(question, response)``: ``judge.score(...)``, awaited."""
+        __tracebackhide__ = True
+        call = self._score_call(question, response, context, expected, _scale_labels(scale), overrides)
+        return await self._arun(call)
+
+    def score_many(
+        self,
+        items: Iterable[Any],
+        *,
+        scale: Sequence[Any] = (1, 2, 3, 4, 5),
+        concurrency: int = 8,
+        **overrides: Any,
+    ) -> list[Score]:
+        """Grade many items on one ``scale`` at once; the scores come in input order, as ``many``'s verdicts.
+
+        An item is a question, a ``(question, response[, context])`` tuple, or a dict of ``judge.score()``
+        keyword arguments (``question``, ``response``, ``context``, ``expected``).
+        """
+        __tracebackhide__ = True
+        labels = _scale_labels(scale)
+
+        def call(question: str, response: str | None, context: str | None, expected: Any) -> _Call[Score]:
+            return self._score_call(question, response, context, expected, labels, overrides)
+
+        return self._run_many(items, concurrency, "judge.score_many()", _BATCH_KEYS, call)
 
     def choose(
         self,
@@ -415,73 +434,232 @@ class Judge:
         Options that are not single short words are asked for by letters (A, B, C…) and mapped back.
         """
         __tracebackhide__ = True
-        from ._graded import Choice, choice_labels
+        return self._run(self._choice_call(question, response, context, _options(options), overrides))
 
-        names = tuple(options) if not isinstance(options, str) else ()
-        if len(names) < 2 or len(set(names)) != len(names) or not all(isinstance(o, str) for o in names):
-            raise ValueError(
-                f"judge.choose() needs at least two distinct options as strings, got {options!r}"
-            )
-        labels = choice_labels(names)
-        facts = self._graded(question, response, context, labels, names, overrides)
-        by_label = dict(zip(labels, names, strict=True))
-        facts["distribution"] = {by_label[label]: p for label, p in facts["distribution"].items()}
-        facts["value"] = None if facts["value"] is None else by_label[facts["value"]]
-        return self._keep(Choice(**facts, options=names, labels=labels))
+    async def achoose(
+        self,
+        question: str,
+        response: str | None = None,
+        *,
+        options: Sequence[str],
+        context: str | None = None,
+        **overrides: Any,
+    ) -> Choice:
+        """``await judge.achoose(question, response, options=[...])``: ``judge.choose(...)``, awaited."""
+        __tracebackhide__ = True
+        return await self._arun(self._choice_call(question, response, context, _options(options), overrides))
 
-    def _graded(
+    def choose_many(
+        self, items: Iterable[Any], *, options: Sequence[str], concurrency: int = 8, **overrides: Any
+    ) -> list[Choice]:
+        """Pick one of the same ``options`` for many items at once; the choices come in input order.
+
+        An item is a question, a ``(question, response[, context])`` tuple, or a dict of ``judge.choose()``
+        keyword arguments (``question``, ``response``, ``context``).
+        """
+        __tracebackhide__ = True
+        names = _options(options)
+
+        def call(question: str, response: str | None, context: str | None) -> _Call[Choice]:
+            return self._choice_call(question, response, context, names, overrides)
+
+        return self._run_many(items, concurrency, "judge.choose_many()", _BATCH_KEYS[:3], call)
+
+    def _verdict_call(
         self,
         question: str,
         response: str | None,
         context: str | None,
-        labels: tuple[str, ...],
-        described: Sequence[str],
+        expected: bool | None,
         overrides: Mapping[str, Any],
-    ) -> dict[str, Any]:
-        """Send a score's or a choice's request; the facts both results carry."""
+    ) -> _Call[Verdict]:
+        """A verdict's request, checked and built, and how its completion becomes the Verdict."""
         __tracebackhide__ = True
-        from ._graded import graded_messages, read_distribution
+        config, params = self._prepare(question, response, context, expected, overrides)
 
-        config, _ = self._prepare(question, response, context, None, overrides)
+        def finish(completion: Any, replayed: bool, latency: float) -> Verdict:
+            __tracebackhide__ = True
+            return self._finish(completion, replayed, latency, question, response, context, expected, config)
+
+        return _Call(params, finish)
+
+    def _score_call(
+        self,
+        question: str,
+        response: str | None,
+        context: str | None,
+        expected: Any,
+        labels: tuple[str, ...],
+        overrides: Mapping[str, Any],
+    ) -> _Call[Score]:
+        __tracebackhide__ = True
+        from ._graded import Score, scale_mean
+
+        if expected is not None and str(expected) not in labels:
+            raise ValueError(f"judge.score(expected={expected!r}): not on the scale {', '.join(labels)}")
+
+        def score(facts: dict[str, Any]) -> Score:
+            return Score(
+                **facts,
+                scale=labels,
+                expected=scale_mean(labels, facts["distribution"]),
+                expected_label=None if expected is None else str(expected),
+            )
+
+        return self._graded_call("score", question, response, context, labels, labels, overrides, score)
+
+    def _choice_call(
+        self,
+        question: str,
+        response: str | None,
+        context: str | None,
+        names: tuple[str, ...],
+        overrides: Mapping[str, Any],
+    ) -> _Call[Choice]:
+        __tracebackhide__ = True
+        from ._graded import Choice, choice_labels
+
+        labels = choice_labels(names)
+        by_label = dict(zip(labels, names, strict=True))
+
+        def choice(facts: dict[str, Any]) -> Choice:
+            facts["distribution"] = {by_label[label]: p for label, p in facts["distribution"].items()}
+            facts["value"] = None if facts["value"] is None else by_label[facts["value"]]
+            return Choice(**facts, options=names, labels=labels)
+
+        return self._graded_call("choice", question, response, context, labels, names, overrides, choice)
+
+    def _graded_call(
+        self,
+        kind: str,
+        question: str,
+        response: str | None,
+        context: str | None,
+        labels: tuple[str, ...],
+        options: tuple[str, ...],
+        overrides: Mapping[str, Any],
+        make: Callable[[dict[str, Any]], _T],
+    ) -> _Call[_T]:
+        """A score's or a choice's request, and how its completion becomes the result (``make``)."""
+        __tracebackhide__ = True
+        self._checked(question, response, context)
+        config = self.config_for(overrides)
+        messages = self.hooks.build_graded_messages(
+            kind, question, response, context, labels, options, config
+        )
         params = {
             "model": config.model,
-            "messages": graded_messages(question, response, context, labels, described),
+            "messages": messages,
             "temperature": 0,
             "logprobs": True,
             "top_logprobs": config.top_logprobs,
             "max_tokens": max(config.max_tokens, 2),
         }
-        start = time.perf_counter()
-        completion, replayed = self.transport.send(params)
-        latency = time.perf_counter() - start
+
+        def finish(completion: Any, replayed: bool, latency: float) -> _T:
+            __tracebackhide__ = True
+            facts = self._graded_facts(completion, replayed, latency, config, labels)
+            facts.update(question=question, response=response, context=context)
+            return self._keep(make(facts))
+
+        return _Call(params, finish)
+
+    def _graded_facts(
+        self, completion: Any, replayed: bool, latency: float, config: JudgeConfig, labels: tuple[str, ...]
+    ) -> dict[str, Any]:
+        """What a score's or a choice's completion says: the facts both results carry."""
+        __tracebackhide__ = True
+        from ._graded import read_distribution
+
         data, model, _, _, positions = read_completion(completion, config, base_url_of(self.transport.client))
-        position, distribution = read_distribution(positions, labels)
+        reading = read_distribution(positions, labels)
+        distribution = reading.distribution
         coverage = min(1.0, math.fsum(distribution.values()))
         best = max(labels, key=lambda label: distribution[label])
         top = distribution[best]
         tied = sum(1 for label in labels if distribution[label] == top) > 1
         value = None if top <= 0 or tied else best
-        at = position or positions[0]
+        at = reading.position or positions[0]
         return {
             "value": value,
             "confidence": 0.0 if value is None else top,
             "distribution": distribution,
             "coverage": coverage,
-            "token": at.token,
+            "token": at.token if reading.token is None else reading.token,
             "position": at.index,
             "alternatives": tuple(
                 Alternative(token=token, probability=math.exp(logprob), logprob=logprob)
                 for token, logprob in at.candidates()
             ),
-            "question": question,
-            "response": response,
-            "context": context,
             "model": model,
             "threshold": config.threshold,
             "replayed": replayed,
             "usage": usage_of(data.get("usage")),
             "latency_s": latency,
         }
+
+    def _send(self, params: dict[str, Any]) -> tuple[Any, bool, float]:
+        """Send one request: its completion, whether it was replayed, and how long it took."""
+        start = time.perf_counter()
+        completion, replayed = self.transport.send(params)
+        return completion, replayed, time.perf_counter() - start
+
+    def _run(self, call: _Call[_T]) -> _T:
+        """One request, sent on this thread: ``judge()``, ``judge.score()``, ``judge.choose()``."""
+        __tracebackhide__ = True
+        return call.finish(*self._send(call.params))
+
+    async def _arun(self, call: _Call[_T]) -> _T:
+        """One request, awaited: ``acheck``, ``ascore``, ``achoose``."""
+        __tracebackhide__ = True
+        start = time.perf_counter()
+        completion, replayed = await self.transport.asend(call.params)
+        return call.finish(completion, replayed, time.perf_counter() - start)
+
+    def _run_many(
+        self,
+        items: Iterable[Any],
+        concurrency: int,
+        where: str,
+        keys: tuple[str, ...],
+        make: Callable[..., _Call[_T]],
+    ) -> list[_T]:
+        """Many requests at once: ``many``, ``score_many``, ``choose_many``; results in input order.
+
+        Every item is checked and its request built (``make`` of the item's arguments) before anything is
+        sent. At most ``concurrency`` requests are in flight; identical requests are sent one after another
+        in input order (a cassette replays identical requests in the order it recorded them). Results are
+        finished (recorded) on this thread in input order; the first failure, in input order, is raised.
+        """
+        __tracebackhide__ = True
+        if isinstance(concurrency, bool) or not isinstance(concurrency, int) or concurrency < 1:
+            raise ValueError(f"concurrency must be a whole number >= 1, got {concurrency!r}")
+        calls = [make(**_batch_item(item, where, keys)) for item in items]
+        groups: dict[str, list[int]] = {}
+        for index, call in enumerate(calls):
+            groups.setdefault(json.dumps(call.params, sort_keys=True, default=str), []).append(index)
+        sent: list[tuple[Any, bool, float] | None] = [None] * len(calls)
+        errors: list[BaseException | None] = [None] * len(calls)
+
+        def run(indices: list[int]) -> None:
+            for index in indices:
+                try:
+                    sent[index] = self._send(calls[index].params)
+                except Exception as exc:
+                    errors[index] = exc
+                    return
+
+        if groups:
+            with ThreadPoolExecutor(min(concurrency, len(groups)), "llmconfidence-judge") as pool:
+                for indices in groups.values():
+                    pool.submit(contextvars.copy_context().run, run, indices)
+        results = []
+        for index, call in enumerate(calls):
+            found = sent[index]
+            if found is None:
+                raise errors[index] or next(exc for exc in errors if exc is not None)
+            results.append(call.finish(*found))
+        return results
 
     def _keep(self, result: _T) -> _T:
         self.hooks.keep(result)
@@ -523,6 +701,15 @@ class Judge:
         completion, _ = self.transport.send(request, options)
         return response_confidence(completion)
 
+    def _checked(self, question: str, response: str | None, context: str | None) -> None:
+        """The arguments every judge call shares, checked."""
+        __tracebackhide__ = True
+        if not isinstance(question, str) or not question.strip():
+            raise TypeError(f"judge() needs the question as a non-empty string, got {question!r}")
+        for name, value in (("response", response), ("context", context)):
+            if value is not None and not isinstance(value, str):
+                raise TypeError(f"judge() needs {name} as a string or None, got {type(value).__name__}")
+
     def _prepare(
         self,
         question: str,
@@ -532,11 +719,7 @@ class Judge:
         overrides: Mapping[str, Any],
     ) -> tuple[JudgeConfig, dict[str, Any]]:
         __tracebackhide__ = True
-        if not isinstance(question, str) or not question.strip():
-            raise TypeError(f"judge() needs the question as a non-empty string, got {question!r}")
-        for name, value in (("response", response), ("context", context)):
-            if value is not None and not isinstance(value, str):
-                raise TypeError(f"judge() needs {name} as a string or None, got {type(value).__name__}")
+        self._checked(question, response, context)
         if expected is not None and not isinstance(expected, bool):
             raise TypeError(f"judge() needs expected as True, False or None, got {expected!r}")
         config = self.config_for(overrides)
@@ -571,22 +754,50 @@ class Judge:
 _BATCH_KEYS = ("question", "response", "context", "expected")
 
 
-def _batch_item(item: Any) -> dict[str, Any]:
-    """One item of ``Judge.many`` as ``judge()`` arguments."""
+@dataclass(frozen=True)
+class _Call(Generic[_T]):
+    """One judge request, checked and built: the body to send, and how its completion becomes the result.
+
+    ``finish(completion, replayed, latency_s)`` reads the completion and records the result; the sync,
+    async and batch paths only differ in how they send ``params``.
+    """
+
+    params: dict[str, Any]
+    finish: Callable[[Any, bool, float], _T]
+
+
+def _scale_labels(scale: Sequence[Any]) -> tuple[str, ...]:
+    """A score's scale as labels, checked: at least two, distinct."""
+    labels = tuple(str(label) for label in scale) if not isinstance(scale, str) else ()
+    if len(labels) < 2 or len(set(labels)) != len(labels):
+        raise ValueError(f"judge.score() needs a scale of at least two distinct labels, got {scale!r}")
+    return labels
+
+
+def _options(options: Sequence[str]) -> tuple[str, ...]:
+    """A choice's options, checked: at least two distinct strings."""
+    names = tuple(options) if not isinstance(options, str) else ()
+    if len(names) < 2 or len(set(names)) != len(names) or not all(isinstance(o, str) for o in names):
+        raise ValueError(f"judge.choose() needs at least two distinct options as strings, got {options!r}")
+    return names
+
+
+def _batch_item(item: Any, where: str, keys: tuple[str, ...]) -> dict[str, Any]:
+    """One item of a batch (``many``, ``score_many``, ``choose_many``) as keyword arguments named ``keys``."""
     if isinstance(item, str):
-        return {"question": item, "response": None, "context": None, "expected": None}
+        return {key: item if key == "question" else None for key in keys}
     if isinstance(item, Mapping):
-        unknown = sorted(set(item) - set(_BATCH_KEYS))
+        unknown = sorted(set(item) - set(keys))
         if unknown or "question" not in item:
             raise TypeError(
-                f"judge.many() items as dicts need 'question' and may have {', '.join(_BATCH_KEYS[1:])}; "
+                f"{where} items as dicts need 'question' and may have {', '.join(keys[1:])}; "
                 f"got {sorted(item)}"
             )
-        return {key: item.get(key) for key in _BATCH_KEYS}
+        return {key: item.get(key) for key in keys}
     if isinstance(item, (tuple, list)) and 1 <= len(item) <= 3:
-        values = [*item, None, None][:3]
-        return {"question": values[0], "response": values[1], "context": values[2], "expected": None}
+        values = [*item, None, None, None][: len(keys)]
+        return dict(zip(keys, values, strict=True))
     raise TypeError(
-        "judge.many() takes questions, (question, response[, context]) tuples or dicts of judge() "
-        f"arguments; got {item!r}"
+        f"{where} takes questions, (question, response[, context]) tuples or dicts of "
+        f"{where.replace('_many', '').replace('.many', '')} arguments; got {item!r}"
     )

@@ -22,11 +22,41 @@ def pytest_llmconfidence_build_messages(
     """Return the chat messages the judge sends, or None to leave it to the next implementation.
 
     The first non-None result wins; the plugin's own implementation (the default prompt) runs last.
-    Used by ``judge()``, ``judge.acheck()`` and ``judge.many()`` alike. Example, in a ``conftest.py``::
+    Used by ``judge()``, ``judge.acheck()`` and ``judge.many()`` alike (scores and choices use
+    ``pytest_llmconfidence_build_graded_messages``). Example, in a ``conftest.py``::
 
         def pytest_llmconfidence_build_messages(question, response, context, config):
             return [
                 {"role": "system", "content": "Reply with one word: true or false. Be harsh."},
+                {"role": "user", "content": f"Answer: {response}\\n\\nQuestion: {question}"},
+            ]
+    """
+
+
+@hookspec(firstresult=True)
+def pytest_llmconfidence_build_graded_messages(
+    kind: str,
+    question: str,
+    response: str | None,
+    context: str | None,
+    labels: tuple[str, ...],
+    options: tuple[str, ...],
+    config: JudgeConfig,
+) -> list[dict[str, str]] | None:
+    """Return the chat messages of a score or a choice, or None to leave it to the next implementation.
+
+    ``kind`` is ``"score"`` (``judge.score()``, ``ascore()``, ``score_many()``) or ``"choice"``
+    (``judge.choose()``, ``achoose()``, ``choose_many()``); the model must answer with exactly one of
+    ``labels``, and ``options`` says what each label stands for (a choice's options, asked for as A, B, C…
+    when they are not single words; a score's labels themselves). The first non-None result wins; the
+    plugin's own implementation (the default prompt) runs last. Verdicts never come here. Example, in a
+    ``conftest.py``::
+
+        def pytest_llmconfidence_build_graded_messages(kind, question, response, labels, options):
+            if kind != "score":
+                return None
+            return [
+                {"role": "system", "content": f"Grade harshly. Reply with one of {', '.join(labels)} only."},
                 {"role": "user", "content": f"Answer: {response}\\n\\nQuestion: {question}"},
             ]
     """

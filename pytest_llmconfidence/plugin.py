@@ -183,6 +183,19 @@ def pytest_llmconfidence_build_messages(
     return default_messages(question, response, context, reason=config.reason)
 
 
+@pytest.hookimpl(trylast=True)
+def pytest_llmconfidence_build_graded_messages(
+    question: str,
+    response: str | None,
+    context: str | None,
+    labels: tuple[str, ...],
+    options: tuple[str, ...],
+) -> list[dict[str, str]]:
+    from ._graded import graded_messages
+
+    return graded_messages(question, response, context, labels, options)
+
+
 # --- fixtures ---------------------------------------------------------------------------------
 
 

@@ -30,6 +30,7 @@ def docstring_example(name: str) -> str:
 def test_every_hook_has_a_docstring_example_that_compiles() -> None:
     """Each hookspec documents itself with an implementation of itself."""
     assert HOOKS == [
+        "pytest_llmconfidence_build_graded_messages",
         "pytest_llmconfidence_build_messages",
         "pytest_llmconfidence_summary",
         "pytest_llmconfidence_verdict",

@@ -3,9 +3,15 @@
 from __future__ import annotations
 
 import json
+import math
 
 import pytest
 from fake_openai import FakeOpenAI, completion
+from hypothesis import assume, given
+from hypothesis import strategies as st
+
+from pytest_llmconfidence._confidence import Position
+from pytest_llmconfidence._graded import read_distribution
 
 
 def test_score_gives_the_distribution_the_value_and_the_mean_of_the_scale(
@@ -133,3 +139,26 @@ def test_score_and_choice_are_exported_lazily() -> None:
 
     assert pytest_llmconfidence.Score.__name__ == "Score"
     assert pytest_llmconfidence.Choice.__name__ == "Choice"
+
+
+_PROBABILITY = st.floats(min_value=0.001, max_value=1.0)
+
+
+@given(
+    p_one=_PROBABILITY,
+    p_ten=st.floats(min_value=0.0, max_value=1.0),
+    p_zero=_PROBABILITY,
+    p_stop=st.floats(min_value=0.0, max_value=1.0),
+)
+def test_a_two_token_split_keeps_the_sampled_tokens_probability(
+    p_one: float, p_ten: float, p_zero: float, p_stop: float
+) -> None:
+    """Splitting "1" between "1" and "10" neither creates nor loses probability; the total stays <= 1."""
+    assume(p_one + p_ten <= 1.0 and p_zero + p_stop <= 1.0)
+    first = Position(0, "1", math.log(p_one), (("1", math.log(p_one)), ("10", math.log(p_ten or 1e-300))))
+    after = Position(1, "0", math.log(p_zero), (("0", math.log(p_zero)), ("\n", math.log(p_stop or 1e-300))))
+    reading = read_distribution([first, after], [str(n) for n in range(11)])
+    assert reading.distribution["10"] == pytest.approx(p_ten + p_one * p_zero, abs=1e-12)
+    assert reading.distribution["1"] == pytest.approx(p_one * (1 - p_zero), abs=1e-12)
+    assert math.fsum(reading.distribution.values()) <= 1.0 + 1e-12
+    assert reading.token == "10"
