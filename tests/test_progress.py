@@ -19,6 +19,8 @@ CALLS = {
     "ask": 'judge.ask("Is it slow?")',
     "acheck": 'asyncio.run(judge.acheck("Is it slow?", "yes"))',
     "many": 'judge.many([("Is it slow?", "yes"), ("Is it slow?", "no"), ("Is it slow?", "maybe")])',
+    "ascore": 'asyncio.run(judge.ascore("Is it slow?", "yes", scale=("true", "false")))',
+    "choose_many": 'judge.choose_many([("Is it slow?", "yes"), ("Is it slow?", "no")], options=("true", "false"))',
 }
 
 
