@@ -359,26 +359,24 @@ def html_section(comparison: Comparison) -> str:
     """The baseline section of the HTML report: the counts, the scatter and the table of changes."""
     from html import escape
 
-    rows = "".join(
-        "<tr>"
-        + "".join(
-            f"<td>{escape(str(cell))}</td>"
-            for cell in (
-                change.what.replace("_", " "),
-                change.test_id,
-                "-"
-                if change.old_confidence is None
-                else f"{value_text(change.old_value)} {change.old_confidence:.2f}",
-                "-"
-                if change.new_confidence is None
-                else f"{value_text(change.new_value)} {change.new_confidence:.2f}",
-                change.model,
-                change.question,
+    from ._html import html_test_id
+
+    def cells(change: Change) -> str:
+        before, now = (
+            "-" if confidence is None else f"{value_text(value)} {confidence:.2f}"
+            for value, confidence in (
+                (change.old_value, change.old_confidence),
+                (change.new_value, change.new_confidence),
             )
         )
-        + "</tr>"
-        for change in comparison.changes
-    )
+        return (
+            f"<td>{escape(change.what.replace('_', ' '))}</td>"
+            f'<td class="test">{html_test_id(change.test_id)}</td>'
+            f'<td data-label="before">{escape(before)}</td><td data-label="now">{escape(now)}</td>'
+            f'<td>{escape(str(change.model))}</td><td class="wide">{escape(str(change.question))}</td>'
+        )
+
+    rows = "".join(f"<tr>{cells(change)}</tr>" for change in comparison.changes)
     table = (
         "<table><thead><tr><th>change</th><th>test id</th><th>before</th><th>now</th><th>model</th>"
         f"<th>question</th></tr></thead><tbody>{rows}</tbody></table>"

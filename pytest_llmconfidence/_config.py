@@ -75,6 +75,8 @@ class JudgeConfig(NamedTuple):
     watch_min: float = 0.5
     """An app response whose ``watch_by`` confidence is below this is unsure (``llm_watch_min``)."""
     watch_strict: bool = False
+    progress_delay: float | None = 2.0
+    """Seconds a live judge call waits before ``-v`` prints a line about it; None: never (``off``)."""
 
     def replace(self, **changes: Any) -> JudgeConfig:
         """A copy with ``changes`` applied."""
@@ -148,6 +150,24 @@ def _boolean(name: str) -> Callable[[Any], bool]:
         if text in ("0", "false", "no", "off"):
             return False
         raise ConfigValueError(f"{name}: {value!r} is not valid; valid values are true, false")
+
+    return check
+
+
+def _seconds_or_off(name: str) -> Callable[[Any], float | None]:
+    def check(value: Any) -> float | None:
+        text = str(value).strip().lower()
+        if text == "off":
+            return None
+        try:
+            number = float(text)
+        except ValueError:
+            number = float("nan")
+        if not 0.0 <= number < float("inf"):
+            raise ConfigValueError(
+                f"{name}: {value!r} is not valid; valid values are a number of seconds >= 0 (e.g. 2.0), off"
+            )
+        return number
 
     return check
 
@@ -387,6 +407,13 @@ OPTIONS: tuple[Option, ...] = (
         default=False,
         convert=_boolean("llm_watch_strict"),
         is_switch=True,
+    ),
+    Option(
+        "progress_delay",
+        "llm_progress_delay",
+        "in -v, seconds a live judge call waits before a line says what it waits for, or off (default: 2.0).",
+        default=2.0,
+        convert=_seconds_or_off("llm_progress_delay"),
     ),
 )
 

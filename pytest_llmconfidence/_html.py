@@ -14,7 +14,7 @@ from ._summary import BINS, Summary, bin_tone, calibrated_note, check_status, ch
 from ._summary import number as _num
 from ._text import fmt, plural, shorten, value_text
 
-__all__ = ["render_html", "svg_histogram", "svg_reliability"]
+__all__ = ["html_test_id", "render_html", "svg_histogram", "svg_reliability"]
 
 _COLOURS = {"red": "#d1495b", "yellow": "#e6a23c", "green": "#3c9d5d"}
 _STYLE = """
@@ -33,12 +33,14 @@ h2 { font-size: 16px; margin: 28px 0 10px; }
 .card span { color: var(--muted); font-size: 12px; }
 .card.bad b { color: var(--red); } .card.warn b { color: var(--yellow); }
 svg text { font: 11px system-ui, sans-serif; fill: var(--muted); }
+svg { max-width: 100%; height: auto; }
+svg.histogram { width: 100%; max-width: 760px; }
 table { border-collapse: collapse; width: 100%; }
 th, td { border-bottom: 1px solid var(--line); padding: 6px 8px; text-align: left; vertical-align: top; }
 th { background: var(--soft); font-weight: 600; font-size: 12px; color: var(--muted); }
 td.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
 td.test { font-family: ui-monospace, SFMono-Regular, Menlo, monospace; font-size: 12px;
-  overflow-wrap: anywhere; max-width: 280px; }
+  overflow-wrap: break-word; }
 .status { font-weight: 600; white-space: nowrap; }
 .failed { color: var(--red); } .borderline { color: var(--yellow); } .passed { color: var(--green); }
 .unchecked { color: var(--muted); }
@@ -48,7 +50,25 @@ details dt { color: var(--muted); }
 details dd { margin: 0; white-space: pre-wrap; word-break: break-word; }
 code { font-family: ui-monospace, SFMono-Regular, Menlo, monospace; font-size: 12px; }
 .iv { color: var(--muted); font-size: 11px; }
+.note { color: var(--muted); font-size: 12px; margin: 4px 0 0; }
 .bar { display: inline-block; height: 8px; border-radius: 2px; vertical-align: middle; margin-right: 6px; }
+td, th { overflow-wrap: break-word; }
+td.wide { min-width: 16em; }
+/* Narrow windows (a phone, a CI log beside the code): each table row becomes a card, test id and
+   question on lines of their own, the short cells labelled in between; nothing scrolls sideways. */
+@media (max-width: 900px) {
+  body { padding: 16px 12px 32px; }
+  table, tbody, tr, td { display: block; width: auto; }
+  thead { display: none; }
+  tr { display: flex; flex-wrap: wrap; align-items: baseline; gap: 2px 14px; padding: 8px 0;
+    border-bottom: 1px solid var(--line); }
+  td { border: 0; padding: 0; }
+  td.test, td.wide { flex: 1 1 100%; min-width: 0; }
+  td.num { text-align: left; }
+  td[data-label]::before { content: attr(data-label) " "; color: var(--muted); font-size: 12px;
+    font-weight: normal; }
+  details dl { grid-template-columns: minmax(0, max-content) minmax(0, 1fr); }
+}
 """
 
 
@@ -56,14 +76,27 @@ def _e(value: Any) -> str:
     return escape("" if value is None else str(value), quote=True)
 
 
-def _test_id(value: Any) -> str:
-    """A test id, escaped, with line-break opportunities after ``::`` and ``/``."""
-    return _e(value).replace("::", "::<wbr>").replace("/", "/<wbr>")
+def html_test_id(value: Any) -> str:
+    """A test id, escaped, with line-break opportunities after ``::``, ``/`` and ``_`` and before ``[``.
+
+    A test named as a sentence (``test_late_returns_are_refused``) wraps between its words, never
+    inside one, so the id column stays narrow enough to leave the question its room.
+    """
+    text = _e(value)
+    for mark, marked in (("::", "::<wbr>"), ("/", "/<wbr>"), ("_", "_<wbr>"), ("[", "<wbr>[")):
+        text = text.replace(mark, marked)
+    return text
 
 
-def svg_histogram(summary: Summary, *, width: int = 640, height: int = 220) -> str:
-    """The confidence histogram (bins of 0.1) as an inline SVG element, the threshold dashed."""
-    left, right, top, bottom = 40, 12, 16, 34
+_LEGEND = (("red", "at or below 0.5"), ("yellow", "below the threshold"), ("green", "at or above it"))
+
+
+def svg_histogram(summary: Summary, *, width: int = 640, height: int = 240) -> str:
+    """The confidence histogram (bins of 0.1) as an inline SVG element, the threshold dashed.
+
+    A legend above the plot names the threshold and the colours, so no label sits on the bars.
+    """
+    left, right, top, bottom = 40, 12, 40, 34
     plot_w, plot_h = width - left - right, height - top - bottom
     peak = max(summary.histogram) or 1
     step = plot_w / BINS
@@ -71,6 +104,7 @@ def svg_histogram(summary: Summary, *, width: int = 640, height: int = 220) -> s
         f'<svg xmlns="http://www.w3.org/2000/svg" class="histogram" width="{width}" height="{height}" '
         f'viewBox="0 0 {width} {height}" role="img" aria-label="confidence histogram">',
         "<title>Confidence of the verdicts, bins of 0.1</title>",
+        _histogram_legend(summary.thresholds[0], left),
         f'<line x1="{left}" y1="{top + plot_h}" x2="{left + plot_w}" y2="{top + plot_h}" stroke="#8c959f"/>',
     ]
     for tick in range(0, peak + 1, max(1, -(-peak // 4))):
@@ -81,7 +115,7 @@ def svg_histogram(summary: Summary, *, width: int = 640, height: int = 220) -> s
         bar_h = plot_h * count / peak
         x = left + index * step + 3
         y = top + plot_h - bar_h
-        colour = _COLOURS[bin_tone(index, summary.threshold)]
+        colour = _COLOURS[bin_tone(index, summary.thresholds[0])]
         low, high = index / BINS, (index + 1) / BINS
         parts.append(
             f'<rect class="bin" data-low="{low:.1f}" data-count="{count}" x="{x:.1f}" y="{y:.1f}" '
@@ -97,16 +131,43 @@ def svg_histogram(summary: Summary, *, width: int = 640, height: int = 220) -> s
         parts.append(
             f'<text x="{x:.1f}" y="{top + plot_h + 16}" text-anchor="middle">{index / BINS:.1f}</text>'
         )
-    tx = left + plot_w * summary.threshold
+    tx = left + plot_w * summary.thresholds[0]
     parts.append(
-        f'<line x1="{tx:.1f}" y1="{top - 4}" x2="{tx:.1f}" y2="{top + plot_h}" stroke="#1f2328" '
-        f'stroke-dasharray="4 3"/>'
-        f'<text x="{tx - 4:.1f}" y="{top + 6}" text-anchor="end">threshold {summary.threshold:.2f}</text>'
+        f'<line class="threshold" x1="{tx:.1f}" y1="{top - 6}" x2="{tx:.1f}" y2="{top + plot_h}" '
+        'stroke="#1f2328" stroke-dasharray="4 3"/>'
     )
     parts.append(
         f'<text x="{left + plot_w / 2:.1f}" y="{height - 4}" text-anchor="middle">confidence</text></svg>'
     )
     return "".join(parts)
+
+
+def _histogram_legend(threshold: float, left: int) -> str:
+    """The legend row above the histogram: the dashed threshold with its value, then the bar colours."""
+    label = f"threshold {threshold:.2f}"
+    parts = [
+        '<g class="legend">',
+        f'<line x1="{left}" y1="8" x2="{left + 16}" y2="8" stroke="#1f2328" stroke-dasharray="4 3"/>',
+        f'<text class="threshold-label" x="{left + 22}" y="12">{label}</text>',
+    ]
+    x = left + 22 + len(label) * 6.2 + 18
+    for tone, words in _LEGEND if threshold > 0.5 else (_LEGEND[0], ("green", "above 0.5")):
+        parts.append(f'<rect x="{x:.1f}" y="3" width="10" height="10" rx="2" fill="{_COLOURS[tone]}"/>')
+        parts.append(f'<text x="{x + 14:.1f}" y="12">{words}</text>')
+        x += 14 + len(words) * 6.2 + 18
+    parts.append("</g>")
+    return "".join(parts)
+
+
+def _thresholds_note(summary: Summary) -> list[str]:
+    """A line under the histogram when the verdicts were judged against more than one threshold."""
+    if len(summary.thresholds) < 2:
+        return []
+    others = ", ".join(f"{value:.2f}" for value in summary.thresholds[1:])
+    return [
+        f'<p class="note">The checks used more than one threshold: the line and the colours show '
+        f"{summary.thresholds[0]:.2f}, the most used; the others were {others}.</p>"
+    ]
 
 
 _SERIES = (("#8c959f", "raw"), ("#3c6fd1", "calibrated"))
@@ -186,12 +247,13 @@ def _metric_cells(m: Mapping[str, Any] | None) -> str:
         for t, v in (m.get("above") or {}).items()
     )
     intervals = m.get("intervals") or {}
+    labels = {"accuracy": "accuracy", "ece": "ECE", "brier": "Brier", "auroc": "AUROC"}
+    cells = {name: _with_interval(m.get(name), intervals.get(name)) for name in labels}
+    cells["ece"] += f" ({m.get('bins', 0)} bins)"
     return (
-        f'<td class="num">{m.get("n", 0)}</td>'
-        f'<td class="num">{_with_interval(m.get("accuracy"), intervals.get("accuracy"))}</td>'
-        f'<td class="num">{_with_interval(m.get("ece"), intervals.get("ece"))} ({m.get("bins", 0)} bins)</td>'
-        f'<td class="num">{_with_interval(m.get("brier"), intervals.get("brier"))}</td>'
-        f'<td class="num">{_with_interval(m.get("auroc"), intervals.get("auroc"))}</td><td>{_e(shares)}</td>'
+        f'<td class="num" data-label="n">{m.get("n", 0)}</td>'
+        + "".join(f'<td class="num" data-label="{labels[name]}">{cell}</td>' for name, cell in cells.items())
+        + f'<td class="wide" data-label="right when confidence above">{_e(shares)}</td>'
     )
 
 
@@ -225,7 +287,9 @@ def _calibration_section(calibration: Sequence[Any]) -> str:
         parts.append(
             '<table class="calibration"><thead><tr><th>verdicts</th><th>n</th><th>accuracy</th><th>ECE</th>'
             "<th>Brier</th><th>AUROC</th><th>right when confidence above</th></tr></thead><tbody>"
-            + "".join(f"<tr><td>{_e(label)}</td>{_metric_cells(m)}</tr>" for label, m in rows if m)
+            + "".join(
+                f'<tr><td class="wide">{_e(label)}</td>{_metric_cells(m)}</tr>' for label, m in rows if m
+            )
             + "</tbody></table>"
         )
         series = []
@@ -336,17 +400,17 @@ def _verdict_rows(summary: Summary) -> str:
         note = calibrated_note(record)
         label += f" ({note})" if note else ""
         confidence = _num(record.get("confidence"))
-        colour = _COLOURS[bin_tone(min(9, int(confidence * BINS)), summary.threshold)]
+        colour = _COLOURS[bin_tone(min(9, int(confidence * BINS)), checked_threshold(record))]
         rows.append(
             f'<tr class="verdict" data-status="{status}">'
-            f'<td class="test">{_test_id(record.get("test_id"))}</td>'
-            f"<td>{_e(value_text(record.get('value')))}</td>"
-            f'<td class="num"><span class="bar" style="width:{confidence * 48:.0f}px;background:{colour}">'
-            f"</span>{confidence:.3f}</td>"
-            f'<td class="num">{checked_threshold(record):.2f}</td>'
+            f'<td class="test">{html_test_id(record.get("test_id"))}</td>'
+            f'<td data-label="verdict">{_e(value_text(record.get("value")))}</td>'
+            f'<td class="num" data-label="confidence"><span class="bar" '
+            f'style="width:{confidence * 48:.0f}px;background:{colour}"></span>{confidence:.3f}</td>'
+            f'<td class="num" data-label="threshold">{checked_threshold(record):.2f}</td>'
             f'<td class="status {status}">{_e(label)}</td>'
             f"<td>{'replayed' if record.get('replayed') else 'live'}</td>"
-            f"<td>{_details(record, open_=status == 'failed')}</td></tr>"
+            f'<td class="wide">{_details(record, open_=status == "failed")}</td></tr>'
         )
     return "".join(rows)
 
@@ -362,9 +426,11 @@ def _response_rows(summary: Summary) -> str:
 
         rows.append(
             f'<tr class="response" data-status="{status}">'
-            f'<td class="test">{_test_id(record.get("test_id"))}</td>'
-            f'<td class="num">{cell("geometric_mean")}</td><td class="num">{cell("mean")}</td>'
-            f'<td class="num">{cell("min")}</td><td><code>{_e(repr(record.get("min_token")))}</code></td>'
+            f'<td class="test">{html_test_id(record.get("test_id"))}</td>'
+            f'<td class="num" data-label="geometric mean">{cell("geometric_mean")}</td>'
+            f'<td class="num" data-label="mean">{cell("mean")}</td>'
+            f'<td class="num" data-label="min">{cell("min")}</td>'
+            f'<td data-label="min token"><code>{_e(repr(record.get("min_token")))}</code></td>'
             f'<td class="status {status}">{_e(status)}</td>'
             f"<td>{_e(shorten(record.get('text'), 140, marker='...'))}</td></tr>"
         )
@@ -379,11 +445,11 @@ def _graded_rows(summary: Summary) -> str:
         spread = " ".join(f"{label}:{_num(p):.2f}" for label, p in distribution.items())
         rows.append(
             f'<tr class="{_e(record.get("kind"))}" data-status="{status}">'
-            f'<td class="test">{_test_id(record.get("test_id"))}</td><td>{_e(record.get("kind"))}</td>'
-            f"<td>{_e(record.get('value') or 'undecided')}</td>"
-            f'<td class="num">{_num(record.get("confidence")):.3f}</td>'
+            f'<td class="test">{html_test_id(record.get("test_id"))}</td><td>{_e(record.get("kind"))}</td>'
+            f'<td data-label="value">{_e(record.get("value") or "undecided")}</td>'
+            f'<td class="num" data-label="confidence">{_num(record.get("confidence")):.3f}</td>'
             f'<td class="status {status}">{_e(status)}</td><td><code>{_e(spread)}</code></td>'
-            f"<td>{_e(shorten(record.get('question'), 140, marker='...'))}</td></tr>"
+            f'<td class="wide">{_e(shorten(record.get("question"), 140, marker="..."))}</td></tr>'
         )
     return "".join(rows)
 
@@ -430,6 +496,7 @@ def render_html(
         f'<div class="cards">{"".join(cards)}</div>',
         "<h2>Confidence histogram</h2>",
         svg_histogram(summary),
+        *_thresholds_note(summary),
         *([_calibration_section(calibration)] if calibration is not None else []),
         "<h2>Verdicts, lowest confidence first</h2>",
     ]

@@ -161,7 +161,7 @@ def summary_lines(summary: Summary, mode: str = "short", *, width: int = 120) ->
     """The terminal section's lines (``mode`` is ``short`` or ``full``; ``off`` gives none)."""
     if mode == "off" or (summary.empty and not summary.app_responses):
         return []
-    threshold = summary.threshold
+    threshold = summary.thresholds[0]
     band = summary.band
     lines: list[Line] = []
     if summary.verdicts:

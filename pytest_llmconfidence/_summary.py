@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import statistics
+from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -120,6 +121,14 @@ class Summary:
     @property
     def empty(self) -> bool:
         return not self.verdicts and not self.responses and not self.graded
+
+    @property
+    def thresholds(self) -> tuple[float, ...]:
+        """The thresholds the verdicts' checks used, most used first (ties: first met); with no checks,
+        the run's default. The first is the one the histograms draw."""
+        used = [number(c["threshold"]) for r in self.verdicts for c in _checks(r) if "threshold" in c]
+        counts = Counter(round(value, 6) for value in used)
+        return tuple(value for value, _ in counts.most_common()) or (self.threshold,)
 
     def lowest(self, n: int = LOWEST) -> list[dict[str, Any]]:
         """The ``n`` lowest-confidence verdicts, lowest first (ties by test id)."""

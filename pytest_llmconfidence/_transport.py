@@ -308,18 +308,31 @@ def _explained(exc: Exception, client: Any, model: str) -> BaseException:
     return exc
 
 
+def _chat_path(client: Any) -> str:
+    """The URL path of ``client``'s chat completions (what a cassette matches on, with the body)."""
+    return f"{getattr(getattr(client, 'base_url', None), 'path', '/v1/').rstrip('/')}/chat/completions"
+
+
 class Transport:
     """How the judge's requests leave: ``client`` (and its async twin), through the test's cassette.
 
     ``cassette`` is the test's active cassette (the plugin's), or None to talk to the endpoint
     directly. ``async_client`` makes the ``openai.AsyncOpenAI`` client of ``asend`` on first use.
+    ``watch(model, where)``, when given, is a context manager around each request that goes to the
+    endpoint (never one a cassette replays): the plugin's prints a line in ``-v`` when it is slow.
     """
 
     def __init__(
-        self, client: Any, *, async_client: Callable[[], Any] | None = None, cassette: Any = None
+        self,
+        client: Any,
+        *,
+        async_client: Callable[[], Any] | None = None,
+        cassette: Any = None,
+        watch: Callable[[str, str], contextlib.AbstractContextManager[Any]] | None = None,
     ) -> None:
         self.client = client
         self.cassette = cassette
+        self.watch = watch
         self._make_async_client = async_client
         self._async_client: Any = None
 
@@ -340,7 +353,8 @@ class Transport:
         post, kwargs = _post_args(self._prepare(self.client, params), params, options)
         marker = _JUDGE_REQUEST.set(True)
         try:
-            raw = post(**kwargs)
+            with self._watching(self.client, params):
+                raw = post(**kwargs)
         except Exception as exc:
             error = _explained(exc, self.client, params["model"])
             if error is exc:
@@ -366,7 +380,8 @@ class Transport:
         post, kwargs = _post_args(self._prepare(client, params), params, options)
         marker = _JUDGE_REQUEST.set(True)
         try:
-            raw = await post(**kwargs)
+            with self._watching(client, params):
+                raw = await post(**kwargs)
         except Exception as exc:
             error = _explained(exc, client, params["model"])
             if error is exc:
@@ -375,6 +390,16 @@ class Transport:
         finally:
             _JUDGE_REQUEST.reset(marker)
         return completion_of(raw, base_url_of(client)), was_replayed(raw)
+
+    def _watching(self, client: Any, params: dict[str, Any]) -> contextlib.AbstractContextManager[Any]:
+        """``watch`` around a request that goes to the endpoint; nothing around one a cassette replays."""
+        cassette = self.cassette
+        if self.watch is None or (cassette is not None and cassette.replay_only):
+            return contextlib.nullcontext()
+        new_episodes = cassette is not None and cassette.record_mode == "new_episodes"
+        if new_episodes and cassette.can_replay("POST", _chat_path(client), params):
+            return contextlib.nullcontext()
+        return self.watch(str(params.get("model")), base_url_of(client))
 
     def _prepare(self, client: Any, params: dict[str, Any]) -> Any:
         """The client variant to send with; with no key for OpenAI's API and nothing to replay, an error."""
@@ -389,15 +414,14 @@ class Transport:
                     )
                 )
             return client
-        if needs_key(client) and cassette.record_mode != "none":
-            path = f"{getattr(client.base_url, 'path', '/v1/').rstrip('/')}/chat/completions"
-            if not cassette.can_replay("POST", path, params):
-                from ._text import display_path
+        unrecorded = needs_key(client) and cassette.record_mode != "none"
+        if unrecorded and not cassette.can_replay("POST", _chat_path(client), params):
+            from ._text import display_path
 
-                raise LLMConfidenceError(
-                    no_key_message(
-                        f"the judge's request has no recording in {display_path(cassette.path)}",
-                        f"Set it to record the test: {cassette.record_command('once')}",
-                    )
+            raise LLMConfidenceError(
+                no_key_message(
+                    f"the judge's request has no recording in {display_path(cassette.path)}",
+                    f"Set it to record the test: {cassette.record_command('once')}",
                 )
+            )
         return judge_client_for(client, retries=not cassette.replay_only)

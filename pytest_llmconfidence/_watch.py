@@ -14,7 +14,7 @@ import threading
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any, overload
 
-from ._errors import JudgeResponseError, NoLogprobsError
+from ._errors import NoLogprobsError
 from ._records import TestRecords
 from ._response import DEFAULT_MARGIN, HOW_TO_REQUEST, ResponseConfidence, score_completion
 from ._text import shorten
@@ -73,7 +73,7 @@ def read_response(response: Mapping[str, Any]) -> tuple[ResponseConfidence | Non
         return score_completion(data), None, model
     except NoLogprobsError:
         return None, NO_LOGPROBS, model
-    except (JudgeResponseError, TypeError, ValueError):
+    except Exception:  # whatever the body holds, the app gets its response: never an error of ours
         return None, UNREADABLE, model
 
 
@@ -119,10 +119,12 @@ class AppResponse:
         rc = self.confidence
         if rc is None:
             return f"{self._where()}: skipped, {self.skipped}"
-        return (
-            f"{self._where()}: {self.by} {rc.score(self.by):.2f} (mean {rc.mean:.2f}, geometric_mean "
-            f"{rc.geometric_mean:.2f}, min {rc.min:.2f} at {rc.min_token!r}); text={shorten(rc.text, 80)!r}"
+        others = ", ".join(
+            f"{name} {rc.score(name):.2f}" + (f" at {rc.min_token!r}" if name == "min" else "")
+            for name in ("mean", "geometric_mean", "min")
+            if name != self.by
         )
+        return f"{self._where()}: {self.by} {rc.score(self.by):.2f} ({others}); text={shorten(rc.text, 80)!r}"
 
     def choice_points_text(self) -> str:
         rc = self.confidence
@@ -256,6 +258,16 @@ class AppResponses(Sequence[ResponseConfidence]):
 
     def __iter__(self) -> Iterator[ResponseConfidence]:
         return iter(self._watcher.scored())
+
+    def __eq__(self, other: object) -> bool:
+        """Equal, as a list is, to a list (or tuple, or another view) of the same responses in order."""
+        if isinstance(other, AppResponses):
+            other = other._watcher.scored()
+        if isinstance(other, (list, tuple)):
+            return self._watcher.scored() == list(other)
+        return NotImplemented
+
+    __hash__ = None  # type: ignore[assignment]  # it changes as the test runs, as a list does
 
     @property
     def skipped(self) -> dict[str, int]:

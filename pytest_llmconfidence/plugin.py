@@ -5,6 +5,7 @@ Loading this module imports neither openai, vcr, httpx nor pydantic: they load o
 
 from __future__ import annotations
 
+import functools
 import os
 from collections.abc import Generator
 from typing import TYPE_CHECKING, Any
@@ -105,6 +106,7 @@ WATCH_NEEDS_TEST_SCOPE = (
     'which holds them only with llm_record_scope = "test"; with "judge" nothing is watched.'
 )
 PLACEHOLDERS = pytest.StashKey[list[str]]()
+PROGRESS = pytest.StashKey[Any]()
 
 
 def _placeholders(config: pytest.Config, record_mode: str) -> None:
@@ -266,9 +268,10 @@ def _llm_cassette(request: pytest.FixtureRequest, judge_config: JudgeConfig) -> 
 def _watcher(item: pytest.Item, c: JudgeConfig) -> Any:
     """The test's watcher of the app's calls (``--llm-watch``), kept on the item; None in judge scope."""
     if c.record_scope != "test":
-        import warnings
+        if not item.config.stash[STATE].config.watch:  # the run warned already when watching is global
+            import warnings
 
-        warnings.warn(pytest.PytestWarning(WATCH_NEEDS_TEST_SCOPE), stacklevel=2)
+            warnings.warn(pytest.PytestWarning(WATCH_NEEDS_TEST_SCOPE), stacklevel=2)
         return None
     from ._watch import Watcher
 
@@ -317,9 +320,24 @@ def judge(
         judge_client,
         async_client=lambda: request.getfixturevalue("judge_async_client"),
         cassette=_llm_cassette,
+        watch=_progress(request.config, item.nodeid),
     )
     hooks = PluginHooks(item.ihook, item, records_of(item), run_state(request.config).calibrate)
     return Judge(judge_config, transport, hooks=hooks)
+
+
+def _progress(config: pytest.Config, nodeid: str) -> Any:
+    """In ``-v``, outside xdist workers (no terminal): a line while a live call waits (llm_progress_delay)."""
+    delay = run_state(config).config.progress_delay
+    reporter = config.pluginmanager.get_plugin("terminalreporter")
+    if delay is None or config.get_verbosity() < 1 or _worker(config) or reporter is None:
+        return None
+    if PROGRESS not in config.stash:
+        from ._progress import Progress, terminal_writer
+
+        capture = config.pluginmanager.get_plugin("capturemanager")
+        config.stash[PROGRESS] = Progress(terminal_writer(reporter, capture), delay)
+    return functools.partial(config.stash[PROGRESS].waiting, nodeid=nodeid)
 
 
 # --- records travel on the test reports (the same path with and without xdist) -----------------

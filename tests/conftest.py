@@ -25,6 +25,8 @@ from pytest_llmconfidence import (  # noqa: F401
     _response,
     _summary,
     _transport,
+    _watch,
+    _watch_summary,
 )
 
 for _transport_core in ("httpcore2", "httpcore"):

@@ -379,8 +379,9 @@ import openai
 import pytest
 
 def support_bot(question):
-    client = openai.OpenAI(base_url="{base_url}")
-    reply = client.chat.completions.create(model="bot", messages=[{{"role": "user", "content": question}}])
+    # Closed at once: an open keep-alive socket would surface as a ResourceWarning in a later run.
+    with openai.OpenAI(base_url="{base_url}") as client:
+        reply = client.chat.completions.create(model="bot", messages=[{{"role": "user", "content": question}}])
     return reply.choices[0].message.content
 
 def test_bot(judge):

@@ -86,7 +86,7 @@ def test_choose_asks_by_letters_for_long_options_and_maps_them_back(
     judged.runpytest("--llm-report=report.json", "--llm-html=report.html").assert_outcomes(passed=1)
     html = (judged.path / "report.html").read_text()
     assert "<h2>Scores and choices</h2>" in html
-    assert "<td>warm and friendly</td>" in html and "warm and friendly:0.75" in html
+    assert '<td data-label="value">warm and friendly</td>' in html and "warm and friendly:0.75" in html
     user = fake_openai.requests[0].body["messages"][-1]["content"]
     assert "A. very formal\nB. warm and friendly\nC. rude" in user
     (choice,) = json.loads((judged.path / "report.json").read_text())["choices"]
