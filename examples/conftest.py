@@ -1,8 +1,8 @@
 """Shows, at the end of the run, what the checks that fail on purpose said.
 
-The tests marked ``@on_purpose`` (a strict ``xfail``) fail on purpose: they show what a failed check looks like
-without turning the run red. pytest lists an expected failure by its reason only; this section adds the
-assertion each one failed with, as a real failure would show it.
+The tests marked ``@on_purpose`` (a strict ``xfail``) fail on purpose: they show what a failed check
+looks like without turning the run red. pytest lists an expected failure by its reason only; this
+section adds the assertion each one failed with, as a real failure would show it.
 """
 
 from __future__ import annotations
@@ -24,4 +24,6 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
         terminalreporter.write_line(f"    {report.wasxfail}")
         terminalreporter.write_line(f"    {message}")
     these = "This test" if len(expected) == 1 else f"These {len(expected)} tests"
-    terminalreporter.write_line(f"{these} failed as expected; every other check passed. See examples/README.md.")
+    terminalreporter.write_line(
+        f"{these} failed as expected; every other check passed. See examples/README.md."
+    )
