@@ -64,6 +64,12 @@ def report_records(report: Mapping[str, Any]) -> list[dict[str, Any]]:
     return found
 
 
+def _with_confidence(records: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
+    """The records a comparison reads, as from a report: those with a confidence (an app's watched
+    responses carry a score instead, and are not compared)."""
+    return [record for record in records if "confidence" in record]
+
+
 def _keyed(records: Iterable[Mapping[str, Any]]) -> dict[Key, Mapping[str, Any]]:
     seen: dict[tuple[str, str, str], int] = {}
     keyed: dict[Key, Mapping[str, Any]] = {}
@@ -243,8 +249,8 @@ def compare(
     margin: float = DEFAULT_MARGIN,
 ) -> Comparison:
     """Compare two reports (or record lists): flips, moves past ``margin``, new failures, new and gone."""
-    before = _keyed(report_records(old) if isinstance(old, Mapping) else old)
-    after = _keyed(report_records(new) if isinstance(new, Mapping) else new)
+    before = _keyed(report_records(old) if isinstance(old, Mapping) else _with_confidence(old))
+    after = _keyed(report_records(new) if isinstance(new, Mapping) else _with_confidence(new))
     result = Comparison(margin=margin)
     changes: list[Change] = []
     for key, now in after.items():

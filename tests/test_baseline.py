@@ -292,3 +292,19 @@ def test_html_says_in_words_why_a_confident_true_failed(
     )
     judged.runpytest("-p", "no:xdist", "--llm-html=r.html").assert_outcomes(failed=1)
     assert "false at 0.54, needed true &ge; 0.30" in (judged.path / "r.html").read_text()
+
+
+def test_the_app_responses_of_a_watched_run_are_not_taken_for_new_verdicts() -> None:
+    """A run with --llm-watch compares its verdicts only: an app response has a score, not a confidence."""
+    verdict_record = {
+        "kind": "verdict",
+        "test_id": "t.py::test_a",
+        "question": "Q?",
+        "value": True,
+        "confidence": 0.9,
+    }
+    app = {"kind": "app_response", "test_id": "t.py::test_a", "score": 0.4, "geometric_mean": 0.4}
+    skipped = {"kind": "app_response", "test_id": "t.py::test_a", "skipped": "no logprobs"}
+    result = compare({"verdicts": [verdict_record]}, [verdict_record, app, skipped])
+    assert result.matched == 1
+    assert result.counts().get("new", 0) == 0
