@@ -32,10 +32,11 @@ BASELINE_SHOT = ("html-report-baseline.png", 1200, 620, True)
 
 
 def run_examples(*args: str) -> None:
-    """The example suite, replayed from its cassettes with the app's calls watched, as `make examples` runs it."""
+    """The example suite replayed from its cassettes, the app's calls watched, as `make examples` runs it."""
     env = {**os.environ, "CI": "true"}
     env.pop("OPENAI_API_KEY", None)
-    command = [sys.executable, "-m", "pytest", "examples", "-q", "-p", "no:cacheprovider", "--llm-watch", *args]
+    command = [sys.executable, "-m", "pytest", "examples", "-q", "-p", "no:cacheprovider", "--llm-watch"]
+    command += args
     status = subprocess.run(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, check=False).returncode
     if status != 0:
         raise SystemExit(f"the example suite ended with status {status}: {' '.join(command)}")
