@@ -69,8 +69,10 @@ def run_graded(suite: Path = ROOT / "examples") -> list[dict[str, Any]]:
     """Tokens per score and per choice of ``suite``, replayed offline (``--llm-record-mode=none``)."""
     with tempfile.TemporaryDirectory() as tmp:
         report = Path(tmp) / "report.json"
-        args = pytest_cmd(str(suite), "--llm-record-mode=none", f"--llm-report={report}", "-p", "no:xdist")
-        # Some example tests fail on purpose (status 1); the report is written whatever the outcomes.
+        args = pytest_cmd(
+            str(suite), "--llm-record-mode=none", "--llm-watch", f"--llm-report={report}", "-p", "no:xdist"
+        )
+        # The report is written whatever the outcomes (a suite may have failing tests).
         done = subprocess.run(args, cwd=ROOT, env=clean_env(CI="true"), capture_output=True, text=True)
         if not report.exists():
             raise RuntimeError(
