@@ -33,7 +33,9 @@ def _bodies(cassette: Path) -> list[dict[str, Any]]:
             sent = json.loads(request.get("body") or "{}")
         except ValueError:
             continue
-        if not sent.get("logprobs"):
+        # One-word verdicts only (the judge's default max_tokens=1): scores and choices are counted by
+        # run_graded, and an app's own calls recorded beside the judge's are not verdicts.
+        if not sent.get("logprobs") or sent.get("max_tokens") != 1:
             continue
         body = interaction.get("response", {}).get("body", {})
         text = body.get("string", "") if isinstance(body, dict) else body
