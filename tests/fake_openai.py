@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import math
+import sys
 import threading
 import time
 from collections.abc import Iterator, Sequence
@@ -130,6 +131,26 @@ class Request:
         return text + (f"\n{self.body['input']}" if isinstance(self.body.get("input"), str) else "")
 
 
+class _Server(ThreadingHTTPServer):
+    """Keeps handler errors off stderr's traceback printer.
+
+    Python 3.11.7's traceback printer parses source lines with ``ast.parse``, which races with the
+    parse that assertion rewriting does on the main thread (CPython gh-106905, fixed in 3.11.8) and
+    turns an in-process pytester run into ``SystemError: AST constructor recursion depth mismatch``.
+    A client that hangs up early (a retry, a timeout) is normal here and is not reported; any other
+    error is kept in ``errors`` and printed on one line.
+    """
+
+    errors: list[BaseException]
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        error = sys.exc_info()[1]
+        if error is None or isinstance(error, ConnectionError):
+            return
+        self.errors.append(error)
+        print(f"fake endpoint: {type(error).__name__}: {error}", file=sys.stderr)
+
+
 class FakeOpenAI:
     """The endpoint: ``rule(substring, reply)`` scripts it, ``requests`` lists what it received."""
 
@@ -140,7 +161,8 @@ class FakeOpenAI:
         self.in_flight = 0
         self.max_in_flight = 0  # the most requests answered at once (reset it before counting)
         self._lock = threading.Lock()
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        self._server = _Server(("127.0.0.1", 0), self._handler())
+        self._server.errors = []
         self._server.daemon_threads = True
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
 
