@@ -25,6 +25,7 @@ import re
 import shlex
 import sys
 import threading
+import zlib
 from collections.abc import Mapping
 from pathlib import Path
 from types import TracebackType
@@ -175,12 +176,27 @@ def request_key(method: str, path: str, body: Any) -> RequestKey:
     return (str(method).upper(), path, hashlib.sha1(text).hexdigest())
 
 
+def _decoded_body(request: Any) -> Any:
+    """A vcrpy request's body as bytes, decompressed when its ``Content-Encoding`` says gzip or deflate.
+
+    A compressed body is stored decoded, so the secret scan reads it and a gzip header's timestamp does
+    not make the same request differ from its recording.
+    """
+    body = request.body_bytes if hasattr(request, "body_bytes") else request.body
+    encoding = _header(getattr(request, "headers", None) or {}, "content-encoding")
+    if encoding in ("gzip", "x-gzip", "deflate") and isinstance(body, (bytes, bytearray)) and body:
+        with contextlib.suppress(OSError, EOFError, zlib.error):
+            return zlib.decompress(bytes(body), 47)  # 47: gzip or zlib, told apart by the header
+        with contextlib.suppress(zlib.error):
+            return zlib.decompress(bytes(body), -15)  # raw deflate, as some clients send it
+    return body
+
+
 def _key(request: Any) -> RequestKey:
     """The request key of a vcrpy request, cached on the request object."""
     cached: RequestKey | None = request.__dict__.get("_llm_key")
     if cached is None:
-        body = request.body_bytes if hasattr(request, "body_bytes") else request.body
-        cached = request_key(request.method, request.path, body)
+        cached = request_key(request.method, request.path, _decoded_body(request))
         request.__dict__["_llm_key"] = cached
     return cached
 
@@ -269,6 +285,8 @@ def _leaks(cassette_dict: Mapping[str, Any], text: str, secrets: set[str]) -> st
 
 
 def _text_of(value: Any) -> str:
+    if isinstance(value, (bytes, bytearray)):  # a body that is neither JSON nor UTF-8 (binary, form)
+        return bytes(value).decode("utf-8", "backslashreplace")
     return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, sort_keys=True)
 
 
@@ -442,7 +460,7 @@ class LLMCassette(Cassette):  # type: ignore[misc]
             count = sum(1 for stored in same_route if _key(stored) == key)
             reason = f"this request was recorded {count} time(s) and the test now makes it once more"
         elif same_route:
-            now = _canonical_body(request.body_bytes)
+            now = _canonical_body(_decoded_body(request))
             reason = min(
                 (_describe_difference(now, _canonical_body(stored.body_bytes)) for stored in same_route),
                 key=lambda text: text.count(","),
@@ -647,6 +665,9 @@ class ActiveCassette:
         self.guard: _guard.SocketGuard | None = None
         self._stack: contextlib.ExitStack | None = None
         self._set_key = False
+        self.errored = False
+        """Whether the test stopped on an error, not a failed check (the plugin sets it): then nothing
+        is written, since what was recorded may be cut short."""
 
     @property
     def replay_only(self) -> bool:
@@ -685,6 +706,9 @@ class ActiveCassette:
             stored = copy.copy(request)
             stored.uri = scrub_url(request.uri, secrets)
             stored.headers = {k: v for k, v in headers.items() if k.lower() in REQUEST_HEADERS_KEPT}
+            decoded = _decoded_body(request)
+            if decoded is not request.body_bytes:  # stored decoded: no content-encoding is kept
+                stored.body = decoded
             stored.__dict__["_llm_filtered"] = stored
             state["_llm_filtered"] = stored
             return stored
@@ -753,6 +777,8 @@ class ActiveCassette:
         if self._stack is not None:
             self._stack.close()
             self._stack = None
+        if self.errored:
+            return  # an interrupted recording is partial: the previous file, if any, stays as it was
         try:
             self.cassette._save()
         except LLMConfidenceError as error:

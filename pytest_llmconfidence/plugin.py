@@ -107,6 +107,8 @@ WATCH_NEEDS_TEST_SCOPE = (
 )
 PLACEHOLDERS = pytest.StashKey[list[str]]()
 PROGRESS = pytest.StashKey[Any]()
+TEST_ERROR = pytest.StashKey[BaseException]()
+"""What the test's call raised, if anything: its cassette is not written when the test errored."""
 
 
 def _placeholders(config: pytest.Config, record_mode: str) -> None:
@@ -263,6 +265,16 @@ def _llm_cassette(request: pytest.FixtureRequest, judge_config: JudgeConfig) -> 
         watcher=watcher,
     ) as cassette:
         yield cassette
+        cassette.errored = _errored(item.stash.get(TEST_ERROR, None))
+
+
+def _errored(error: BaseException | None) -> bool:
+    """Whether a test stopped on an error (a server error, a bug, a skip, Ctrl-C), not a failed check.
+
+    A failed assertion (or ``pytest.fail``) ends a complete recording, whose replay fails the same way;
+    any other exception may have cut the recording short, and writing it would truncate the cassette.
+    """
+    return error is not None and not isinstance(error, (AssertionError, pytest.fail.Exception))
 
 
 def _watcher(item: pytest.Item, c: JudgeConfig) -> Any:
@@ -347,7 +359,11 @@ def _progress(config: pytest.Config, nodeid: str) -> Any:
 def pytest_runtest_call(item: pytest.Item) -> Generator[None, None, None]:
     """While the test runs, ``response_confidence()`` records into the test's records."""
     with _records.running(records_of(item)):
-        return (yield)
+        try:
+            return (yield)
+        except BaseException as exc:
+            item.stash[TEST_ERROR] = exc
+            raise
 
 
 @pytest.hookimpl(wrapper=True)
