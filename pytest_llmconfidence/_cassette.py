@@ -177,7 +177,8 @@ def request_key(method: str, path: str, body: Any) -> RequestKey:
 
 
 def _decoded_body(request: Any) -> Any:
-    """A vcrpy request's body as bytes, decompressed when its ``Content-Encoding`` says gzip or deflate.
+    """A vcrpy request's body as it is stored and matched: decompressed when its ``Content-Encoding``
+    says gzip or deflate, a form's secret fields replaced (``_scrubbed_form``).
 
     A compressed body is stored decoded, so the secret scan reads it and a gzip header's timestamp does
     not make the same request differ from its recording.
@@ -189,7 +190,25 @@ def _decoded_body(request: Any) -> Any:
             return zlib.decompress(bytes(body), 47)  # 47: gzip or zlib, told apart by the header
         with contextlib.suppress(zlib.error):
             return zlib.decompress(bytes(body), -15)  # raw deflate, as some clients send it
+    if "x-www-form-urlencoded" in _header(getattr(request, "headers", None) or {}, "content-type"):
+        return _scrubbed_form(body)
     return body
+
+
+def _scrubbed_form(body: Any) -> Any:
+    """A form body with the values of its secret-looking fields replaced, as a query string's are.
+
+    ``client_secret=…&password=…&code=…`` is stored and matched as ``client_secret=REDACTED&…``; the
+    values are remembered as secrets of the run.
+    """
+    try:
+        text = bytes(body).decode("ascii") if isinstance(body, (bytes, bytearray)) else None
+    except UnicodeDecodeError:
+        return body
+    if not text:
+        return body
+    scrubbed = scrub_url("?" + text)[1:]
+    return body if scrubbed == text else scrubbed.encode("ascii")
 
 
 def _key(request: Any) -> RequestKey:
@@ -707,7 +726,7 @@ class ActiveCassette:
             stored.uri = scrub_url(request.uri, secrets)
             stored.headers = {k: v for k, v in headers.items() if k.lower() in REQUEST_HEADERS_KEPT}
             decoded = _decoded_body(request)
-            if decoded is not request.body_bytes:  # stored decoded: no content-encoding is kept
+            if decoded is not request.body_bytes:  # stored decoded (no content-encoding kept), scrubbed
                 stored.body = decoded
             stored.__dict__["_llm_filtered"] = stored
             state["_llm_filtered"] = stored

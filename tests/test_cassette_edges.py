@@ -156,3 +156,30 @@ def test_a_failed_check_still_writes_its_recording_so_ci_fails_the_same_way(
     result = replay(judged, monkeypatch)
     result.assert_outcomes(failed=1)
     result.stdout.fnmatch_lines(["*AssertionError: the app is wrong*"])
+
+
+FORM_TEST = """
+try:
+    import httpx2 as http
+except ImportError:
+    import httpx as http
+
+def test_it(judge):
+    form = {{"grant_type": "client_credentials", "client_secret": "{secret}", "code": "{code}"}}
+    reply = http.post("{url}/chat/completions", data=form)
+    assert reply.status_code == 200
+"""
+
+
+def test_secret_fields_of_a_form_body_are_replaced_on_disk_and_in_matching(
+    judged: pytest.Pytester, fake_openai: FakeOpenAI, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """client_secret=, code=… of a form body are stored REDACTED, as a query's are; a new code still replays."""
+    secret, code = "cs-not-in-the-environment-4821", "auth-code-first-7731"
+    judged.makepyfile(test_x=FORM_TEST.format(url=fake_openai.base_url, secret=secret, code=code))
+    record(judged, monkeypatch).assert_outcomes(passed=1)
+    stored = interactions(judged.path / CASSETTE)[0]["request"]["body"]
+    assert stored == "grant_type=client_credentials&client_secret=REDACTED&code=REDACTED"
+    assert secret.encode() not in every_byte(judged.path) and code.encode() not in every_byte(judged.path)
+    judged.makepyfile(test_x=FORM_TEST.format(url=fake_openai.base_url, secret=secret, code="auth-code-2"))
+    replay(judged, monkeypatch).assert_outcomes(passed=1)
