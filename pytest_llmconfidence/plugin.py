@@ -40,6 +40,10 @@ class RunState:
         self.baseline: dict[str, Any] | None = None
         self.comparison: Any = None
 
+    def __dir__(self) -> list[str]:
+        """Its hooks: all that pytest and pluggy look for when it is registered (see ``__dir__`` below)."""
+        return ["pytest_runtest_logreport", "pytest_sessionfinish", "pytest_terminal_summary"]
+
     def calibration(self) -> list[Any] | None:
         """The calibration report of the labelled verdicts (with --llm-calibration), computed once."""
         if self._calibration is None and self.config.calibration and self.records:
@@ -112,9 +116,7 @@ PROGRESS = pytest.StashKey[Any]()
 def _placeholders(config: pytest.Config, record_mode: str) -> None:
     """With no key and a run that replays, placeholder keys for the session (clients built at import)."""
     if PLACEHOLDERS not in config.stash:
-        from ._placeholders import set_placeholders
-
-        config.stash[PLACEHOLDERS] = set_placeholders() if record_mode != "all" else []
+        config.stash[PLACEHOLDERS] = _config.set_placeholders() if record_mode != "all" else []
 
 
 @pytest.hookimpl(tryfirst=True)
@@ -160,9 +162,7 @@ def pytest_configure(config: pytest.Config) -> None:
 def pytest_unconfigure(config: pytest.Config) -> None:
     names = config.stash.get(PLACEHOLDERS, None)
     if names:
-        from ._placeholders import clear_placeholders
-
-        clear_placeholders(names)
+        _config.clear_placeholders(names)
 
 
 def run_state(config: pytest.Config) -> RunState:
@@ -383,3 +383,17 @@ def pytest_report_teststatus(report: pytest.TestReport, config: pytest.Config) -
     word = f"{report.outcome.upper()} [{value_text(lowest.get('value'))} {float(lowest['confidence']):.2f}]"
     letter = "." if report.passed else "F"
     return report.outcome, letter, (word, {"green": True} if report.passed else {"red": True})
+
+
+FIXTURES = ("judge", "judge_config", "judge_client", "judge_async_client", "llm_responses")
+_HOOKS = tuple(name for name in globals() if name.startswith("pytest_"))
+_SCANNED = (*FIXTURES, "_llm_cassette", "_llm_marker_cassette", *_HOOKS)
+
+
+def __dir__() -> list[str]:
+    """The hooks and fixtures: all that pytest and pluggy look for when they scan this module.
+
+    Both walk ``dir()`` of a plugin at start-up and inspect every name; listing only these keeps
+    loading the plugin cheap in runs that never judge.
+    """
+    return list(_SCANNED)
