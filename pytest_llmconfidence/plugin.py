@@ -39,6 +39,8 @@ class RunState:
         self._calibration: list[Any] | None = None
         self.baseline: dict[str, Any] | None = None
         self.comparison: Any = None
+        self.summarising = False
+        """Set when the terminal summary starts: its short summary lines keep pytest's own words."""
 
     def calibration(self) -> list[Any] | None:
         """The calibration report of the labelled verdicts (with --llm-calibration), computed once."""
@@ -78,6 +80,7 @@ class RunState:
 
     def pytest_terminal_summary(self, terminalreporter: Any, config: pytest.Config) -> None:
         """The "llm confidence summary" section, the calibration report and the files written."""
+        self.summarising = True
         if (self.records or self.written) and not _worker(config):
             from ._report import write_terminal
 
@@ -369,6 +372,9 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
 def pytest_report_teststatus(report: pytest.TestReport, config: pytest.Config) -> Any:
     """In ``-v``, a judged test's outcome carries its lowest verdict confidence: ``PASSED [true 0.97]``."""
     if report.when != "call" or config.get_verbosity() < 1 or hasattr(report, "wasxfail"):
+        return None
+    state = config.stash.get(STATE, None)
+    if state is None or state.summarising:  # "FAILED <nodeid> - msg" in the short summary, as tools parse it
         return None
     if report.outcome not in ("passed", "failed"):
         return None
