@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, Union
 
 import pytest
 
@@ -418,6 +418,29 @@ OPTIONS: tuple[Option, ...] = (
 )
 
 
+_NATIVE_TYPES: Mapping[str, Any] = {
+    "threshold": float,
+    "top_logprobs": int,
+    "borderline": float,
+    "calibration": bool,
+    "baseline_margin": float,
+    "fail_on_drop": bool,
+    "watch": bool,
+    "watch_min": float,
+    "watch_strict": bool,
+    "progress_delay": float,
+}
+"""Options whose value may be a TOML number or boolean in pytest 9's ``[tool.pytest]`` table."""
+
+
+def _ini_type(option: Option) -> Any:
+    """The option's ini type; ``str | float`` (or int, bool) where pytest (9.2+) takes typed TOML values."""
+    native = _NATIVE_TYPES.get(option.field)
+    if native is None or pytest.version_tuple < (9, 2):
+        return option.ini_type
+    return Union[str, native]  # noqa: UP007 (a union built at run time)
+
+
 def _dest(option: Option) -> str:
     return "llmconfidence_" + option.field
 
@@ -436,7 +459,7 @@ def add_options(parser: pytest.Parser) -> None:
             metavar = option.flag.removeprefix("--llm-").replace("-", "_").upper()
             group.addoption(option.flag, dest=_dest(option), default=None, metavar=metavar, help=help_text)
         ini_help = option.help if option.flag else help_text
-        parser.addini(option.ini, ini_help, type=option.ini_type, default=None)  # type: ignore[arg-type]
+        parser.addini(option.ini, ini_help, type=_ini_type(option), default=None)
 
 
 def _raw_value(config: pytest.Config, option: Option) -> tuple[Any, str]:
