@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+from typing import Any
+
 import pytest
 from fake_openai import FakeOpenAI, verdict
+
+from pytest_llmconfidence.__main__ import main
 
 
 def test_verbose_short_summary_lines_keep_pytests_outcome_then_node_id(
@@ -61,10 +67,91 @@ def test_native_toml_options_take_numbers_and_booleans(pytester: pytest.Pytester
 
 def test_ini_file_options_still_read_as_text(pytester: pytest.Pytester) -> None:
     """An ini file's values are text, as before: numbers, switches and label lists parse the same."""
-    pytester.makeini("[pytest]\nllm_threshold = 0.75\nllm_top_logprobs = 3\nllm_watch = yes\nllm_false_labels = no nope\n")
+    pytester.makeini(
+        "[pytest]\nllm_threshold = 0.75\nllm_top_logprobs = 3\nllm_watch = yes\nllm_false_labels = no nope\n"
+    )
     pytester.makepyfile(
         test_c="def test_c(judge_config):\n"
         "    c = judge_config\n"
         "    assert (c.threshold, c.top_logprobs, c.watch, c.false_labels) == (0.75, 3, True, ('no', 'nope'))\n"
     )
     pytester.runpytest("-p", "no:xdist").assert_outcomes(passed=1)
+
+
+GOOD_REPORT = {
+    "version": 1,
+    "verdicts": [
+        {"kind": "verdict", "test_id": "t.py::t", "question": "q", "value": True, "confidence": 0.9}
+    ],
+}
+
+
+@pytest.mark.parametrize(
+    ("report", "message"),
+    [
+        ({"verdicts": [1, 2]}, "entry 0 of 'verdicts' is int, not an object"),
+        ({"verdicts": [], "scores": "x"}, "'scores' is str, not a list"),
+        (
+            {"verdicts": [{"test_id": "t", "question": "q", "confidence": "high"}]},
+            "entry 0 of 'verdicts' has confidence 'high', not a number from 0 to 1",
+        ),
+        (
+            {"verdicts": [{"test_id": "t", "question": "q", "confidence": float("nan")}]},
+            "entry 0 of 'verdicts' has confidence nan, not a number from 0 to 1",
+        ),
+        (
+            {"verdicts": [], "app_responses": [{"test_id": "t"}, None]},
+            "entry 1 of 'app_responses' is null, not an object",
+        ),
+    ],
+)
+def test_compare_and_merge_refuse_a_report_of_the_wrong_shape_naming_the_entry(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], report: dict[str, Any], message: str
+) -> None:
+    """A hand-edited report is refused with the entry that is wrong, never read as if it were empty."""
+    (tmp_path / "good.json").write_text(json.dumps(GOOD_REPORT))
+    (tmp_path / "bad.json").write_text(json.dumps(report))
+    for argv in (
+        ["compare", str(tmp_path / "bad.json"), str(tmp_path / "good.json")],
+        ["merge", str(tmp_path / "bad.json"), "-o", str(tmp_path / "out.json")],
+    ):
+        with pytest.raises(SystemExit) as exc:
+            main(argv)
+        assert message in str(exc.value) and "bad.json" in str(exc.value)
+    assert not (tmp_path / "out.json").exists()
+
+
+def test_a_baseline_of_the_wrong_shape_is_a_usage_error(pytester: pytest.Pytester) -> None:
+    """--llm-baseline reads reports the same way: a wrong entry stops the run before any test."""
+    (pytester.path / "old.json").write_text(json.dumps({"verdicts": ["x"]}))
+    pytester.makepyfile(test_one="def test_one():\n    pass\n")
+    result = pytester.runpytest("-p", "no:xdist", "--llm-baseline=old.json")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["*old.json*entry 0 of 'verdicts' is str, not an object*"])
+
+
+def test_merge_and_compare_name_an_output_they_cannot_write(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """-o or --html naming a folder: one error line saying which file could not be written, no traceback."""
+    good = tmp_path / "good.json"
+    good.write_text(json.dumps(GOOD_REPORT))
+    folder = tmp_path / "out"
+    folder.mkdir()
+    for argv, what in (
+        (["merge", str(good), "-o", str(folder)], "merged report"),
+        (["merge", str(good), "-o", str(tmp_path / "m.json"), "--html", str(folder)], "HTML report"),
+        (["compare", str(good), str(good), "--html", str(folder)], "comparison"),
+    ):
+        with pytest.raises(SystemExit) as exc:
+            main(argv)
+        assert str(exc.value).startswith(f"error: cannot write the {what} to {folder}")
+
+
+def test_merge_refuses_a_summary_field_that_is_not_a_number(tmp_path: Path) -> None:
+    """A shard whose summary says `"borderline_band": "wide"` is named, not a ValueError traceback."""
+    shard = tmp_path / "shard.json"
+    shard.write_text(json.dumps({**GOOD_REPORT, "summary": {"borderline_band": "wide"}}))
+    with pytest.raises(SystemExit) as exc:
+        main(["merge", str(shard), "-o", str(tmp_path / "m.json")])
+    assert "shard.json" in str(exc.value) and "borderline_band" in str(exc.value)
