@@ -502,7 +502,9 @@ def resolve_config(config: pytest.Config) -> JudgeConfig:
                 value = default_record_mode()
         else:
             try:
-                value = option.convert(raw) if option.convert else raw
+                is_path = option.path_from_rootdir or option.path_from_cwd
+                convert = option.convert or (_text(option.ini) if is_path else None)  # "" is no path
+                value = convert(raw) if convert else raw
             except ConfigValueError as exc:
                 raise pytest.UsageError(f"pytest-llmconfidence: {exc} (from the {source})") from None
         if value is not None and (option.path_from_rootdir or option.path_from_cwd):

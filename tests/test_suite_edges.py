@@ -155,3 +155,17 @@ def test_merge_refuses_a_summary_field_that_is_not_a_number(tmp_path: Path) -> N
     with pytest.raises(SystemExit) as exc:
         main(["merge", str(shard), "-o", str(tmp_path / "m.json")])
     assert "shard.json" in str(exc.value) and "borderline_band" in str(exc.value)
+
+
+@pytest.mark.parametrize(
+    "flag", ["--llm-report", "--llm-html", "--llm-cassette-dir", "--llm-baseline", "--llm-calibration-file"]
+)
+def test_an_empty_path_on_the_command_line_is_a_usage_error(pytester: pytest.Pytester, flag: str) -> None:
+    """`--llm-report=$UNSET`: refused at start-up naming the option, not a write into the folder itself."""
+    pytester.makepyfile(test_one="def test_one():\n    pass\n")
+    result = pytester.runpytest("-p", "no:xdist", f"{flag}=")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    ini = "llm_" + flag.removeprefix("--llm-").replace("-", "_")
+    result.stderr.fnmatch_lines(
+        [f"*pytest-llmconfidence: {ini}: an empty value is not valid*(from the command line)"]
+    )
