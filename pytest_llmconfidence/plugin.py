@@ -357,12 +357,11 @@ def pytest_runtest_call(item: pytest.Item) -> Generator[None, None, None]:
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Generator[None, Any, Any]:
     report = yield
     watcher = item.stash.get(WATCHER, None)
-    if watcher is not None and watcher.strict and call.when == "call" and report.passed:
-        from ._watch import strict_failure
+    if watcher is not None and watcher.strict and call.when == "call":
+        from ._watch import apply_strict
 
-        failure = None if hasattr(report, "wasxfail") else strict_failure(watcher)
-        if failure:
-            report.outcome, report.longrepr = "failed", failure
+        xfail = item.get_closest_marker("xfail")
+        apply_strict(report, watcher, xfail.kwargs.get("raises") if xfail else None)
     records = item.stash.get(ITEM_RECORDS, None)
     if records is not None:
         records.attach(report, item.user_properties)

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from fake_openai import FakeOpenAI, verdict
+from fake_openai import FakeOpenAI, completion, verdict
 
 from pytest_llmconfidence.__main__ import main
 
@@ -168,4 +168,82 @@ def test_an_empty_path_on_the_command_line_is_a_usage_error(pytester: pytest.Pyt
     ini = "llm_" + flag.removeprefix("--llm-").replace("-", "_")
     result.stderr.fnmatch_lines(
         [f"*pytest-llmconfidence: {ini}: an empty value is not valid*(from the command line)"]
+    )
+
+
+WATCHED = """
+import openai
+import pytest
+
+client = openai.OpenAI(base_url="{base_url}")
+
+
+def ask(question):
+    client.chat.completions.create(
+        model="bot", messages=[{{"role": "user", "content": question}}], logprobs=True, top_logprobs=5
+    )
+
+
+def pytest_sessionfinish():
+    client.close()
+"""
+
+
+@pytest.fixture
+def watched(judged: pytest.Pytester, fake_openai: FakeOpenAI) -> pytest.Pytester:
+    """A project whose code asks the scripted model, answered at a geometric mean of 0.8."""
+    fake_openai.rule("capital", completion([("Paris", 0.8), ("Lyon", 0.1)]))
+    judged.makeconftest(WATCHED.format(base_url=fake_openai.base_url))
+    return judged
+
+
+def test_the_unsure_warning_names_the_minimum_the_unsure_answers_were_held_to(
+    watched: pytest.Pytester,
+) -> None:
+    """A marker's watch_min (0.95, 0.9) is what the warning cites, not the run's default 0.50."""
+    watched.makepyfile(
+        test_w="import pytest\nfrom conftest import ask\n\n"
+        "@pytest.mark.llm(watch=True, watch_min=0.95)\ndef test_strict():\n    ask('capital?')\n\n"
+        "@pytest.mark.llm(watch=True, watch_min=0.9)\ndef test_picky():\n    ask('capital?')\n\n"
+        "@pytest.mark.llm(watch=True)\ndef test_default():\n    ask('capital?')\n"
+    )
+    result = watched.runpytest("-p", "no:xdist", "-k", "test_strict or test_default")
+    result.stdout.fnmatch_lines(
+        ["warning: 1 of 2 app responses unsure (geometric_mean below llm_watch_min 0.95)"]
+    )
+    result = watched.runpytest("-p", "no:xdist")
+    result.stdout.fnmatch_lines(
+        ["warning: 2 of 3 app responses unsure (geometric_mean below llm_watch_min 0.90 / 0.95)"]
+    )
+
+
+def test_an_xfail_test_whose_unsure_answer_fails_it_under_watch_strict_is_xfailed(
+    watched: pytest.Pytester,
+) -> None:
+    """The strict watch's failure is the failure an xfail marker expects; a sure answer still XPASSes."""
+    watched.makepyfile(
+        test_x="import pytest\nfrom conftest import ask\n\n"
+        "@pytest.mark.llm(watch=True, watch_strict=True, watch_min=0.95)\n"
+        "@pytest.mark.xfail(reason='the bot guesses', strict=True)\n"
+        "def test_strict_xfail():\n    ask('capital?')\n\n"
+        "@pytest.mark.llm(watch=True, watch_strict=True, watch_min=0.95)\n"
+        "@pytest.mark.xfail(reason='the bot guesses')\n"
+        "def test_xfail():\n    ask('capital?')\n\n"
+        "@pytest.mark.llm(watch=True, watch_strict=True)\n"
+        "@pytest.mark.xfail(reason='sure now', strict=True)\n"
+        "def test_sure_strict_xpass():\n    ask('capital?')\n\n"
+        "@pytest.mark.llm(watch=True, watch_strict=True, watch_min=0.95)\n"
+        "@pytest.mark.xfail(reason='wrong error', raises=KeyError)\n"
+        "def test_xfail_other_error():\n    ask('capital?')\n"
+    )
+    result = watched.runpytest("-p", "no:xdist", "-rxXf")
+    result.assert_outcomes(xfailed=2, failed=2)
+    result.stdout.fnmatch_lines(
+        [
+            "XFAIL test_x.py::test_strict_xfail - the bot guesses",
+            "XFAIL test_x.py::test_xfail - the bot guesses",
+            "FAILED test_x.py::test_sure_strict_xpass*XPASS(strict)*sure now*",
+            "FAILED test_x.py::test_xfail_other_error*llm_watch_strict*",
+        ],
+        consecutive=False,
     )
