@@ -195,6 +195,11 @@ def _load_records(path: Path) -> list[dict[str, object]]:
     verdicts = data.get("verdicts") if isinstance(data, dict) else None
     if not isinstance(verdicts, list):
         raise SystemExit(f"error: {path} has no 'verdicts' list; is it a report written by --llm-report?")
+    from ._baseline import wrong_entry
+
+    wrong = wrong_entry(data)
+    if wrong:
+        raise SystemExit(f"error: {path} is not a report as --llm-report writes it: {wrong}")
     scores = data.get("scores")
     records = [*verdicts, *(scores if isinstance(scores, list) else ())]
     return [record for record in records if isinstance(record, dict)]

@@ -17,7 +17,7 @@ from ._errors import ReportFileError
 from ._summary import check_status, number
 from ._text import shorten, value_text
 
-__all__ = ["Change", "Comparison", "compare", "load_report", "report_records"]
+__all__ = ["Change", "Comparison", "compare", "load_report", "report_records", "wrong_entry"]
 
 DEFAULT_MARGIN = 0.1
 _NOT_RECORDS = {"summary", "calibration", "baseline", "version"}
@@ -48,7 +48,7 @@ def load_report(path: str | Path, *, what: str = "report") -> dict[str, Any]:
             f"the {what} {str(path)!r} is JSON but not a pytest-llmconfidence report (no 'verdicts' list): "
             "give a report written with --llm-report=PATH."
         )
-    wrong = _wrong_entry(data)
+    wrong = wrong_entry(data)
     if wrong:
         raise ReportFileError(
             f"the {what} {str(path)!r} is not a pytest-llmconfidence report as written: {wrong}. "
@@ -65,7 +65,7 @@ def _json_type(value: Any) -> str:
     return "null" if value is None else type(value).__name__
 
 
-def _wrong_entry(data: Mapping[str, Any]) -> str | None:
+def wrong_entry(data: Mapping[str, Any]) -> str | None:
     """What is wrong with the report's record lists (a list that is not one, an entry that is not an
     object, a confidence that is not a probability), or None: so that nothing is read as if absent."""
     for name in _RECORD_LISTS:

@@ -247,3 +247,11 @@ def test_an_xfail_test_whose_unsure_answer_fails_it_under_watch_strict_is_xfaile
         ],
         consecutive=False,
     )
+
+
+def test_calibrate_refuses_a_report_of_the_wrong_shape_naming_the_entry(tmp_path: Path) -> None:
+    """`calibrate` reads reports as compare and merge do: an entry that is not an object is named."""
+    (tmp_path / "bad.json").write_text(json.dumps({"verdicts": [GOOD_REPORT["verdicts"][0], "x"]}))
+    with pytest.raises(SystemExit) as exc:
+        main(["calibrate", str(tmp_path / "bad.json")])
+    assert "bad.json" in str(exc.value) and "entry 1 of 'verdicts' is str, not an object" in str(exc.value)
