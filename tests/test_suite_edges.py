@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from fake_openai import FakeOpenAI, completion, verdict
 
+from pytest_llmconfidence import response_confidence
 from pytest_llmconfidence.__main__ import main
 
 
@@ -255,3 +256,14 @@ def test_calibrate_refuses_a_report_of_the_wrong_shape_naming_the_entry(tmp_path
     with pytest.raises(SystemExit) as exc:
         main(["calibrate", str(tmp_path / "bad.json")])
     assert "bad.json" in str(exc.value) and "entry 1 of 'verdicts' is str, not an object" in str(exc.value)
+
+
+@pytest.mark.parametrize("choice", ["0", -1, 1.0, True])
+def test_response_confidence_refuses_a_choice_that_is_not_an_index(choice: Any) -> None:
+    """`choice="0"` or `choice=-1` is a TypeError saying what choice takes, not a comparison error or
+    the last choice read silently."""
+    two = completion([("Hi", 0.9)])
+    two["choices"].append({**two["choices"][0], "index": 1})
+    with pytest.raises(TypeError, match=r"choice=\.\.\.\) takes a choice index, a whole number >= 0"):
+        response_confidence(two, choice=choice)
+    assert response_confidence(two, choice=1).text == "Hi"
