@@ -267,3 +267,43 @@ def test_response_confidence_refuses_a_choice_that_is_not_an_index(choice: Any) 
     with pytest.raises(TypeError, match=r"choice=\.\.\.\) takes a choice index, a whole number >= 0"):
         response_confidence(two, choice=choice)
     assert response_confidence(two, choice=1).text == "Hi"
+
+
+BAD_PROMPTS = """
+def pytest_llmconfidence_build_messages(question):
+    if "text" in question:
+        return "Reply true or false: " + question
+    if "one" in question:
+        return {"role": "user", "content": question}
+    if "empty" in question:
+        return []
+
+
+def pytest_llmconfidence_build_graded_messages(question):
+    return [("user", question)]
+"""
+
+
+def test_a_prompt_hook_that_returns_no_list_of_messages_is_named_before_anything_is_sent(
+    judged: pytest.Pytester, fake_openai: FakeOpenAI
+) -> None:
+    """A string, a lone dict, an empty list or tuples: a TypeError naming the hook, not a server's 400."""
+    judged.makeconftest(BAD_PROMPTS)
+    judged.makepyfile(
+        test_p="import pytest\n\n"
+        "@pytest.mark.parametrize('q', ['text', 'one', 'empty'])\n"
+        "def test_verdict(judge, q):\n    judge(q, 'x')\n\n"
+        "def test_score(judge):\n    judge.score('How good?', 'x')\n"
+    )
+    result = judged.runpytest("-p", "no:xdist")
+    result.assert_outcomes(failed=4)
+    out = result.stdout.str()
+    for returned in (
+        "pytest_llmconfidence_build_messages returned 'Reply true or false: text' (str); "
+        "return a non-empty list of chat messages",
+        "pytest_llmconfidence_build_messages returned {'role': 'user', 'content': 'one'} (dict)",
+        "pytest_llmconfidence_build_messages returned [] (list)",
+        "pytest_llmconfidence_build_graded_messages returned [('user', 'How good?')] (list)",
+    ):
+        assert f"E       TypeError: {returned}" in out
+    assert fake_openai.requests == []
