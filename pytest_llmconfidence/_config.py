@@ -512,6 +512,29 @@ OPTIONS: tuple[Option, ...] = (
 )
 
 
+_NATIVE_TYPES: Mapping[str, Any] = {
+    "threshold": float,
+    "top_logprobs": int,
+    "borderline": float,
+    "calibration": bool,
+    "baseline_margin": float,
+    "fail_on_drop": bool,
+    "watch": bool,
+    "watch_min": float,
+    "watch_strict": bool,
+    "progress_delay": float,
+}
+"""Options whose value may be a TOML number or boolean in pytest 9's ``[tool.pytest]`` table."""
+
+
+def _ini_type(option: Option) -> Any:
+    """The option's ini type; ``str | float`` (or int, bool) where pytest (9.2+) takes typed TOML values."""
+    native = _NATIVE_TYPES.get(option.field)
+    if native is None or pytest.version_tuple < (9, 2):
+        return option.ini_type
+    return str | native
+
+
 def _dest(option: Option) -> str:
     return "llmconfidence_" + option.field
 
@@ -530,7 +553,7 @@ def add_options(parser: pytest.Parser) -> None:
             metavar = option.flag.removeprefix("--llm-").replace("-", "_").upper()
             group.addoption(option.flag, dest=_dest(option), default=None, metavar=metavar, help=help_text)
         ini_help = option.help if option.flag else help_text
-        parser.addini(option.ini, ini_help, type=option.ini_type, default=None)  # type: ignore[arg-type]
+        parser.addini(option.ini, ini_help, type=_ini_type(option), default=None)
 
 
 def _raw_value(config: pytest.Config, option: Option) -> tuple[Any, str]:
@@ -573,7 +596,9 @@ def resolve_config(config: pytest.Config) -> JudgeConfig:
                 value = default_record_mode()
         else:
             try:
-                value = option.convert(raw) if option.convert else raw
+                is_path = option.path_from_rootdir or option.path_from_cwd
+                convert = option.convert or (_text(option.ini) if is_path else None)  # "" is no path
+                value = convert(raw) if convert else raw
             except ConfigValueError as exc:
                 raise pytest.UsageError(f"pytest-llmconfidence: {exc} (from the {source})") from None
         if value is not None and (option.path_from_rootdir or option.path_from_cwd):

@@ -39,6 +39,8 @@ class RunState:
         self._calibration: list[Any] | None = None
         self.baseline: dict[str, Any] | None = None
         self.comparison: Any = None
+        self.summarising = False
+        """Set when the terminal summary starts: its short summary lines keep pytest's own words."""
 
     def __dir__(self) -> list[str]:
         """Its hooks: all that pytest and pluggy look for when it is registered (see ``__dir__`` below)."""
@@ -82,6 +84,7 @@ class RunState:
 
     def pytest_terminal_summary(self, terminalreporter: Any, config: pytest.Config) -> None:
         """The "llm confidence summary" section, the calibration report and the files written."""
+        self.summarising = True
         if (self.records or self.written) and not _worker(config):
             from ._report import write_terminal
 
@@ -354,12 +357,11 @@ def pytest_runtest_call(item: pytest.Item) -> Generator[None, None, None]:
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Generator[None, Any, Any]:
     report = yield
     watcher = item.stash.get(WATCHER, None)
-    if watcher is not None and watcher.strict and call.when == "call" and report.passed:
-        from ._watch import strict_failure
+    if watcher is not None and watcher.strict and call.when == "call":
+        from ._watch import apply_strict
 
-        failure = None if hasattr(report, "wasxfail") else strict_failure(watcher)
-        if failure:
-            report.outcome, report.longrepr = "failed", failure
+        xfail = item.get_closest_marker("xfail")
+        apply_strict(report, watcher, xfail.kwargs.get("raises") if xfail else None)
     records = item.stash.get(ITEM_RECORDS, None)
     if records is not None:
         records.attach(report, item.user_properties)
@@ -369,6 +371,9 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
 def pytest_report_teststatus(report: pytest.TestReport, config: pytest.Config) -> Any:
     """In ``-v``, a judged test's outcome carries its lowest verdict confidence: ``PASSED [true 0.97]``."""
     if report.when != "call" or config.get_verbosity() < 1 or hasattr(report, "wasxfail"):
+        return None
+    state = config.stash.get(STATE, None)
+    if state is None or state.summarising:  # "FAILED <nodeid> - msg" in the short summary, as tools parse it
         return None
     if report.outcome not in ("passed", "failed"):
         return None
