@@ -8,17 +8,16 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-from ._errors import (
-    CassetteCorruptError,
-    CassetteMissError,
-    CassetteSecretError,
-    JudgeResponseError,
-    LLMConfidenceError,
-    NoLogprobsError,
-)
-
 if TYPE_CHECKING:
     from ._config import JudgeConfig
+    from ._errors import (
+        CassetteCorruptError,
+        CassetteMissError,
+        CassetteSecretError,
+        JudgeResponseError,
+        LLMConfidenceError,
+        NoLogprobsError,
+    )
     from ._graded import Choice, Score
     from ._judge import Judge, JudgeHooks, verdict_from_completion
     from ._models import Alternative, Check, Usage, Verdict
@@ -52,6 +51,12 @@ __all__ = [
 __version__ = "0.1.0"
 
 _LAZY = {
+    "CassetteCorruptError": "._errors",
+    "CassetteMissError": "._errors",
+    "CassetteSecretError": "._errors",
+    "JudgeResponseError": "._errors",
+    "LLMConfidenceError": "._errors",
+    "NoLogprobsError": "._errors",
     "Alternative": "._models",
     "Check": "._models",
     "Usage": "._models",

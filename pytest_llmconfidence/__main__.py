@@ -92,6 +92,27 @@ def _report(path: Path) -> dict[str, Any]:
         raise SystemExit(f"error: {exc}") from None
 
 
+def _write(path: Path, data: str, what: str) -> None:
+    """Write an output file atomically, or exit with one line naming it and why it could not be written."""
+    from ._files import write_atomic
+
+    try:
+        write_atomic(path, data)
+    except OSError as exc:
+        raise SystemExit(f"error: cannot write the {what} to {path}: {exc.strerror or exc}") from None
+
+
+def _summary_number(summary: dict[str, Any], name: str, default: float, path: Path) -> float:
+    value = summary.get(name, default)
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        raise SystemExit(
+            f"error: the report {str(path)!r} has summary.{name} {value!r}, not a number: "
+            "give a report written with --llm-report=PATH, or mend the field."
+        ) from None
+
+
 def _compare(args: argparse.Namespace) -> int:
     from ._baseline import compare, html_section
 
@@ -105,21 +126,18 @@ def _compare(args: argparse.Namespace) -> int:
         for line in result.text_lines():
             print(line)
     if args.html is not None:
-        from ._files import write_atomic
-
         page = (
             '<!doctype html><html><head><meta charset="utf-8"><meta name="viewport" '
             'content="width=device-width"><title>llm confidence comparison</title></head><body>'
             + html_section(result)
             + "</body></html>\n"
         )
-        write_atomic(args.html, page)
+        _write(args.html, page, "comparison")
         print(f"comparison written to {args.html}")
     return 1 if args.fail_on_drop and result.failing else 0
 
 
 def _merge(args: argparse.Namespace) -> int:
-    from ._files import write_atomic
     from ._report import to_json
     from ._summary import summarize
 
@@ -131,8 +149,8 @@ def _merge(args: argparse.Namespace) -> int:
         data = _report(path)
         summary = data.get("summary")
         if isinstance(summary, dict):
-            band = float(summary.get("borderline_band", band))
-            threshold = float(summary.get("threshold", threshold))
+            band = _summary_number(summary, "borderline_band", band, path)
+            threshold = _summary_number(summary, "threshold", threshold, path)
         here: set[str] = set()
         for name in ("verdicts", "responses", "app_responses"):
             for record in data.get(name) or ():
@@ -155,13 +173,13 @@ def _merge(args: argparse.Namespace) -> int:
             "them all):\n" + "\n".join(lines)
         )
     merged = summarize(records, band=band, threshold=threshold)
-    write_atomic(args.output, json.dumps(to_json(merged), indent=2, ensure_ascii=False) + "\n")
+    _write(args.output, json.dumps(to_json(merged), indent=2, ensure_ascii=False) + "\n", "merged report")
     counts = f"{len(merged.verdicts)} verdicts in {len(owner)} tests"
     print(f"merged {len(args.reports)} reports: {counts} -> {args.output}")
     if args.html is not None:
         from ._html import render_html
 
-        write_atomic(args.html, render_html(merged))
+        _write(args.html, render_html(merged), "HTML report")
         print(f"HTML report written to {args.html}")
     return 0
 
@@ -177,6 +195,11 @@ def _load_records(path: Path) -> list[dict[str, object]]:
     verdicts = data.get("verdicts") if isinstance(data, dict) else None
     if not isinstance(verdicts, list):
         raise SystemExit(f"error: {path} has no 'verdicts' list; is it a report written by --llm-report?")
+    from ._baseline import wrong_entry
+
+    wrong = wrong_entry(data)
+    if wrong:
+        raise SystemExit(f"error: {path} is not a report as --llm-report writes it: {wrong}")
     scores = data.get("scores")
     records = [*verdicts, *(scores if isinstance(scores, list) else ())]
     return [record for record in records if isinstance(record, dict)]
@@ -218,9 +241,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         _calibration.save_maps(args.out, maps)
         print(f"calibration map written to {args.out} (set llm_calibration_file to use it)")
     if args.json is not None:
-        from ._files import write_atomic
-
-        write_atomic(args.json, json.dumps([r.to_dict() for r in reports], indent=2) + "\n")
+        _write(args.json, json.dumps([r.to_dict() for r in reports], indent=2) + "\n", "calibration metrics")
     return 0
 
 

@@ -17,7 +17,7 @@ from ._errors import ReportFileError
 from ._summary import check_status, number
 from ._text import shorten, value_text
 
-__all__ = ["Change", "Comparison", "compare", "load_report", "report_records"]
+__all__ = ["Change", "Comparison", "compare", "load_report", "report_records", "wrong_entry"]
 
 DEFAULT_MARGIN = 0.1
 _NOT_RECORDS = {"summary", "calibration", "baseline", "version"}
@@ -48,7 +48,40 @@ def load_report(path: str | Path, *, what: str = "report") -> dict[str, Any]:
             f"the {what} {str(path)!r} is JSON but not a pytest-llmconfidence report (no 'verdicts' list): "
             "give a report written with --llm-report=PATH."
         )
+    wrong = wrong_entry(data)
+    if wrong:
+        raise ReportFileError(
+            f"the {what} {str(path)!r} is not a pytest-llmconfidence report as written: {wrong}. "
+            "Give a report written with --llm-report=PATH, or mend the entry."
+        )
     return data
+
+
+_RECORD_LISTS = ("verdicts", "responses", "scores", "choices", "app_responses")
+"""The lists of records a report holds, one object per record."""
+
+
+def _json_type(value: Any) -> str:
+    return "null" if value is None else type(value).__name__
+
+
+def wrong_entry(data: Mapping[str, Any]) -> str | None:
+    """What is wrong with the report's record lists (a list that is not one, an entry that is not an
+    object, a confidence that is not a probability), or None: so that nothing is read as if absent."""
+    for name in _RECORD_LISTS:
+        if name not in data:
+            continue
+        entries = data[name]
+        if not isinstance(entries, list):
+            return f"{name!r} is {_json_type(entries)}, not a list"
+        for index, entry in enumerate(entries):
+            if not isinstance(entry, dict):
+                return f"entry {index} of {name!r} is {_json_type(entry)}, not an object"
+            confidence = entry.get("confidence")
+            is_number = isinstance(confidence, int | float) and not isinstance(confidence, bool)
+            if confidence is not None and not (is_number and 0.0 <= confidence <= 1.0):
+                return f"entry {index} of {name!r} has confidence {confidence!r}, not a number from 0 to 1"
+    return None
 
 
 def report_records(report: Mapping[str, Any]) -> list[dict[str, Any]]:

@@ -1,15 +1,16 @@
 """Options, their precedence (command line > environment > ini > default) and the frozen JudgeConfig.
 
-Loaded with the plugin in every pytest run, so it stays small and builds no dataclass: named tuples
-(cheap to define) carry the options and the configuration; nothing here imports pydantic or openai.
+Loaded with the plugin in every pytest run, so it stays small: plain classes carry the options and
+the configuration (a dataclass or a typed named tuple costs more to define than the rest of the module
+to run, as each compiles code for its fields); nothing here imports pydantic or openai.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping, MutableMapping
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any, NoReturn
 
 import pytest
 
@@ -17,13 +18,18 @@ from ._labels import DEFAULT_FALSE_LABELS, DEFAULT_TRUE_LABELS
 
 __all__ = [
     "CALL_FIELDS",
+    "CLIENT_KEY_VARIABLES",
     "OPTIONS",
+    "PLACEHOLDER_KEY",
+    "PLACEHOLDER_KEYS",
     "RECORD_MODES",
     "ConfigValueError",
     "JudgeConfig",
     "add_options",
     "apply_overrides",
+    "clear_placeholders",
     "resolve_config",
+    "set_placeholders",
 ]
 
 RECORD_MODES = ("none", "once", "new_episodes", "all")
@@ -42,8 +48,12 @@ def default_record_mode() -> str:
     return "none" if _ci_is_set() else "once"
 
 
-class JudgeConfig(NamedTuple):
-    """The resolved configuration of the judge for one test (the ``llm`` marker applied); frozen."""
+class JudgeConfig:
+    """The resolved configuration of the judge for one test (the ``llm`` marker applied); frozen.
+
+    Built from keyword arguments (any field left out keeps its default); equal to another with the same
+    values; ``replace(**changes)`` makes a changed copy.
+    """
 
     model: str = DEFAULT_MODEL
     base_url: str | None = None
@@ -78,9 +88,68 @@ class JudgeConfig(NamedTuple):
     progress_delay: float | None = 2.0
     """Seconds a live judge call waits before ``-v`` prints a line about it; None: never (``off``)."""
 
+    def __init__(self, **values: Any) -> None:
+        unknown = sorted(set(values) - set(_JUDGE_FIELDS))
+        if unknown:
+            raise TypeError(
+                f"JudgeConfig has no field {', '.join(map(repr, unknown))}; "
+                f"its fields are {', '.join(_JUDGE_FIELDS)}"
+            )
+        self.__dict__.update(values)
+
     def replace(self, **changes: Any) -> JudgeConfig:
         """A copy with ``changes`` applied."""
-        return self._replace(**changes)
+        return JudgeConfig(**{**self.__dict__, **changes})
+
+    def _values(self) -> tuple[Any, ...]:
+        return tuple(getattr(self, name) for name in _JUDGE_FIELDS)
+
+    def __eq__(self, other: object) -> bool:
+        return type(other) is JudgeConfig and self._values() == other._values()
+
+    def __hash__(self) -> int:
+        return hash(self._values())
+
+    def __repr__(self) -> str:
+        return f"JudgeConfig({', '.join(f'{name}={getattr(self, name)!r}' for name in _JUDGE_FIELDS)})"
+
+    def __setattr__(self, name: str, value: Any) -> NoReturn:
+        raise AttributeError(f"JudgeConfig is frozen: use config.replace({name}=...) for a changed copy")
+
+    def __delattr__(self, name: str) -> NoReturn:
+        raise AttributeError("JudgeConfig is frozen: use config.replace(...) for a changed copy")
+
+
+_JUDGE_FIELDS = tuple(JudgeConfig.__annotations__)
+
+
+# --- placeholder keys: clients built at import time construct while a run replays ---------
+
+PLACEHOLDER_KEY = "sk-llmconfidence-placeholder-not-a-real-key"
+PLACEHOLDER_KEYS = frozenset({PLACEHOLDER_KEY})
+CLIENT_KEY_VARIABLES = ("OPENAI_API_KEY", "AZURE_OPENAI_API_KEY")
+"""The credentials the openai clients read from the environment when none is given."""
+
+
+def set_placeholders(environ: MutableMapping[str, str] | None = None) -> list[str]:
+    """Put the placeholder key in each client key variable that is unset; the names it set.
+
+    With them, ``openai.OpenAI()`` and ``openai.AzureOpenAI(...)`` built at import time construct
+    while the run replays; a real key is never touched.
+    """
+    env = os.environ if environ is None else environ
+    names = [name for name in CLIENT_KEY_VARIABLES if not env.get(name)]
+    for name in names:
+        env[name] = PLACEHOLDER_KEY
+    return names
+
+
+def clear_placeholders(names: Iterable[str], environ: MutableMapping[str, str] | None = None) -> None:
+    """Remove the placeholders ``set_placeholders`` put (those still holding the placeholder)."""
+    env = os.environ if environ is None else environ
+    for name in names:
+        if env.get(name) in PLACEHOLDER_KEYS:
+            del env[name]
 
 
 # --- validation -------------------------------------------------------------------------------
@@ -198,20 +267,45 @@ def _labels(name: str) -> Callable[[Any], tuple[str, ...]]:
 # --- the option table -------------------------------------------------------------------------
 
 
-class Option(NamedTuple):
+class Option:
     """One option: its JudgeConfig field, ini key and help; maybe a flag, an env var, a converter."""
 
-    field: str
-    ini: str
-    help: str
-    flag: str | None = None
-    env: str | None = None
-    default: Any = None
-    convert: Callable[[Any], Any] | None = None
-    ini_type: str = "string"
-    path_from_rootdir: bool = False
-    path_from_cwd: bool = False
-    is_switch: bool = False
+    __slots__ = (
+        "convert",
+        "default",
+        "env",
+        "field",
+        "flag",
+        "help",
+        "ini",
+        "ini_type",
+        "is_switch",
+        "path_from_cwd",
+        "path_from_rootdir",
+    )
+
+    def __init__(
+        self,
+        field: str,
+        ini: str,
+        help: str,
+        *,
+        flag: str | None = None,
+        env: str | None = None,
+        default: Any = None,
+        convert: Callable[[Any], Any] | None = None,
+        ini_type: str = "string",
+        path_from_rootdir: bool = False,
+        path_from_cwd: bool = False,
+        is_switch: bool = False,
+    ) -> None:
+        self.field, self.ini, self.help, self.flag, self.env = field, ini, help, flag, env
+        self.default, self.convert, self.ini_type = default, convert, ini_type
+        self.path_from_rootdir, self.path_from_cwd, self.is_switch = (
+            path_from_rootdir,
+            path_from_cwd,
+            is_switch,
+        )
 
 
 OPTIONS: tuple[Option, ...] = (
@@ -418,6 +512,29 @@ OPTIONS: tuple[Option, ...] = (
 )
 
 
+_NATIVE_TYPES: Mapping[str, Any] = {
+    "threshold": float,
+    "top_logprobs": int,
+    "borderline": float,
+    "calibration": bool,
+    "baseline_margin": float,
+    "fail_on_drop": bool,
+    "watch": bool,
+    "watch_min": float,
+    "watch_strict": bool,
+    "progress_delay": float,
+}
+"""Options whose value may be a TOML number or boolean in pytest 9's ``[tool.pytest]`` table."""
+
+
+def _ini_type(option: Option) -> Any:
+    """The option's ini type; ``str | float`` (or int, bool) where pytest (9.2+) takes typed TOML values."""
+    native = _NATIVE_TYPES.get(option.field)
+    if native is None or pytest.version_tuple < (9, 2):
+        return option.ini_type
+    return str | native
+
+
 def _dest(option: Option) -> str:
     return "llmconfidence_" + option.field
 
@@ -436,7 +553,7 @@ def add_options(parser: pytest.Parser) -> None:
             metavar = option.flag.removeprefix("--llm-").replace("-", "_").upper()
             group.addoption(option.flag, dest=_dest(option), default=None, metavar=metavar, help=help_text)
         ini_help = option.help if option.flag else help_text
-        parser.addini(option.ini, ini_help, type=option.ini_type, default=None)  # type: ignore[arg-type]
+        parser.addini(option.ini, ini_help, type=_ini_type(option), default=None)
 
 
 def _raw_value(config: pytest.Config, option: Option) -> tuple[Any, str]:
@@ -479,7 +596,9 @@ def resolve_config(config: pytest.Config) -> JudgeConfig:
                 value = default_record_mode()
         else:
             try:
-                value = option.convert(raw) if option.convert else raw
+                is_path = option.path_from_rootdir or option.path_from_cwd
+                convert = option.convert or (_text(option.ini) if is_path else None)  # "" is no path
+                value = convert(raw) if convert else raw
             except ConfigValueError as exc:
                 raise pytest.UsageError(f"pytest-llmconfidence: {exc} (from the {source})") from None
         if value is not None and (option.path_from_rootdir or option.path_from_cwd):

@@ -81,6 +81,19 @@ class JudgeHooks:
         """Called with every score and choice before the judge returns it."""
 
 
+def _checked(messages: Any, hook: str) -> Messages:
+    """A hook's chat messages, or a TypeError naming the hook and what it returned instead."""
+    entries = list(messages) if isinstance(messages, list | tuple) else None
+    if entries and all(isinstance(m, Mapping) and isinstance(m.get("role"), str) for m in entries):
+        return entries
+    got = shorten(repr(messages), 120)
+    raise TypeError(
+        f"{hook} returned {got} ({type(messages).__name__}); return a non-empty list of chat messages, "
+        'each a dict with a "role" and a "content", e.g. [{"role": "user", "content": "..."}], '
+        "or None to leave the prompt to the next implementation"
+    )
+
+
 class PluginHooks(JudgeHooks):
     """The plugin's hooks for one test: pytest's hook relay, the test's records and its calibration."""
 
@@ -95,10 +108,10 @@ class PluginHooks(JudgeHooks):
     def build_messages(
         self, question: str, response: str | None, context: str | None, config: JudgeConfig
     ) -> Messages:
-        messages: Messages = self.hook.pytest_llmconfidence_build_messages(
+        messages = self.hook.pytest_llmconfidence_build_messages(
             question=question, response=response, context=context, config=config
         )
-        return messages
+        return _checked(messages, "pytest_llmconfidence_build_messages")
 
     def build_graded_messages(
         self,
@@ -110,7 +123,7 @@ class PluginHooks(JudgeHooks):
         options: Sequence[str],
         config: JudgeConfig,
     ) -> Messages:
-        messages: Messages = self.hook.pytest_llmconfidence_build_graded_messages(
+        messages = self.hook.pytest_llmconfidence_build_graded_messages(
             kind=kind,
             question=question,
             response=response,
@@ -119,7 +132,7 @@ class PluginHooks(JudgeHooks):
             options=tuple(options),
             config=config,
         )
-        return messages
+        return _checked(messages, "pytest_llmconfidence_build_graded_messages")
 
     def finish(self, verdict: Verdict) -> Verdict:
         if self.calibrate is not None:

@@ -355,6 +355,10 @@ def response_confidence(completion: Any, *, choice: int = 0) -> ResponseConfiden
 def score_completion(completion: Any, *, choice: int = 0) -> ResponseConfidence:
     """``response_confidence()`` without recording the result for the running test."""
     __tracebackhide__ = True
+    if isinstance(choice, bool) or not isinstance(choice, int) or choice < 0:
+        raise TypeError(
+            f"response_confidence(choice=...) takes a choice index, a whole number >= 0; got {choice!r}"
+        )
     data = as_dict(
         completion,
         TypeError,

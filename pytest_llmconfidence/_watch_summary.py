@@ -85,9 +85,10 @@ class AppSummary:
         unsure = self.unsure
         if not unsure:
             return None
+        held_to = sorted({number(r.get("minimum"), self.minimum) for r in unsure})  # a marker's watch_min
         return (
             f"warning: {len(unsure)} of {plural(len(self.scored), 'app response')} unsure "
-            f"({self.by} below llm_watch_min {self.minimum:.2f})"
+            f"({self.by} below llm_watch_min {' / '.join(f'{m:.2f}' for m in held_to)})"
         )
 
     def to_dict(self) -> dict[str, Any]:

@@ -88,3 +88,8 @@ def pytest_llmconfidence_summary(records: list[dict[str, Any]], config: pytest.C
             live = [r for r in verdicts if not r["replayed"]]
             return [f"{len(live)} of {len(verdicts)} verdicts were live"]
     """
+
+
+def __dir__() -> list[str]:
+    """The hook specifications: all that ``add_hookspecs`` looks for when it scans this module."""
+    return [name for name in globals() if name.startswith("pytest_llmconfidence_")]

@@ -39,6 +39,12 @@ class RunState:
         self._calibration: list[Any] | None = None
         self.baseline: dict[str, Any] | None = None
         self.comparison: Any = None
+        self.summarising = False
+        """Set when the terminal summary starts: its short summary lines keep pytest's own words."""
+
+    def __dir__(self) -> list[str]:
+        """Its hooks: all that pytest and pluggy look for when it is registered (see ``__dir__`` below)."""
+        return ["pytest_runtest_logreport", "pytest_sessionfinish", "pytest_terminal_summary"]
 
     def calibration(self) -> list[Any] | None:
         """The calibration report of the labelled verdicts (with --llm-calibration), computed once."""
@@ -78,6 +84,7 @@ class RunState:
 
     def pytest_terminal_summary(self, terminalreporter: Any, config: pytest.Config) -> None:
         """The "llm confidence summary" section, the calibration report and the files written."""
+        self.summarising = True
         if (self.records or self.written) and not _worker(config):
             from ._report import write_terminal
 
@@ -114,9 +121,7 @@ TEST_ERROR = pytest.StashKey[BaseException]()
 def _placeholders(config: pytest.Config, record_mode: str) -> None:
     """With no key and a run that replays, placeholder keys for the session (clients built at import)."""
     if PLACEHOLDERS not in config.stash:
-        from ._placeholders import set_placeholders
-
-        config.stash[PLACEHOLDERS] = set_placeholders() if record_mode != "all" else []
+        config.stash[PLACEHOLDERS] = _config.set_placeholders() if record_mode != "all" else []
 
 
 @pytest.hookimpl(tryfirst=True)
@@ -162,9 +167,7 @@ def pytest_configure(config: pytest.Config) -> None:
 def pytest_unconfigure(config: pytest.Config) -> None:
     names = config.stash.get(PLACEHOLDERS, None)
     if names:
-        from ._placeholders import clear_placeholders
-
-        clear_placeholders(names)
+        _config.clear_placeholders(names)
 
 
 def run_state(config: pytest.Config) -> RunState:
@@ -370,12 +373,11 @@ def pytest_runtest_call(item: pytest.Item) -> Generator[None, None, None]:
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Generator[None, Any, Any]:
     report = yield
     watcher = item.stash.get(WATCHER, None)
-    if watcher is not None and watcher.strict and call.when == "call" and report.passed:
-        from ._watch import strict_failure
+    if watcher is not None and watcher.strict and call.when == "call":
+        from ._watch import apply_strict
 
-        failure = None if hasattr(report, "wasxfail") else strict_failure(watcher)
-        if failure:
-            report.outcome, report.longrepr = "failed", failure
+        xfail = item.get_closest_marker("xfail")
+        apply_strict(report, watcher, xfail.kwargs.get("raises") if xfail else None)
     records = item.stash.get(ITEM_RECORDS, None)
     if records is not None:
         records.attach(report, item.user_properties)
@@ -385,6 +387,9 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
 def pytest_report_teststatus(report: pytest.TestReport, config: pytest.Config) -> Any:
     """In ``-v``, a judged test's outcome carries its lowest verdict confidence: ``PASSED [true 0.97]``."""
     if report.when != "call" or config.get_verbosity() < 1 or hasattr(report, "wasxfail"):
+        return None
+    state = config.stash.get(STATE, None)
+    if state is None or state.summarising:  # "FAILED <nodeid> - msg" in the short summary, as tools parse it
         return None
     if report.outcome not in ("passed", "failed"):
         return None
@@ -399,3 +404,17 @@ def pytest_report_teststatus(report: pytest.TestReport, config: pytest.Config) -
     word = f"{report.outcome.upper()} [{value_text(lowest.get('value'))} {float(lowest['confidence']):.2f}]"
     letter = "." if report.passed else "F"
     return report.outcome, letter, (word, {"green": True} if report.passed else {"red": True})
+
+
+FIXTURES = ("judge", "judge_config", "judge_client", "judge_async_client", "llm_responses")
+_HOOKS = tuple(name for name in globals() if name.startswith("pytest_"))
+_SCANNED = (*FIXTURES, "_llm_cassette", "_llm_marker_cassette", *_HOOKS)
+
+
+def __dir__() -> list[str]:
+    """The hooks and fixtures: all that pytest and pluggy look for when they scan this module.
+
+    Both walk ``dir()`` of a plugin at start-up and inspect every name; listing only these keeps
+    loading the plugin cheap in runs that never judge.
+    """
+    return list(_SCANNED)

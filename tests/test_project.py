@@ -48,3 +48,41 @@ def test_loading_the_plugin_imports_no_heavy_dependency() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
+
+
+def test_the_names_pytest_scans_in_the_plugin_are_all_its_hooks_and_fixtures() -> None:
+    """dir() of the plugin lists every hook and fixture it defines (pytest and pluggy find them
+    there), and nothing else."""
+    import _pytest.fixtures
+
+    from pytest_llmconfidence import plugin
+
+    defined = {
+        name
+        for name, value in vars(plugin).items()
+        if name.startswith("pytest_") or isinstance(value, _pytest.fixtures.FixtureFunctionDefinition)
+    }
+    assert set(dir(plugin)) == defined
+    assert {"judge", "judge_config", "judge_client", "llm_responses", "pytest_configure"} <= defined
+    hooks = {name for name in vars(plugin.RunState) if name.startswith("pytest_")}
+    assert set(dir(plugin.RunState(plugin.JudgeConfig()))) == hooks
+
+
+def test_judge_config_is_frozen_compares_by_value_and_names_a_wrong_field() -> None:
+    import pytest
+
+    from pytest_llmconfidence import JudgeConfig
+
+    config = JudgeConfig(model="m", threshold=0.5)
+    assert (config.model, config.threshold, config.top_logprobs) == ("m", 0.5, 20)
+    assert config == JudgeConfig(threshold=0.5, model="m") and hash(config) == hash(
+        JudgeConfig(model="m", threshold=0.5)
+    )
+    changed = config.replace(threshold=0.7)
+    assert (changed.threshold, config.threshold, changed.model) == (0.7, 0.5, "m")
+    assert changed != config
+    assert "threshold=0.5" in repr(config)
+    with pytest.raises(AttributeError, match=r"frozen: use config.replace\(threshold=...\)"):
+        config.threshold = 0.1  # type: ignore[misc]
+    with pytest.raises(TypeError, match="JudgeConfig has no field 'treshold'; its fields are model, "):
+        JudgeConfig(treshold=0.5)
