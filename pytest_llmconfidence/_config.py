@@ -101,6 +101,13 @@ class JudgeConfig:
         """A copy with ``changes`` applied."""
         return JudgeConfig(**{**self.__dict__, **changes})
 
+    # The named-tuple spellings, kept for fixtures written when JudgeConfig was one.
+    _replace = replace
+
+    def _asdict(self) -> dict[str, Any]:
+        """Every field and its value, in field order."""
+        return {name: getattr(self, name) for name in _JUDGE_FIELDS}
+
     def _values(self) -> tuple[Any, ...]:
         return tuple(getattr(self, name) for name in _JUDGE_FIELDS)
 
@@ -121,6 +128,7 @@ class JudgeConfig:
 
 
 _JUDGE_FIELDS = tuple(JudgeConfig.__annotations__)
+JudgeConfig._fields = _JUDGE_FIELDS  # type: ignore[attr-defined]
 
 
 # --- placeholder keys: clients built at import time construct while a run replays ---------

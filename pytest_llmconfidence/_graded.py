@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 import string
 from collections.abc import Mapping, Sequence
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from pydantic import BaseModel, ConfigDict, PrivateAttr
 
@@ -31,9 +31,10 @@ def _top(alternatives: Sequence[Alternative], n: int = 3) -> str:
 class _Graded(BaseModel):
     model_config = _FROZEN
 
-    value: str | None
+    if TYPE_CHECKING:  # each kind declares its own, typed as its labels are
+        value: int | str | None
+        distribution: Mapping[Any, float]
     confidence: float
-    distribution: dict[str, float]
     coverage: float
     token: str
     position: int = 0
@@ -75,7 +76,7 @@ class _Graded(BaseModel):
         if self.response is not None:
             lines.append(f"response:   {shorten(self.response, 200)}")
         lines.append(
-            f"{self._kind()}:{' ' * (11 - len(self._kind()))}{self.value or 'undecided'} at "
+            f"{self._kind()}:{' ' * (11 - len(self._kind()))}{_shown(self.value)} at "
             f"{self.confidence:.4f} (coverage {self.coverage:.4f}; threshold {self.threshold:.2f})"
         )
         lines.append(f"distribution: {self._distribution_text()}")
@@ -90,8 +91,12 @@ class _Graded(BaseModel):
         return "score"
 
     def to_record(self) -> dict[str, Any]:
-        """A JSON-able dict of every field and every check (kind "score" or "choice")."""
+        """A JSON-able dict of every field and every check (kind "score" or "choice"); labels as text."""
         data = self.model_dump(mode="json")
+        data["value"] = None if data["value"] is None else str(data["value"])
+        data["distribution"] = {str(label): p for label, p in data["distribution"].items()}
+        if "scale" in data:
+            data["scale"] = [str(label) for label in data["scale"]]
         data["kind"] = self._kind()
         data["checks"] = [check.to_dict() for check in self._checks]
         return data
@@ -104,7 +109,10 @@ class Score(_Graded):
     the scale (numbers as they are, words by rank from 1) under the distribution renormalised over it.
     """
 
-    scale: tuple[str, ...]
+    value: int | str | None
+    """The most probable label of the scale, as the scale gave it (``4`` on a scale of integers)."""
+    distribution: dict[int | str, float]
+    scale: tuple[int | str, ...]
     expected: float | None = None
     expected_label: str | None = None
     """The label the test expected (``judge.score(..., expected=4)``), for calibration."""
@@ -113,10 +121,11 @@ class Score(_Graded):
         """A check that holds when P(score >= ``k``) is at least ``confidence`` (default: the threshold)."""
         __tracebackhide__ = True
         label = str(k)
-        if label not in self.scale:
-            raise ValueError(f"at_least({k!r}): not on the scale {', '.join(self.scale)}")
+        labels = [str(item) for item in self.scale]
+        if label not in labels:
+            raise ValueError(f"at_least({k!r}): not on the scale {', '.join(labels)}")
         needed = self._needed(confidence)
-        mass = math.fsum(self.distribution.get(lab, 0.0) for lab in self.scale[self.scale.index(label) :])
+        mass = math.fsum(self.distribution.get(item, 0.0) for item in self.scale[labels.index(label) :])
         mass = min(1.0, mass)
         passed = mass >= needed
         facts = f"P(score >= {label}) {fmt_probability(mass, needed)}"
@@ -125,7 +134,7 @@ class Score(_Graded):
         else:
             text = (
                 f"at_least failed: {facts}, needed >= {fmt_probability(needed)}; "
-                f"score {self.value or 'undecided'} at {self.confidence:.2f}; "
+                f"score {_shown(self.value)} at {self.confidence:.2f}; "
                 f"distribution {self._distribution_text()}; "
                 f"q={shorten(self.question, 120)!r}"
             )
@@ -133,7 +142,7 @@ class Score(_Graded):
 
     def __repr__(self) -> str:
         return (
-            f"<Score {self.value or 'undecided'} {self.confidence:.2f} (expected {_fmt(self.expected)}, "
+            f"<Score {_shown(self.value)} {self.confidence:.2f} (expected {_fmt(self.expected)}, "
             f"coverage {self.coverage:.2f}); {self._distribution_text()}; q={shorten(self.question, 100)!r}>"
         )
 
@@ -143,6 +152,9 @@ class Score(_Graded):
 class Choice(_Graded):
     """One of several options: the most probable, and the distribution over the options."""
 
+    value: str | None
+    """The most probable option."""
+    distribution: dict[str, float]
     options: tuple[str, ...]
     labels: tuple[str, ...]
     """What the model was asked to answer for each option (the options, or A, B, C…)."""
@@ -158,7 +170,7 @@ class Choice(_Graded):
         needed = self._needed(threshold)
         score = self.distribution.get(option, 0.0)
         passed = self.value == option and self.confidence >= needed
-        facts = f"{self.value or 'undecided'!r} at {fmt_probability(self.confidence, needed)}"
+        facts = f"{_shown(self.value)!r} at {fmt_probability(self.confidence, needed)}"
         if passed:
             text = (
                 f"confident passed: {facts} >= {fmt_probability(needed)}; q={shorten(self.question, 120)!r}"
@@ -177,6 +189,10 @@ class Choice(_Graded):
         )
 
     __str__ = __repr__
+
+
+def _shown(value: int | str | None) -> int | str:
+    return "undecided" if value is None else value
 
 
 def _fmt(value: float | None) -> str:

@@ -393,9 +393,7 @@ class Judge:
         ``expected`` is the label the test expects (for calibration, kept as ``expected_label``).
         """
         __tracebackhide__ = True
-        return self._run(
-            self._score_call(question, response, context, expected, _scale_labels(scale), overrides)
-        )
+        return self._run(self._score_call(question, response, context, expected, _scale(scale), overrides))
 
     async def ascore(
         self,
@@ -409,7 +407,7 @@ class Judge:
     ) -> Score:
         """``await judge.ascore(question, response)``: ``judge.score(...)``, awaited."""
         __tracebackhide__ = True
-        call = self._score_call(question, response, context, expected, _scale_labels(scale), overrides)
+        call = self._score_call(question, response, context, expected, _scale(scale), overrides)
         return await self._arun(call)
 
     def score_many(
@@ -426,10 +424,10 @@ class Judge:
         keyword arguments (``question``, ``response``, ``context``, ``expected``).
         """
         __tracebackhide__ = True
-        labels = _scale_labels(scale)
+        items_of = _scale(scale)
 
         def call(question: str, response: str | None, context: str | None, expected: Any) -> _Call[Score]:
-            return self._score_call(question, response, context, expected, labels, overrides)
+            return self._score_call(question, response, context, expected, items_of, overrides)
 
         return self._run_many(items, concurrency, "judge.score_many()", _BATCH_KEYS, call)
 
@@ -502,20 +500,24 @@ class Judge:
         response: str | None,
         context: str | None,
         expected: Any,
-        labels: tuple[str, ...],
+        items_of: Mapping[str, int | str],
         overrides: Mapping[str, Any],
     ) -> _Call[Score]:
         __tracebackhide__ = True
         from ._graded import Score, scale_mean
 
+        labels = tuple(items_of)
         if expected is not None and str(expected) not in labels:
             raise ValueError(f"judge.score(expected={expected!r}): not on the scale {', '.join(labels)}")
 
         def score(facts: dict[str, Any]) -> Score:
+            mean = scale_mean(labels, facts["distribution"])
+            facts["distribution"] = {items_of[label]: p for label, p in facts["distribution"].items()}
+            facts["value"] = None if facts["value"] is None else items_of[facts["value"]]
             return Score(
                 **facts,
-                scale=labels,
-                expected=scale_mean(labels, facts["distribution"]),
+                scale=tuple(items_of.values()),
+                expected=mean,
                 expected_label=None if expected is None else str(expected),
             )
 
@@ -779,12 +781,18 @@ class _Call(Generic[_T]):
     finish: Callable[[Any, bool, float], _T]
 
 
-def _scale_labels(scale: Sequence[Any]) -> tuple[str, ...]:
-    """A score's scale as labels, checked: at least two, distinct."""
-    labels = tuple(str(label) for label in scale) if not isinstance(scale, str) else ()
+def _scale(scale: Sequence[Any]) -> dict[str, int | str]:
+    """A score's scale, checked (at least two distinct labels): each label the model is asked for, and
+    the item it stands for in ``Score`` (an integer of the scale stays an integer; anything else is its
+    label)."""
+    items = tuple(scale) if not isinstance(scale, str) else ()
+    labels = tuple(str(item) for item in items)
     if len(labels) < 2 or len(set(labels)) != len(labels):
         raise ValueError(f"judge.score() needs a scale of at least two distinct labels, got {scale!r}")
-    return labels
+    return {
+        label: item if isinstance(item, int) and not isinstance(item, bool) else label
+        for label, item in zip(labels, items, strict=True)
+    }
 
 
 def _options(options: Sequence[str]) -> tuple[str, ...]:

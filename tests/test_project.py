@@ -82,6 +82,9 @@ def test_judge_config_is_frozen_compares_by_value_and_names_a_wrong_field() -> N
     assert (changed.threshold, config.threshold, changed.model) == (0.7, 0.5, "m")
     assert changed != config
     assert "threshold=0.5" in repr(config)
+    # the named-tuple spellings, as fixtures overriding judge_config may use them
+    assert config._replace(model="n").model == "n"
+    assert config._asdict()["threshold"] == 0.5 and tuple(config._asdict()) == JudgeConfig._fields
     with pytest.raises(AttributeError, match=r"frozen: use config.replace\(threshold=...\)"):
         config.threshold = 0.1  # type: ignore[misc]
     with pytest.raises(TypeError, match="JudgeConfig has no field 'treshold'; its fields are model, "):

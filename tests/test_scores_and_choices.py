@@ -26,8 +26,9 @@ def test_score_gives_the_distribution_the_value_and_the_mean_of_the_scale(
         import pytest
         def test_it(judge):
             s = judge.score("How helpful is the reply?", "Here is how to reset it.", expected=4)
-            assert s.value == "4" and s.confidence == pytest.approx(0.60)
-            assert s.distribution == pytest.approx({"1": 0, "2": 0, "3": 0.10, "4": 0.60, "5": 0.25})
+            assert s.value == 4 and s.confidence == pytest.approx(0.60)
+            assert s.distribution == pytest.approx({1: 0, 2: 0, 3: 0.10, 4: 0.60, 5: 0.25})
+            assert s.scale == (1, 2, 3, 4, 5)
             assert s.coverage == pytest.approx(0.95)
             assert s.expected == pytest.approx((3 * 0.10 + 4 * 0.60 + 5 * 0.25) / 0.95)
             assert s.at_least(4, confidence=0.8)
@@ -105,7 +106,7 @@ def test_scores_and_choices_replay_from_the_cassette(
         def test_it(judge):
             s = judge.score("How helpful is the reply?", "Great.")
             c = judge.choose("Which colour?", "It is red.", options=["red", "blue"])
-            assert s.value == "5" and s.confidence == pytest.approx(0.8)
+            assert s.value == 5 and s.confidence == pytest.approx(0.8)
             assert c.value == "red" and c.confidence == pytest.approx(0.9)
             print("REPLAYED", s.replayed, c.replayed)
         """

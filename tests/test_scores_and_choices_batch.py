@@ -34,7 +34,7 @@ def test_score_many_and_choose_many_come_back_in_input_order_whatever_finishes_f
         """
         def test_batch(judge):
             scores = judge.score_many([(f"grade {n}?", f"answer {n}") for n in range(4)], concurrency=4)
-            assert [s.value for s in scores] == ["1", "2", "3", "4"]
+            assert [s.value for s in scores] == [1, 2, 3, 4]
             assert [s.response for s in scores] == [f"answer {n}" for n in range(4)]
             choices = judge.choose_many([f"pick {n}?" for n in range(4)], options=["red", "blue"])
             assert [c.value for c in choices] == ["blue", "red", "blue", "red"]
@@ -73,7 +73,7 @@ def test_batched_scores_replay_the_same_whatever_the_concurrency(
             result = judged.runpytest("-s", f"--llm-record-mode={mode}")
         result.assert_outcomes(passed=1)
         outputs.append(next(line[line.index("GOT") :] for line in result.stdout.lines if "GOT" in line))
-    assert outputs[0] == "GOT [('5', 0.9, False), ('3', 0.7, False), ('2', 0.6, False)] warm and kind"
+    assert outputs[0] == "GOT [(5, 0.9, False), (3, 0.7, False), (2, 0.6, False)] warm and kind"
     assert outputs[1] == outputs[2] == outputs[0].replace("False", "True")
 
 
@@ -85,7 +85,7 @@ def test_batch_items_are_checked_before_any_request(judged: pytest.Pytester, fak
         import pytest
         def test_batch(judge):
             (s,) = judge.score_many([{"question": "helpful?", "response": "r", "expected": 4}], scale=range(1, 6))
-            assert (s.value, s.expected_label, s.scale) == ("4", "4", ("1", "2", "3", "4", "5"))
+            assert (s.value, s.expected_label, s.scale) == (4, "4", (1, 2, 3, 4, 5))
             assert judge.score_many([]) == [] and judge.choose_many([], options=["a", "b"]) == []
 
         def test_refusals(judge):
@@ -126,7 +126,7 @@ def test_ascore_and_achoose_are_score_and_choose_awaited_and_replayed(
                 judge.achoose("Which colour?", "It is red.", options=["red", "blue"]),
             )
             assert s.at_least(4, confidence=0.85) and c.confident("red", 0.9)
-            assert (s.value, s.expected_label) == ("4", "4")
+            assert (s.value, s.expected_label) == (4, "4")
             assert s.distribution == judge.score("How helpful?", "Great.").distribution
             print("GOT", s.value, round(s.confidence, 2), c.value, round(c.confidence, 2), s.replayed, c.replayed)
         """
@@ -158,24 +158,24 @@ def test_a_two_token_label_is_read_whichever_way_the_model_spells_it(
 
         def test_it(judge):
             one = judge.score("one token?", scale=range(11))
-            assert (one.value, one.token) == ("10", "10")
-            assert distribution(one) == {"1": 0.05, "9": 0.2, "10": 0.7}
+            assert (one.value, one.token) == (10, "10")
+            assert distribution(one) == {1: 0.05, 9: 0.2, 10: 0.7}
 
             two = judge.score("two tokens?", scale=range(11))
-            assert (two.value, two.token, two.position) == ("10", "10", 0)
-            assert distribution(two) == {"1": 0.08, "9": 0.15, "10": 0.72}
+            assert (two.value, two.token, two.position) == (10, "10", 0)
+            assert distribution(two) == {1: 0.08, 9: 0.15, 10: 0.72}
             assert two.at_least(10, confidence=0.72) and not two.at_least(10, confidence=0.73)
 
             end = judge.score("end of text?", scale=range(11))
-            assert (end.value, end.token) == ("1", "1")
-            assert distribution(end) == {"1": 0.8, "2": 0.05, "10": 0.1}
+            assert (end.value, end.token) == (1, "1")
+            assert distribution(end) == {1: 0.8, 2: 0.05, 10: 0.1}
 
             stop = judge.score("then a stop?", scale=range(11))
-            assert (stop.value, stop.token) == ("1", "1")
-            assert distribution(stop) == {"1": 0.64, "10": 0.26}
+            assert (stop.value, stop.token) == (1, "1")
+            assert distribution(stop) == {1: 0.64, 10: 0.26}
 
             small = judge.score("two tokens?", scale=(1, 2, 3))
-            assert distribution(small) == {"1": 0.8}
+            assert distribution(small) == {1: 0.8}
         """
     )
     judged.runpytest().assert_outcomes(passed=1)
@@ -261,3 +261,26 @@ def test_graded_messages_hook_returning_none_leaves_the_default_prompt(
     judged.runpytest().assert_outcomes(passed=1)
     (request,) = fake_openai.requests
     assert "exactly one of 1, 2, 3, 4, 5" in request.body["messages"][0]["content"]
+
+
+def test_a_score_speaks_the_scale_as_given_and_its_record_as_text(
+    judged: pytest.Pytester, fake_openai: FakeOpenAI
+) -> None:
+    """On a scale of integers the value is an integer (0 too: not undecided); on words, a word; the JSON
+    record keeps every label as text."""
+    fake_openai.rule("zero?", completion([("0", 0.9), ("1", 0.05)]))
+    fake_openai.rule("words?", completion([("good", 0.8), ("poor", 0.1)]))
+    judged.makepyfile(
+        """
+        def test_it(judge):
+            zero = judge.score("zero?", scale=range(11))
+            assert (zero.value, zero.distribution[0], zero.scale[:3]) == (0, 0.9, (0, 1, 2))
+            assert repr(zero).startswith("<Score 0 0.90") and zero.at_least(0, 0.9)
+            word = judge.score("words?", scale=("poor", "good"))
+            assert (word.value, word.distribution["good"]) == ("good", 0.8)
+        """
+    )
+    judged.runpytest("--llm-report=report.json").assert_outcomes(passed=1)
+    records = json.loads((judged.path / "report.json").read_text())["scores"]
+    zero = next(r for r in records if r["question"] == "zero?")
+    assert (zero["value"], zero["distribution"]["0"], zero["scale"][:2]) == ("0", 0.9, ["0", "1"])
