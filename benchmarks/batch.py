@@ -16,9 +16,9 @@ from _common import ROOT
 
 
 def run(calls: int = 200, concurrency: int = 16, delay_s: float = 0.1) -> dict[str, Any]:
-    from pytest_llmconfidence._config import JudgeConfig
-    from pytest_llmconfidence._judge import Judge
-    from pytest_llmconfidence._transport import Transport, build_client
+    from pytest_llmconfidence._judge.judge import Judge
+    from pytest_llmconfidence._judge.transport import Transport, build_client
+    from pytest_llmconfidence._settings import JudgeConfig
 
     # The endpoint runs in its own process, as a real server would: it must not share our GIL.
     server = subprocess.Popen(

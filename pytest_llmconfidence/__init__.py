@@ -9,7 +9,6 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from ._config import JudgeConfig
     from ._errors import (
         CassetteCorruptError,
         CassetteMissError,
@@ -18,11 +17,12 @@ if TYPE_CHECKING:
         LLMConfidenceError,
         NoLogprobsError,
     )
-    from ._graded import Choice, Score
-    from ._judge import Judge, JudgeHooks, verdict_from_completion
-    from ._models import Alternative, Check, Usage, Verdict
-    from ._response import ChoicePoint, ResponseConfidence, TokenConfidence, response_confidence
-    from ._transport import Transport
+    from ._judge.judge import Judge, JudgeHooks, verdict_from_completion
+    from ._judge.transport import Transport
+    from ._scoring.graded import Choice, Score
+    from ._scoring.response import ChoicePoint, ResponseConfidence, TokenConfidence, response_confidence
+    from ._scoring.results import Alternative, Check, Usage, Verdict
+    from ._settings import JudgeConfig
 
 __all__ = [
     "Alternative",
@@ -57,21 +57,21 @@ _LAZY = {
     "JudgeResponseError": "._errors",
     "LLMConfidenceError": "._errors",
     "NoLogprobsError": "._errors",
-    "Alternative": "._models",
-    "Check": "._models",
-    "Usage": "._models",
-    "Verdict": "._models",
-    "Score": "._graded",
-    "Choice": "._graded",
-    "Judge": "._judge",
-    "JudgeHooks": "._judge",
-    "Transport": "._transport",
-    "verdict_from_completion": "._judge",
-    "JudgeConfig": "._config",
-    "ChoicePoint": "._response",
-    "ResponseConfidence": "._response",
-    "TokenConfidence": "._response",
-    "response_confidence": "._response",
+    "Alternative": "._scoring.results",
+    "Check": "._scoring.results",
+    "Usage": "._scoring.results",
+    "Verdict": "._scoring.results",
+    "Score": "._scoring.graded",
+    "Choice": "._scoring.graded",
+    "Judge": "._judge.judge",
+    "JudgeHooks": "._judge.judge",
+    "Transport": "._judge.transport",
+    "verdict_from_completion": "._judge.judge",
+    "JudgeConfig": "._settings",
+    "ChoicePoint": "._scoring.response",
+    "ResponseConfidence": "._scoring.response",
+    "TokenConfidence": "._scoring.response",
+    "response_confidence": "._scoring.response",
 }
 
 

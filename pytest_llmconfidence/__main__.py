@@ -83,8 +83,8 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _report(path: Path) -> dict[str, Any]:
-    from ._baseline import load_report
     from ._errors import ReportFileError
+    from ._report.baseline import load_report
 
     try:
         return load_report(path)
@@ -114,7 +114,7 @@ def _summary_number(summary: dict[str, Any], name: str, default: float, path: Pa
 
 
 def _compare(args: argparse.Namespace) -> int:
-    from ._baseline import compare, html_section
+    from ._report.baseline import compare, html_section
 
     if not 0.0 <= args.margin <= 1.0:
         raise SystemExit("error: --margin must be between 0 and 1")
@@ -138,8 +138,8 @@ def _compare(args: argparse.Namespace) -> int:
 
 
 def _merge(args: argparse.Namespace) -> int:
-    from ._report import to_json
-    from ._summary import summarize
+    from ._report.output import to_json
+    from ._report.summary import summarize
 
     records: list[dict[str, object]] = []
     owner: dict[str, Path] = {}
@@ -177,7 +177,7 @@ def _merge(args: argparse.Namespace) -> int:
     counts = f"{len(merged.verdicts)} verdicts in {len(owner)} tests"
     print(f"merged {len(args.reports)} reports: {counts} -> {args.output}")
     if args.html is not None:
-        from ._html import render_html
+        from ._report.html import render_html
 
         _write(args.html, render_html(merged), "HTML report")
         print(f"HTML report written to {args.html}")
@@ -195,7 +195,7 @@ def _load_records(path: Path) -> list[dict[str, object]]:
     verdicts = data.get("verdicts") if isinstance(data, dict) else None
     if not isinstance(verdicts, list):
         raise SystemExit(f"error: {path} has no 'verdicts' list; is it a report written by --llm-report?")
-    from ._baseline import wrong_entry
+    from ._report.baseline import wrong_entry
 
     wrong = wrong_entry(data)
     if wrong:
@@ -211,7 +211,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _compare(args)
     if args.command == "merge":
         return _merge(args)
-    from . import _calibration
+    from ._calibration import report as _calibration
 
     if args.bins < 1:
         raise SystemExit("error: --bins must be 1 or more")

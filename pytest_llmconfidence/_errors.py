@@ -21,7 +21,7 @@ class LLMConfidenceError(Exception):
 
     def __init__(self, *args: object) -> None:
         if len(args) == 1 and isinstance(args[0], str):
-            from ._secrets import redact
+            from ._recording.secrets import redact
 
             args = (redact(args[0]),)
         super().__init__(*args)

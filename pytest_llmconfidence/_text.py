@@ -60,3 +60,11 @@ def display_path(path: Path) -> str:
         return str(path.relative_to(Path.cwd()))
     except ValueError:
         return str(path)
+
+
+def md_cell(value: Any) -> str:
+    """``value`` as one cell of a Markdown table: one line of at most 100 characters, markup escaped."""
+    text = shorten(value, 100, marker="...")
+    for char, entity in (("&", "&amp;"), ("<", "&lt;"), (">", "&gt;"), ("|", "&#124;"), ("`", "&#96;")):
+        text = text.replace(char, entity)
+    return text

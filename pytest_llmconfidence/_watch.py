@@ -15,8 +15,8 @@ from collections.abc import Iterator, Mapping, Sequence
 from typing import Any, overload
 
 from ._errors import NoLogprobsError
-from ._records import TestRecords
-from ._response import DEFAULT_MARGIN, HOW_TO_REQUEST, ResponseConfidence, score_completion
+from ._report.records import TestRecords
+from ._scoring.response import DEFAULT_MARGIN, HOW_TO_REQUEST, ResponseConfidence, score_completion
 from ._text import shorten
 
 __all__ = ["SKIP_REASONS", "AppResponse", "AppResponses", "Watcher", "strict_failure"]
@@ -297,28 +297,3 @@ def strict_failure(watcher: Watcher) -> str | None:
         "or run without --llm-watch-strict."
     )
     return "\n".join(lines)
-
-
-_XPASS_STRICT = "[XPASS(strict)] "
-
-
-def apply_strict(report: Any, watcher: Watcher, xfail_raises: Any = None) -> None:
-    """Under ``llm_watch_strict``, fail the call phase of a test that passed but received an unsure answer.
-
-    A test marked ``xfail`` expects to fail, and this is a failure: it is reported xfailed (pytest had
-    counted it as passing unexpectedly, XPASS), unless the marker's ``raises=`` expects another error.
-    """
-    xpassed = report.passed and hasattr(report, "wasxfail")
-    xpassed_strict = report.failed and str(report.longrepr).startswith(_XPASS_STRICT)
-    if not (report.passed or xpassed_strict):
-        return
-    failure = strict_failure(watcher)
-    if failure is None:
-        return
-    if (xpassed or xpassed_strict) and xfail_raises is None:
-        reason = report.wasxfail if xpassed else str(report.longrepr).removeprefix(_XPASS_STRICT)
-        report.outcome, report.wasxfail, report.longrepr = "skipped", reason, failure
-        return
-    if hasattr(report, "wasxfail"):
-        del report.wasxfail
-    report.outcome, report.longrepr = "failed", failure

@@ -9,8 +9,8 @@ import pluggy
 if TYPE_CHECKING:
     import pytest
 
-    from ._config import JudgeConfig
-    from ._models import Verdict
+    from ._scoring.results import Verdict
+    from ._settings import JudgeConfig
 
 hookspec = pluggy.HookspecMarker("pytest")
 

@@ -12,11 +12,13 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from . import _config, _records
-from ._config import ConfigValueError, JudgeConfig
+from . import _settings
+from ._plugin import options as _options
+from ._report import records as _records
+from ._settings import ConfigValueError, JudgeConfig
 
 if TYPE_CHECKING:
-    from ._judge import Judge
+    from ._judge.judge import Judge
 
 MARKER_HELP = (
     "llm(model=..., threshold=..., top_logprobs=..., max_tokens=..., record_mode=..., true_labels=..., "
@@ -49,7 +51,7 @@ class RunState:
     def calibration(self) -> list[Any] | None:
         """The calibration report of the labelled verdicts (with --llm-calibration), computed once."""
         if self._calibration is None and self.config.calibration and self.records:
-            from ._calibration import calibration_report
+            from ._calibration.report import calibration_report
 
             self._calibration = calibration_report(self.records)
         return self._calibration
@@ -61,7 +63,7 @@ class RunState:
         """Write --llm-report, --llm-html and the GitHub step summary (on the xdist controller only)."""
         github, c = os.environ.get("GITHUB_STEP_SUMMARY"), self.config
         if (c.report or c.html or (github and self.records)) and not _worker(session.config):
-            from ._report import write_reports
+            from ._report.output import write_reports
 
             self.written = write_reports(
                 self.records,
@@ -77,7 +79,7 @@ class RunState:
     def compared(self) -> Any:
         """The comparison with --llm-baseline (None without one, or before it exists), computed once."""
         if self.comparison is None and self.baseline is not None:
-            from ._baseline import compare
+            from ._report.baseline import compare
 
             self.comparison = compare(self.baseline, self.records, margin=self.config.baseline_margin)
         return self.comparison
@@ -86,7 +88,7 @@ class RunState:
         """The "llm confidence summary" section, the calibration report and the files written."""
         self.summarising = True
         if (self.records or self.written) and not _worker(config):
-            from ._report import write_terminal
+            from ._report.output import write_terminal
 
             def extra() -> Any:
                 return config.hook.pytest_llmconfidence_summary(records=list(self.records), config=config)
@@ -96,7 +98,7 @@ class RunState:
                 terminalreporter, self.records, self.config, width, extra, self.calibration(), self.written
             )
         if self.config.baseline is not None and not _worker(config):
-            from ._baseline import write_baseline_section
+            from ._report.baseline import write_baseline_section
 
             write_baseline_section(terminalreporter, self.config, self.compared())
 
@@ -121,16 +123,16 @@ TEST_ERROR = pytest.StashKey[BaseException]()
 def _placeholders(config: pytest.Config, record_mode: str) -> None:
     """With no key and a run that replays, placeholder keys for the session (clients built at import)."""
     if PLACEHOLDERS not in config.stash:
-        config.stash[PLACEHOLDERS] = _config.set_placeholders() if record_mode != "all" else []
+        config.stash[PLACEHOLDERS] = _settings.set_placeholders() if record_mode != "all" else []
 
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_load_initial_conftests(early_config: pytest.Config) -> None:
-    _placeholders(early_config, _config.early_record_mode(early_config))
+    _placeholders(early_config, _options.early_record_mode(early_config))
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
-    _config.add_options(parser)
+    _options.add_options(parser)
 
 
 def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:
@@ -141,17 +143,17 @@ def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", MARKER_HELP)
-    state = RunState(_config.resolve_config(config))
+    state = RunState(_options.resolve_config(config))
     if state.config.calibration_file is not None:
-        from ._calibration import calibrator, load_maps
+        from ._calibration.report import calibrator, load_maps
 
         try:
             state.calibrate = calibrator(load_maps(state.config.calibration_file))
         except ValueError as exc:
             raise pytest.UsageError(f"pytest-llmconfidence: llm_calibration_file: {exc}") from None
     if state.config.baseline is not None and state.config.baseline.exists():
-        from ._baseline import load_report
         from ._errors import ReportFileError
+        from ._report.baseline import load_report
 
         try:
             state.baseline = load_report(state.config.baseline, what="baseline (llm_baseline)")
@@ -167,7 +169,7 @@ def pytest_configure(config: pytest.Config) -> None:
 def pytest_unconfigure(config: pytest.Config) -> None:
     names = config.stash.get(PLACEHOLDERS, None)
     if names:
-        _config.clear_placeholders(names)
+        _settings.clear_placeholders(names)
 
 
 def run_state(config: pytest.Config) -> RunState:
@@ -191,7 +193,7 @@ def record(item: pytest.Item, result: Any) -> None:
 def pytest_llmconfidence_build_messages(
     question: str, response: str | None, context: str | None, config: JudgeConfig
 ) -> list[dict[str, str]]:
-    from ._prompt import default_messages
+    from ._scoring.prompts import default_messages
 
     return default_messages(question, response, context, reason=config.reason)
 
@@ -204,7 +206,7 @@ def pytest_llmconfidence_build_graded_messages(
     labels: tuple[str, ...],
     options: tuple[str, ...],
 ) -> list[dict[str, str]]:
-    from ._graded import graded_messages
+    from ._scoring.graded import graded_messages
 
     return graded_messages(question, response, context, labels, options)
 
@@ -221,7 +223,7 @@ def judge_config(request: pytest.FixtureRequest) -> JudgeConfig:
         if marker.args:
             raise pytest.UsageError(f"@pytest.mark.llm takes keyword arguments only, got {marker.args!r}")
         try:
-            config = _config.apply_overrides(config, marker.kwargs, where="@pytest.mark.llm")
+            config = _settings.apply_overrides(config, marker.kwargs, where="@pytest.mark.llm")
         except ConfigValueError as exc:
             raise pytest.UsageError(str(exc)) from None
     return config
@@ -230,7 +232,7 @@ def judge_config(request: pytest.FixtureRequest) -> JudgeConfig:
 @pytest.fixture(scope="session")
 def judge_client(pytestconfig: pytest.Config) -> Generator[Any, None, None]:
     """The openai.OpenAI client the judge uses (one per session); override it in a conftest."""
-    from ._transport import build_client
+    from ._judge.transport import build_client
 
     client = build_client(run_state(pytestconfig).config.base_url)
     yield client
@@ -242,7 +244,7 @@ def judge_async_client(pytestconfig: pytest.Config) -> Generator[Any, None, None
     """The openai.AsyncOpenAI client of judge.acheck (one per session, made on first acheck)."""
     import asyncio
 
-    from ._transport import build_async_client
+    from ._judge.transport import build_async_client
 
     client = build_async_client(run_state(pytestconfig).config.base_url)
     yield client
@@ -253,7 +255,7 @@ def judge_async_client(pytestconfig: pytest.Config) -> Generator[Any, None, None
 def _llm_cassette(request: pytest.FixtureRequest, judge_config: JudgeConfig) -> Generator[Any, None, None]:
     """The test's cassette, active for the rest of the test (or for the judge only, by llm_record_scope)."""
     __tracebackhide__ = True
-    from ._cassette import ActiveCassette, cassette_path
+    from ._recording.cassette import ActiveCassette, cassette_path
 
     item = request.node
     path = cassette_path(judge_config.cassette_dir, request.config.rootpath, item.path, item.nodeid)
@@ -327,8 +329,9 @@ def judge(
     request: pytest.FixtureRequest, judge_config: JudgeConfig, judge_client: Any, _llm_cassette: Any
 ) -> Judge:
     """A judge for this test: judge(question, response) -> Verdict with the confidence of its token."""
-    from ._judge import Judge, PluginHooks
-    from ._transport import Transport
+    from ._judge.judge import Judge
+    from ._judge.transport import Transport
+    from ._plugin.adapters import PluginHooks
 
     item = request.node
     transport = Transport(
@@ -348,7 +351,7 @@ def _progress(config: pytest.Config, nodeid: str) -> Any:
     if delay is None or config.get_verbosity() < 1 or _worker(config) or reporter is None:
         return None
     if PROGRESS not in config.stash:
-        from ._progress import Progress, terminal_writer
+        from ._plugin.progress import Progress, terminal_writer
 
         capture = config.pluginmanager.get_plugin("capturemanager")
         config.stash[PROGRESS] = Progress(terminal_writer(reporter, capture), delay)
@@ -374,7 +377,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     report = yield
     watcher = item.stash.get(WATCHER, None)
     if watcher is not None and watcher.strict and call.when == "call":
-        from ._watch import apply_strict
+        from ._plugin.adapters import apply_strict
 
         xfail = item.get_closest_marker("xfail")
         apply_strict(report, watcher, xfail.kwargs.get("raises") if xfail else None)

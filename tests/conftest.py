@@ -14,20 +14,18 @@ from fake_openai import FakeOpenAI
 # The plugin's own modules too: an entry-point plugin's modules are assertion-rewritten on every fresh
 # import, and re-parsing them in each in-process run trips CPython 3.11.7's "AST constructor recursion
 # depth mismatch" once worker threads of earlier runs have compiled code concurrently.
-from pytest_llmconfidence import (  # noqa: F401
-    _calibration,
-    _cassette,
-    _html,
-    _judge,
-    _models,
-    _prompt,
-    _report,
-    _response,
-    _summary,
-    _transport,
-    _watch,
-    _watch_summary,
-)
+import pytest_llmconfidence._calibration.report
+import pytest_llmconfidence._judge.judge
+import pytest_llmconfidence._judge.transport
+import pytest_llmconfidence._recording.cassette
+import pytest_llmconfidence._report.html
+import pytest_llmconfidence._report.output
+import pytest_llmconfidence._report.summary
+import pytest_llmconfidence._report.watch_summary
+import pytest_llmconfidence._scoring.prompts
+import pytest_llmconfidence._scoring.response
+import pytest_llmconfidence._scoring.results
+import pytest_llmconfidence._watch  # noqa: F401
 
 for _transport_core in ("httpcore2", "httpcore"):
     with contextlib.suppress(ImportError):

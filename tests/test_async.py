@@ -10,7 +10,7 @@ import pytest
 from fake_openai import FakeOpenAI, Reply, completion, verdict
 
 from pytest_llmconfidence import Judge, JudgeConfig, NoLogprobsError, Transport
-from pytest_llmconfidence._transport import build_client
+from pytest_llmconfidence._judge.transport import build_client
 
 ASYNC_TESTS = """
     import asyncio

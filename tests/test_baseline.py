@@ -10,7 +10,7 @@ import pytest
 from fake_openai import FakeOpenAI, verdict
 
 from pytest_llmconfidence import LLMConfidenceError
-from pytest_llmconfidence._baseline import compare, load_report
+from pytest_llmconfidence._report.baseline import compare, load_report
 
 SUITE = """
 def test_polite(judge):

@@ -11,7 +11,7 @@ from sklearn.isotonic import IsotonicRegression
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import brier_score_loss, roc_auc_score
 
-from pytest_llmconfidence._calibration import (
+from pytest_llmconfidence._calibration.report import (
     CalibrationMap,
     auroc,
     brier_score,

@@ -270,7 +270,7 @@ def test_calibrate_reads_labelled_scores_beside_the_verdicts(tmp_path: Path) -> 
 
 SCORES_CONFTEST = """
 import pytest
-from pytest_llmconfidence import _records
+from pytest_llmconfidence._report import records as _records
 
 
 class Recorded:

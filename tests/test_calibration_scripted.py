@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from scripted_judges import score_record, scripted
 
-from pytest_llmconfidence._calibration import (
+from pytest_llmconfidence._calibration.report import (
     CalibrationMap,
     bootstrap_intervals,
     calibration_report,

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from vcr.request import Request
 
-from pytest_llmconfidence._cassette import cassette_path, llm_request
+from pytest_llmconfidence._recording.cassette import cassette_path, llm_request
 
 BODY = {"model": "m", "messages": [{"role": "user", "content": "q?"}], "top_logprobs": 20}
 
@@ -85,7 +85,7 @@ def test_the_request_key_ignores_how_json_spells_non_ascii_text() -> None:
     """A body sent with \\u00e9 escapes and the same body with é have one key, whatever the key order."""
     import json
 
-    from pytest_llmconfidence._cassette import request_key
+    from pytest_llmconfidence._recording.cassette import request_key
 
     body = {"model": "m", "messages": [{"role": "user", "content": "Is the café open? 営業中"}], "user": "x"}
     escaped = json.dumps(body).encode()

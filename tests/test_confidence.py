@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from pytest_llmconfidence._confidence import (
+from pytest_llmconfidence._scoring.confidence import (
     Position,
     find_verdict_position,
     normalize_token,

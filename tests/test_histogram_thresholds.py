@@ -7,10 +7,10 @@ from typing import Any
 
 from test_report_lines import verdict_record
 
-from pytest_llmconfidence._baseline import compare, html_section
-from pytest_llmconfidence._html import render_html, svg_histogram
-from pytest_llmconfidence._report import summary_lines
-from pytest_llmconfidence._summary import summarize
+from pytest_llmconfidence._report.baseline import compare, html_section
+from pytest_llmconfidence._report.html import render_html, svg_histogram
+from pytest_llmconfidence._report.output import summary_lines
+from pytest_llmconfidence._report.summary import summarize
 
 
 def _threshold_line_x(svg: str) -> float:

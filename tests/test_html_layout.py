@@ -6,8 +6,8 @@ import re
 
 from test_report_lines import verdict_record
 
-from pytest_llmconfidence._html import render_html, svg_histogram
-from pytest_llmconfidence._summary import summarize
+from pytest_llmconfidence._report.html import render_html, svg_histogram
+from pytest_llmconfidence._report.summary import summarize
 
 LONG_ID = "tests/integration/test_answers.py::TestRefunds::test_refund_policy_is_quoted[annual-plan]"
 

@@ -285,7 +285,7 @@ def test_record_mode_defaults_to_none_in_ci_and_once_elsewhere(
 
 def test_help_lists_every_option(pytester: pytest.Pytester) -> None:
     """pytest --help has an llmconfidence group with every flag, ini key and environment variable."""
-    from pytest_llmconfidence._config import OPTIONS
+    from pytest_llmconfidence._settings import OPTIONS
 
     result = pytester.runpytest("--help")
     result.stdout.fnmatch_lines(["*confident LLM judges (pytest-llmconfidence)*"])
@@ -326,7 +326,7 @@ def test_configuration_reference_documents_every_option() -> None:
     """docs/configuration.md names every flag, ini key and environment variable."""
     from pathlib import Path
 
-    from pytest_llmconfidence._config import OPTIONS
+    from pytest_llmconfidence._settings import OPTIONS
 
     doc = (Path(__file__).resolve().parent.parent / "docs" / "configuration.md").read_text()
     for option in OPTIONS:

@@ -7,7 +7,7 @@ import threading
 import pytest
 from fake_openai import FakeOpenAI, Reply, verdict
 
-from pytest_llmconfidence._progress import Progress
+from pytest_llmconfidence._plugin.progress import Progress
 
 SLOW = 0.5
 """How long the endpoint takes to answer: well past the delay of 0 the tests configure."""

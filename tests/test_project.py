@@ -35,19 +35,101 @@ def test_make_examples_runs_the_examples_offline() -> None:
 
 
 def test_loading_the_plugin_imports_no_heavy_dependency() -> None:
-    """pytest loads every installed plugin in every run: ours imports no openai, vcr, httpx or pydantic,
-    and none of its own heavy modules (models, judge, recording, reports)."""
+    """pytest loads every installed plugin in every run: ours imports no openai, vcr, httpx, pydantic or
+    yaml, and of its own modules only the option table and the per-test records."""
     import subprocess
     import sys
 
     code = (
         "import sys, pytest_llmconfidence.plugin, pytest_llmconfidence; "
         "heavy = {'openai', 'vcr', 'httpx', 'httpx2', 'pydantic', 'yaml'}; "
-        "ours = {'_report', '_summary', '_html', '_models', '_judge', '_cassette', '_transport', '_response', '_calibration'}; "
-        "print(sorted({m for m in sys.modules if m.split('.')[0] in heavy or m.split('.')[-1] in ours}))"
+        "print(sorted({m for m in sys.modules if m.split('.')[0] in heavy}))\n"
+        "print(' '.join(sorted(m for m in sys.modules if m.startswith('pytest_llmconfidence'))))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    heavy, ours = out.splitlines()
+    assert heavy == "[]"
+    light = {
+        "pytest_llmconfidence",
+        "pytest_llmconfidence.plugin",
+        "pytest_llmconfidence._plugin",
+        "pytest_llmconfidence._plugin.options",
+        "pytest_llmconfidence._settings",
+        "pytest_llmconfidence._report",
+        "pytest_llmconfidence._report.records",
+        "pytest_llmconfidence._scoring",
+        "pytest_llmconfidence._scoring.labels",
+    }
+    assert set(ours.split()) <= light
+
+
+def _core_modules() -> list[str]:
+    """Every module of the package outside plugin.py and _plugin/ (the pytest side)."""
+    package = ROOT / "pytest_llmconfidence"
+    names = []
+    for path in sorted(package.rglob("*.py")):
+        parts = path.relative_to(ROOT).with_suffix("").parts
+        if parts[-1] == "__init__":
+            parts = parts[:-1]
+        if len(parts) > 1 and parts[1] in ("plugin", "_plugin"):
+            continue
+        names.append(".".join(parts))
+    return names
+
+
+def test_the_core_imports_no_pytest() -> None:
+    """Every module outside plugin.py and _plugin/ is pure: importing all of them in a fresh interpreter
+    loads no pytest (the confidence maths, the judge, recording and reports are testable without it)."""
+    import subprocess
+    import sys
+
+    modules = _core_modules()
+    assert "pytest_llmconfidence._recording.cassette" in modules and len(modules) > 30
+    code = (
+        "import importlib, sys\n"
+        f"for name in {modules!r}:\n"
+        "    importlib.import_module(name)\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('pytest', '_pytest')))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
+
+
+def test_the_package_has_no_import_circle() -> None:
+    """No module of the package imports, directly or through others, a module that imports it back
+    (deferred imports inside functions count too)."""
+    import ast
+
+    package = ROOT / "pytest_llmconfidence"
+    edges: dict[str, set[str]] = {}
+    for path in package.rglob("*.py"):
+        parts = path.relative_to(ROOT).with_suffix("").parts
+        is_init = parts[-1] == "__init__"
+        name = ".".join(parts[:-1] if is_init else parts)
+        here = name.split(".") if is_init else name.split(".")[:-1]
+        found = edges.setdefault(name, set())
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom) and node.level:
+                base = here[: len(here) - node.level + 1]
+                target = ".".join([*base, node.module]) if node.module else ".".join(base)
+                targets = [target] if node.module else [f"{target}.{a.name}" for a in node.names]
+                found.update(t for t in targets if t != "pytest_llmconfidence")
+    modules = set(edges)
+    graph = {m: {t for t in ts if t in modules and t != m} for m, ts in edges.items()}
+    circles = []
+
+    def visit(node: str, path: list[str]) -> None:
+        for nxt in graph[node]:
+            if nxt in path:
+                circles.append(" -> ".join([*path[path.index(nxt) :], nxt]))
+            elif nxt not in seen:
+                seen.add(nxt)
+                visit(nxt, [*path, nxt])
+
+    for start in sorted(graph):
+        seen = {start}
+        visit(start, [start])
+    assert circles == [], "\n".join(circles)
 
 
 def test_the_names_pytest_scans_in_the_plugin_are_all_its_hooks_and_fixtures() -> None:

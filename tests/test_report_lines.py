@@ -14,9 +14,9 @@ from hypothesis import strategies as st
 
 from pytest_llmconfidence import _files
 from pytest_llmconfidence._files import write_atomic
-from pytest_llmconfidence._html import render_html, svg_histogram
-from pytest_llmconfidence._report import markdown, plain, summary_lines, to_json, write_reports
-from pytest_llmconfidence._summary import bin_of, summarize
+from pytest_llmconfidence._report.html import render_html, svg_histogram
+from pytest_llmconfidence._report.output import markdown, plain, summary_lines, to_json, write_reports
+from pytest_llmconfidence._report.summary import bin_of, summarize
 
 
 def verdict_record(

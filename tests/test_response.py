@@ -353,7 +353,7 @@ def test_not_recorded_outside_the_call_phase() -> None:
     """A thread started without the test's context records nothing (and still works)."""
     import threading
 
-    from pytest_llmconfidence import _records
+    from pytest_llmconfidence._report import records as _records
 
     seen: list[bool] = []
     thread = threading.Thread(target=lambda: seen.append(_records.record(object())))

@@ -10,8 +10,8 @@ from fake_openai import FakeOpenAI, completion
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
-from pytest_llmconfidence._confidence import Position
-from pytest_llmconfidence._graded import read_distribution
+from pytest_llmconfidence._scoring.confidence import Position
+from pytest_llmconfidence._scoring.graded import read_distribution
 
 
 def test_score_gives_the_distribution_the_value_and_the_mean_of_the_scale(

@@ -7,7 +7,7 @@ import math
 import pytest
 from fake_openai import FakeOpenAI, completion
 
-from pytest_llmconfidence._confidence import find_verdict_position, positions_from_logprobs
+from pytest_llmconfidence._scoring.confidence import find_verdict_position, positions_from_logprobs
 
 
 def _content(*positions: list[tuple[str, float]]) -> list[dict[str, object]]:

@@ -536,7 +536,7 @@ def test_a_body_that_cannot_be_scored_is_skipped_by_reason_never_an_error(
     response: dict[str, Any], reason: str
 ) -> None:
     """The watcher never raises into the app's call: what it cannot score it counts as skipped."""
-    from pytest_llmconfidence._records import TestRecords
+    from pytest_llmconfidence._report.records import TestRecords
     from pytest_llmconfidence._watch import Watcher
 
     class Request:
@@ -552,7 +552,7 @@ def test_a_gzipped_response_is_scored_and_other_routes_and_statuses_are_ignored(
     """A compressed body is read decompressed; GET, /embeddings and a 429 are not answers to score."""
     import gzip
 
-    from pytest_llmconfidence._records import TestRecords
+    from pytest_llmconfidence._report.records import TestRecords
     from pytest_llmconfidence._watch import Watcher
 
     class Request:

@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from pytest_llmconfidence._config import DEFAULT_MAX_TOKENS
-from pytest_llmconfidence._prompt import default_messages
+from pytest_llmconfidence._scoring.prompts import default_messages
+from pytest_llmconfidence._settings import DEFAULT_MAX_TOKENS
 
 Verdicts = Callable[[], list[dict[str, Any]]]
 

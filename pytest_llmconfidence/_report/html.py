@@ -10,9 +10,9 @@ from collections.abc import Mapping, Sequence
 from html import escape
 from typing import Any
 
-from ._summary import BINS, Summary, bin_tone, calibrated_note, check_status, checked_threshold
-from ._summary import number as _num
-from ._text import fmt, plural, shorten, value_text
+from .._text import fmt, plural, shorten, value_text
+from .summary import BINS, Summary, bin_tone, calibrated_note, check_status, checked_threshold
+from .summary import number as _num
 
 __all__ = ["html_test_id", "render_html", "svg_histogram", "svg_reliability"]
 

@@ -10,7 +10,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, PrivateAttr
 
-from ._text import fmt_probability, shorten, value_text, visible
+from .._text import fmt_probability, shorten, value_text, visible
 
 __all__ = ["Alternative", "Check", "Usage", "Verdict", "as_dict"]
 

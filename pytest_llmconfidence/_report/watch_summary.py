@@ -12,8 +12,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from ._summary import BINS, bin_of, number
-from ._text import fmt, plural, shorten
+from .._text import fmt, md_cell, plural, shorten
+from .summary import BINS, bin_of, number
 
 __all__ = ["AppSummary", "app_summary", "choice_points_text", "html_section"]
 
@@ -168,7 +168,6 @@ def lowest_rows(app: AppSummary, n: int = LOWEST) -> Sequence[tuple[str, ...]]:
 
 def markdown_lines(app: AppSummary) -> list[str]:
     """The GitHub step summary's section: the numbers, then the least sure responses."""
-    from ._report import _md_cell
 
     out = [
         "### App responses (--llm-watch)",
@@ -178,7 +177,7 @@ def markdown_lines(app: AppSummary) -> list[str]:
     rows = lowest_rows(app)
     if rows:
         out += ["", f"| {app.by} | status | test | choice points | text |", "|---:|---|---|---|---|"]
-        out += ["| " + " | ".join(_md_cell(cell) for cell in row) + " |" for row in rows]
+        out += ["| " + " | ".join(md_cell(cell) for cell in row) + " |" for row in rows]
     return out
 
 

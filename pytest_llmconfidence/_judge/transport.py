@@ -18,8 +18,8 @@ import weakref
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from ._errors import JudgeResponseError, LLMConfidenceError, NoLogprobsError, no_logprobs_message
-from ._secrets import PLACEHOLDER_KEY, PLACEHOLDER_KEYS, scrub_url
+from .._errors import JudgeResponseError, LLMConfidenceError, NoLogprobsError, no_logprobs_message
+from .._recording.secrets import PLACEHOLDER_KEY, PLACEHOLDER_KEYS, scrub_url
 
 __all__ = [
     "OPTION_NAMES",
@@ -416,7 +416,7 @@ class Transport:
             return client
         unrecorded = needs_key(client) and cassette.record_mode != "none"
         if unrecorded and not cassette.can_replay("POST", _chat_path(client), params):
-            from ._text import display_path
+            from .._text import display_path
 
             raise LLMConfidenceError(
                 no_key_message(

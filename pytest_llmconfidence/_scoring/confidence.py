@@ -11,7 +11,7 @@ import math
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, NamedTuple, NoReturn
 
-from ._labels import DEFAULT_FALSE_LABELS, DEFAULT_TRUE_LABELS
+from .labels import DEFAULT_FALSE_LABELS, DEFAULT_TRUE_LABELS
 
 __all__ = [
     "DEFAULT_FALSE_LABELS",
@@ -104,7 +104,7 @@ def positions_from_logprobs(content: Iterable[Mapping[str, Any]]) -> list[Positi
 
 
 def _malformed(what: str) -> NoReturn:
-    from ._errors import JudgeResponseError
+    from .._errors import JudgeResponseError
 
     raise JudgeResponseError(f"malformed logprobs: {what}")
 

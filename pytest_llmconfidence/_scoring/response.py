@@ -13,12 +13,12 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, PrivateAttr
 
-from ._confidence import is_padding, positions_from_logprobs
-from ._errors import JudgeResponseError, NoLogprobsError
-from ._models import Alternative, Check, as_dict
-from ._records import record
-from ._shape import chat_choice, kind_of
-from ._text import fmt_probability, shorten
+from .._errors import JudgeResponseError, NoLogprobsError
+from .._report.records import record
+from .._text import fmt_probability, shorten
+from .completion import chat_choice, kind_of
+from .confidence import is_padding, positions_from_logprobs
+from .results import Alternative, Check, as_dict
 
 __all__ = [
     "AGGREGATES",

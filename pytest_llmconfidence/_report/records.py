@@ -67,7 +67,7 @@ class TestRecords:
                     found[:] = [p for p in found if p[0] != MIN_CONFIDENCE_PROPERTY]
                     found.append((MIN_CONFIDENCE_PROPERTY, round(self.min_confidence, 6)))
         if report.failed and self.results:
-            from ._secrets import redact
+            from .._recording.secrets import redact
 
             report.sections.append(("llm verdicts", redact(self.describe())))
 

@@ -22,7 +22,7 @@ from pathlib import Path
 from statistics import NormalDist
 from typing import Any
 
-from ._files import write_atomic
+from .._files import write_atomic
 
 __all__ = [
     "MIN_PER_LABEL",

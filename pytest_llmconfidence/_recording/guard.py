@@ -12,36 +12,14 @@ from __future__ import annotations
 import ipaddress
 import socket
 import threading
-from collections.abc import Iterable
 from typing import Any, ClassVar
 
-from ._errors import CassetteMissError
+from .._errors import CassetteMissError
+from .hosts import Network, parse_hosts
 
 __all__ = ["SocketGuard", "parse_hosts"]
 
-Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 _INTERNET = (socket.AF_INET, socket.AF_INET6)
-
-
-def parse_hosts(values: Iterable[str]) -> tuple[Network, ...]:
-    """The networks of ``llm_allow_hosts`` entries; ``localhost`` means both loopback networks.
-
-    A bad entry raises ValueError saying what is accepted.
-    """
-    networks: list[Network] = []
-    for raw in values:
-        for entry in str(raw).replace(",", " ").split():
-            if entry.lower() == "localhost":
-                networks += [ipaddress.ip_network("127.0.0.0/8"), ipaddress.ip_network("::1/128")]
-                continue
-            try:
-                networks.append(ipaddress.ip_network(entry.strip("[]"), strict=False))
-            except ValueError:
-                raise ValueError(
-                    f"{entry!r} is not an address; give IP addresses (127.0.0.1, ::1), networks "
-                    "(10.0.0.0/8) or localhost"
-                ) from None
-    return tuple(networks)
 
 
 class SocketGuard:

@@ -13,10 +13,10 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 from pydantic import BaseModel, ConfigDict, PrivateAttr
 
-from ._confidence import Position, is_padding, normalize_token
-from ._models import Alternative, Check, Usage
-from ._prompt import question_parts
-from ._text import fmt_probability, shorten
+from .._text import fmt_probability, shorten
+from .confidence import Position, is_padding, normalize_token
+from .prompts import question_parts
+from .results import Alternative, Check, Usage
 
 __all__ = ["Choice", "Reading", "Score", "choice_labels", "graded_messages", "read_distribution"]
 

@@ -16,24 +16,24 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
-from ._confidence import (
+from .._errors import JudgeResponseError, NoLogprobsError, no_logprobs_message
+from .._scoring.completion import chat_choice
+from .._scoring.confidence import (
     Position,
     find_verdict_position,
     normalize_token,
     positions_from_logprobs,
     score_alternatives,
 )
-from ._config import CALL_FIELDS, DEFAULT_MAX_TOKENS, ConfigValueError, JudgeConfig, apply_overrides
-from ._errors import JudgeResponseError, NoLogprobsError, no_logprobs_message
-from ._models import Alternative, Usage, Verdict, as_dict
-from ._prompt import REASON_MAX_TOKENS, default_messages
-from ._shape import chat_choice
-from ._text import shorten
-from ._transport import OPTION_NAMES, Transport, base_url_of
+from .._scoring.prompts import REASON_MAX_TOKENS, default_messages
+from .._scoring.results import Alternative, Usage, Verdict, as_dict
+from .._settings import CALL_FIELDS, DEFAULT_MAX_TOKENS, ConfigValueError, JudgeConfig, apply_overrides
+from .._text import shorten
+from .transport import OPTION_NAMES, Transport, base_url_of
 
 if TYPE_CHECKING:
-    from ._graded import Choice, Score
-    from ._response import ResponseConfidence
+    from .._scoring.graded import Choice, Score
+    from .._scoring.response import ResponseConfidence
 
 _T = TypeVar("_T")
 
@@ -69,7 +69,7 @@ class JudgeHooks:
 
         ``options`` says what each label stands for (a choice's options; a score's labels themselves).
         """
-        from ._graded import graded_messages
+        from .._scoring.graded import graded_messages
 
         return graded_messages(question, response, context, labels, options)
 
@@ -81,7 +81,7 @@ class JudgeHooks:
         """Called with every score and choice before the judge returns it."""
 
 
-def _checked(messages: Any, hook: str) -> Messages:
+def checked_messages(messages: Any, hook: str) -> Messages:
     """A hook's chat messages, or a TypeError naming the hook and what it returned instead."""
     entries = list(messages) if isinstance(messages, list | tuple) else None
     if entries and all(isinstance(m, Mapping) and isinstance(m.get("role"), str) for m in entries):
@@ -92,57 +92,6 @@ def _checked(messages: Any, hook: str) -> Messages:
         'each a dict with a "role" and a "content", e.g. [{"role": "user", "content": "..."}], '
         "or None to leave the prompt to the next implementation"
     )
-
-
-class PluginHooks(JudgeHooks):
-    """The plugin's hooks for one test: pytest's hook relay, the test's records and its calibration."""
-
-    def __init__(
-        self, hook: Any, item: Any, records: Any, calibrate: Callable[[Verdict], Verdict] | None = None
-    ) -> None:
-        self.hook = hook
-        self.item = item
-        self.records = records
-        self.calibrate = calibrate
-
-    def build_messages(
-        self, question: str, response: str | None, context: str | None, config: JudgeConfig
-    ) -> Messages:
-        messages = self.hook.pytest_llmconfidence_build_messages(
-            question=question, response=response, context=context, config=config
-        )
-        return _checked(messages, "pytest_llmconfidence_build_messages")
-
-    def build_graded_messages(
-        self,
-        kind: str,
-        question: str,
-        response: str | None,
-        context: str | None,
-        labels: Sequence[str],
-        options: Sequence[str],
-        config: JudgeConfig,
-    ) -> Messages:
-        messages = self.hook.pytest_llmconfidence_build_graded_messages(
-            kind=kind,
-            question=question,
-            response=response,
-            context=context,
-            labels=tuple(labels),
-            options=tuple(options),
-            config=config,
-        )
-        return _checked(messages, "pytest_llmconfidence_build_graded_messages")
-
-    def finish(self, verdict: Verdict) -> Verdict:
-        if self.calibrate is not None:
-            verdict = self.calibrate(verdict)
-        self.records.add(verdict)
-        self.hook.pytest_llmconfidence_verdict(item=self.item, verdict=verdict)
-        return verdict
-
-    def keep(self, result: Any) -> None:
-        self.records.add(result)
 
 
 def read_completion(
@@ -504,7 +453,7 @@ class Judge:
         overrides: Mapping[str, Any],
     ) -> _Call[Score]:
         __tracebackhide__ = True
-        from ._graded import Score, scale_mean
+        from .._scoring.graded import Score, scale_mean
 
         labels = tuple(items_of)
         if expected is not None and str(expected) not in labels:
@@ -532,7 +481,7 @@ class Judge:
         overrides: Mapping[str, Any],
     ) -> _Call[Choice]:
         __tracebackhide__ = True
-        from ._graded import Choice, choice_labels
+        from .._scoring.graded import Choice, choice_labels
 
         labels = choice_labels(names)
         by_label = dict(zip(labels, names, strict=True))
@@ -557,7 +506,7 @@ class Judge:
     ) -> _Call[_T]:
         """A score's or a choice's request, and how its completion becomes the result (``make``)."""
         __tracebackhide__ = True
-        self._checked(question, response, context)
+        self._check_inputs(question, response, context)
         config = self.config_for(overrides)
         messages = self.hooks.build_graded_messages(
             kind, question, response, context, labels, options, config
@@ -584,7 +533,7 @@ class Judge:
     ) -> dict[str, Any]:
         """What a score's or a choice's completion says: the facts both results carry."""
         __tracebackhide__ = True
-        from ._graded import read_distribution
+        from .._scoring.graded import read_distribution
 
         data, model, _, _, positions = read_completion(completion, config, base_url_of(self.transport.client))
         reading = read_distribution(positions, labels)
@@ -698,7 +647,7 @@ class Judge:
         like ``response_confidence()``'s.
         """
         __tracebackhide__ = True
-        from ._response import response_confidence
+        from .._scoring.response import response_confidence
 
         if isinstance(prompt, str):
             messages: list[Any] = [{"role": "user", "content": prompt}]
@@ -716,7 +665,7 @@ class Judge:
         completion, _ = self.transport.send(request, options)
         return response_confidence(completion)
 
-    def _checked(self, question: str, response: str | None, context: str | None) -> None:
+    def _check_inputs(self, question: str, response: str | None, context: str | None) -> None:
         """The arguments every judge call shares, checked."""
         __tracebackhide__ = True
         if not isinstance(question, str) or not question.strip():
@@ -734,7 +683,7 @@ class Judge:
         overrides: Mapping[str, Any],
     ) -> tuple[JudgeConfig, dict[str, Any]]:
         __tracebackhide__ = True
-        self._checked(question, response, context)
+        self._check_inputs(question, response, context)
         if expected is not None and not isinstance(expected, bool):
             raise TypeError(f"judge() needs expected as True, False or None, got {expected!r}")
         config = self.config_for(overrides)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from ._errors import JudgeResponseError
+from .._errors import JudgeResponseError
 
 __all__ = ["chat_choice", "kind_of"]
 

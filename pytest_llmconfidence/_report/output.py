@@ -12,8 +12,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ._files import write_atomic
-from ._summary import (
+from .._files import write_atomic
+from .._text import fmt, md_cell, plural, shorten, value_text
+from .summary import (
     BINS,
     Summary,
     bin_tone,
@@ -24,7 +25,6 @@ from ._summary import (
     number,
     summarize,
 )
-from ._text import fmt, plural, shorten, value_text
 
 __all__ = [
     "Line",
@@ -256,19 +256,12 @@ def to_json(summary: Summary, calibration: Sequence[Any] | None = None) -> dict[
     if calibration is not None:
         data["calibration"] = [report.to_dict() for report in calibration]
     if summary.app_responses:
-        from ._watch_summary import app_summary
+        from .watch_summary import app_summary
 
         app = app_summary(summary.app_responses)
         data["summary"]["app_responses"] = app.to_dict()  # type: ignore[index]
         data["app_responses"] = by_test(summary.app_responses)
     return data
-
-
-def _md_cell(value: Any) -> str:
-    text = one_line(value, 100)
-    for char, entity in (("&", "&amp;"), ("<", "&lt;"), (">", "&gt;"), ("|", "&#124;"), ("`", "&#96;")):
-        text = text.replace(char, entity)
-    return text
 
 
 def _md_status(record: Mapping[str, Any], band: float) -> str:
@@ -306,7 +299,7 @@ def markdown(summary: Summary, *, lowest: int = 10) -> str:
             )
         )
     out = ["### LLM confidence summary", "", "| | |", "|---|---|"]
-    out += [f"| {name} | {_md_cell(value)} |" for name, value in rows]
+    out += [f"| {name} | {md_cell(value)} |" for name, value in rows]
     if summary.verdicts:
         out += [
             "",
@@ -317,10 +310,10 @@ def markdown(summary: Summary, *, lowest: int = 10) -> str:
             out.append(
                 f"| {number(record.get('confidence')):.2f} | {value_text(record.get('value'))} | "
                 f"{checked_threshold(record):.2f} | {_md_status(record, summary.band)} | "
-                f"{_md_cell(record.get('test_id'))} | {_md_cell(record.get('question'))} |"
+                f"{md_cell(record.get('test_id'))} | {md_cell(record.get('question'))} |"
             )
     if summary.app_responses:
-        from ._watch_summary import app_summary, markdown_lines
+        from .watch_summary import app_summary, markdown_lines
 
         out += ["", *markdown_lines(app_summary(summary.app_responses))]
     return "\n".join(out) + "\n\n"
@@ -345,7 +338,7 @@ def write_reports(
 ) -> list[Written]:
     """Write the reports ``config`` (the run's ``JudgeConfig``) asks for: ``report`` (JSON) and ``html``;
     and append to the GitHub step summary when there are records."""
-    from ._secrets import known, redact
+    from .._recording.secrets import known, redact
 
     secrets = known()
     json_path: Path | None = getattr(config, "report", None)
@@ -369,16 +362,16 @@ def write_reports(
         text = redact(json.dumps(data, indent=2, ensure_ascii=False), secrets) + "\n"
         attempt("llm confidence report (JSON)", json_path, lambda: write_atomic(json_path, text))
     if html_path is not None:
-        from ._html import render_html
+        from .html import render_html
 
         page = render_html(summary, calibration=calibration)
         if summary.app_responses:
-            from ._watch_summary import app_summary
-            from ._watch_summary import html_section as app_section
+            from .watch_summary import app_summary
+            from .watch_summary import html_section as app_section
 
             page = page.replace("</body>", app_section(app_summary(summary.app_responses)) + "</body>", 1)
         if baseline is not None:
-            from ._baseline import html_section
+            from .baseline import html_section
 
             page = page.replace("</body>", html_section(baseline) + "</body>", 1)
         page = redact(page, secrets)
@@ -413,7 +406,7 @@ def write_terminal(
     ``config`` is the run's ``JudgeConfig`` (its ``summary`` mode, ``borderline`` band and ``threshold``).
     No known secret is written: every line goes through ``redact``.
     """
-    from ._secrets import Redacting
+    from .._recording.secrets import Redacting
 
     terminal = Redacting(terminal)
     if records and config.summary != "off":
@@ -427,7 +420,7 @@ def write_terminal(
             for text in [result] if isinstance(result, str) else result or ():
                 terminal.line(str(text))
     if calibration is not None:
-        from ._calibration import report_lines
+        from .._calibration.report import report_lines
 
         terminal.write_sep("=", "llm calibration")
         for text in report_lines(calibration):
@@ -442,7 +435,7 @@ def write_terminal(
 def app_lines(summary: Summary, mode: str = "short") -> list[Line]:
     """The terminal lines of the app's watched responses (``--llm-watch``): counts, the distribution, a
     histogram, an unsure warning and the least sure responses with where the model hesitated."""
-    from ._watch_summary import app_summary, lowest_rows
+    from .watch_summary import app_summary, lowest_rows
 
     app = app_summary(summary.app_responses)
     lines = [_line((app.headline(), _BOLD))]

@@ -32,12 +32,13 @@ from types import TracebackType
 from typing import Any
 from urllib.parse import urlsplit
 
-from . import _guard, _secrets
-from ._errors import CassetteCorruptError, CassetteMissError, CassetteSecretError, LLMConfidenceError
-from ._files import TEMP_SUFFIX, temp_prefix, write_atomic
-from ._secrets import is_secret, scrub_url
-from ._text import display_path, shorten
-from ._transport import REPLAY_HEADER, is_judge_request
+from .._errors import CassetteCorruptError, CassetteMissError, CassetteSecretError, LLMConfidenceError
+from .._files import TEMP_SUFFIX, temp_prefix, write_atomic
+from .._judge.transport import REPLAY_HEADER, is_judge_request
+from .._text import display_path, shorten
+from . import guard as _guard
+from . import secrets as _secrets
+from .secrets import is_secret, scrub_url
 
 # vcrpy imports every HTTP library it knows of: what was loaded before it is what the tests use.
 _PATCHER_MODULES = {

@@ -13,9 +13,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ._errors import ReportFileError
-from ._summary import check_status, number
-from ._text import shorten, value_text
+from .._errors import ReportFileError
+from .._text import shorten, value_text
+from .summary import check_status, number
 
 __all__ = ["Change", "Comparison", "compare", "load_report", "report_records", "wrong_entry"]
 
@@ -327,7 +327,7 @@ def compare(
 
 def write_baseline_section(terminal: Any, config: Any, comparison: Comparison | None) -> None:
     """The "llm baseline" section of the terminal summary; no known secret is written."""
-    from ._secrets import Redacting
+    from .._recording.secrets import Redacting
 
     terminal = Redacting(terminal)
     terminal.write_sep("=", "llm baseline")
@@ -398,7 +398,7 @@ def html_section(comparison: Comparison) -> str:
     """The baseline section of the HTML report: the counts, the scatter and the table of changes."""
     from html import escape
 
-    from ._html import html_test_id
+    from .html import html_test_id
 
     def cells(change: Change) -> str:
         before, now = (

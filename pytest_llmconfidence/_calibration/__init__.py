@@ -1,0 +1,1 @@
+"""Calibration of the judge's confidence against labelled verdicts."""

@@ -1,0 +1,1 @@
+"""The judge: prompts to requests, requests through the client, answers to results."""

@@ -1,0 +1,1 @@
+"""The pytest side of the plugin: the only modules besides plugin.py that import pytest."""

@@ -1,0 +1,95 @@
+"""Adapters between pytest's objects and the core: hook relays, report outcomes.
+
+The core takes plain objects (``JudgeHooks``, a ``Watcher``); these classes and functions translate
+pytest's items and reports for it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any
+
+from .._judge.judge import JudgeHooks, Messages, checked_messages
+from .._watch import Watcher, strict_failure
+
+if TYPE_CHECKING:
+    from .._scoring.results import Verdict
+    from .._settings import JudgeConfig
+
+__all__ = ["PluginHooks", "apply_strict"]
+
+
+class PluginHooks(JudgeHooks):
+    """The plugin's hooks for one test: pytest's hook relay, the test's records and its calibration."""
+
+    def __init__(
+        self, hook: Any, item: Any, records: Any, calibrate: Callable[[Verdict], Verdict] | None = None
+    ) -> None:
+        self.hook = hook
+        self.item = item
+        self.records = records
+        self.calibrate = calibrate
+
+    def build_messages(
+        self, question: str, response: str | None, context: str | None, config: JudgeConfig
+    ) -> Messages:
+        messages = self.hook.pytest_llmconfidence_build_messages(
+            question=question, response=response, context=context, config=config
+        )
+        return checked_messages(messages, "pytest_llmconfidence_build_messages")
+
+    def build_graded_messages(
+        self,
+        kind: str,
+        question: str,
+        response: str | None,
+        context: str | None,
+        labels: Sequence[str],
+        options: Sequence[str],
+        config: JudgeConfig,
+    ) -> Messages:
+        messages = self.hook.pytest_llmconfidence_build_graded_messages(
+            kind=kind,
+            question=question,
+            response=response,
+            context=context,
+            labels=tuple(labels),
+            options=tuple(options),
+            config=config,
+        )
+        return checked_messages(messages, "pytest_llmconfidence_build_graded_messages")
+
+    def finish(self, verdict: Verdict) -> Verdict:
+        if self.calibrate is not None:
+            verdict = self.calibrate(verdict)
+        self.records.add(verdict)
+        self.hook.pytest_llmconfidence_verdict(item=self.item, verdict=verdict)
+        return verdict
+
+    def keep(self, result: Any) -> None:
+        self.records.add(result)
+
+
+_XPASS_STRICT = "[XPASS(strict)] "
+
+
+def apply_strict(report: Any, watcher: Watcher, xfail_raises: Any = None) -> None:
+    """Under ``llm_watch_strict``, fail the call phase of a test that passed but received an unsure answer.
+
+    A test marked ``xfail`` expects to fail, and this is a failure: it is reported xfailed (pytest had
+    counted it as passing unexpectedly, XPASS), unless the marker's ``raises=`` expects another error.
+    """
+    xpassed = report.passed and hasattr(report, "wasxfail")
+    xpassed_strict = report.failed and str(report.longrepr).startswith(_XPASS_STRICT)
+    if not (report.passed or xpassed_strict):
+        return
+    failure = strict_failure(watcher)
+    if failure is None:
+        return
+    if (xpassed or xpassed_strict) and xfail_raises is None:
+        reason = report.wasxfail if xpassed else str(report.longrepr).removeprefix(_XPASS_STRICT)
+        report.outcome, report.wasxfail, report.longrepr = "skipped", reason, failure
+        return
+    if hasattr(report, "wasxfail"):
+        del report.wasxfail
+    report.outcome, report.longrepr = "failed", failure

@@ -1,0 +1,1 @@
+"""Cassettes: recording and replaying HTTP through vcrpy, the socket guard and the secret scan."""
