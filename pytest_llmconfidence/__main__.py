@@ -212,6 +212,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "merge":
         return _merge(args)
     from ._calibration import report as _calibration
+    from ._calibration.fit import save_maps
+    from ._calibration.labelled import VERDICTS
 
     if args.bins < 1:
         raise SystemExit("error: --bins must be 1 or more")
@@ -231,14 +233,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     for line in _calibration.report_lines(reports):
         print(line)
     if args.out is not None:
-        maps = {r.model: r.map for r in reports if r.map is not None and r.question == _calibration.VERDICTS}
+        maps = {r.model: r.map for r in reports if r.map is not None and r.question == VERDICTS}
         for report in reports:
-            if report.question == _calibration.VERDICTS and report.map is None:
+            if report.question == VERDICTS and report.map is None:
                 print(f"no map written for {report.model}: {report.map_sentence}", file=sys.stderr)
         if not maps:
             print("no map fitted: nothing written to", args.out, file=sys.stderr)
             return 1
-        _calibration.save_maps(args.out, maps)
+        save_maps(args.out, maps)
         print(f"calibration map written to {args.out} (set llm_calibration_file to use it)")
     if args.json is not None:
         _write(args.json, json.dumps([r.to_dict() for r in reports], indent=2) + "\n", "calibration metrics")

@@ -145,7 +145,7 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", MARKER_HELP)
     state = RunState(_options.resolve_config(config))
     if state.config.calibration_file is not None:
-        from ._calibration.report import calibrator, load_maps
+        from ._calibration.fit import calibrator, load_maps
 
         try:
             state.calibrate = calibrator(load_maps(state.config.calibration_file))
