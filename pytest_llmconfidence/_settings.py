@@ -86,6 +86,12 @@ class JudgeConfig:
     watch_strict: bool = False
     progress_delay: float | None = 2.0
     """Seconds a live judge call waits before ``-v`` prints a line about it; None: never (``off``)."""
+    certified: float | None = None
+    """The certified accuracy every check without a threshold asks for (``llm_certified``); None: off."""
+    cascade: tuple[str, ...] = ()
+    """The models a verdict escalates through (``llm_cascade``); empty: one model."""
+    cascade_accuracy: float = 0.9
+    """The certified accuracy a cascade's verdict must reach to stop escalating (``llm_cascade_accuracy``)."""
 
     def __init__(self, **values: Any) -> None:
         unknown = sorted(set(values) - set(_JUDGE_FIELDS))
@@ -244,6 +250,45 @@ def _seconds_or_off(name: str) -> Callable[[Any], float | None]:
                 f"{name}: {value!r} is not valid; valid values are a number of seconds >= 0 (e.g. 2.0), off"
             )
         return number
+
+    return check
+
+
+def _accuracy_or_off(name: str) -> Callable[[Any], float | None]:
+    def check(value: Any) -> float | None:
+        text = str(value).strip().lower()
+        if text in ("", "off", "none"):
+            return None
+        return _accuracy(name)(value)
+
+    return check
+
+
+def _accuracy(name: str) -> Callable[[Any], float]:
+    def check(value: Any) -> float:
+        try:
+            number = float(str(value).strip()) if not isinstance(value, bool) else float("nan")
+        except ValueError:
+            number = float("nan")
+        if not 0.0 < number < 1.0:
+            raise ConfigValueError(
+                f"{name}: {value!r} is not valid; valid values are accuracies between 0 and 1, such as 0.9"
+            )
+        return number
+
+    return check
+
+
+def _models(name: str) -> Callable[[Any], tuple[str, ...]]:
+    def check(value: Any) -> tuple[str, ...]:
+        items = value.split() if isinstance(value, str) else list(value)
+        models = tuple(str(item).strip() for item in items if str(item).strip())
+        if len(models) == 1:
+            raise ConfigValueError(
+                f"{name}: a cascade needs two models or more, cheapest first (e.g. gpt-4.1-mini gpt-4.1); "
+                f"got {models[0]!r}"
+            )
+        return models
 
     return check
 
@@ -508,6 +553,30 @@ OPTIONS: tuple[Option, ...] = (
         default=False,
         convert=_boolean("llm_watch_strict"),
         is_switch=True,
+    ),
+    Option(
+        "certified",
+        "llm_certified",
+        "the certified accuracy (e.g. 0.9) every check without a threshold asks for, from the certificates "
+        "in llm_calibration_file (default: off).",
+        default=None,
+        convert=_accuracy_or_off("llm_certified"),
+    ),
+    Option(
+        "cascade",
+        "llm_cascade",
+        "models the judge escalates through, cheapest first: the next is asked while a verdict is below "
+        "its model's certified threshold (needs llm_calibration_file; default: none).",
+        default=(),
+        convert=_models("llm_cascade"),
+        ini_type="args",
+    ),
+    Option(
+        "cascade_accuracy",
+        "llm_cascade_accuracy",
+        "the certified accuracy a cascade's verdict must reach (default: 0.9).",
+        default=0.9,
+        convert=_accuracy("llm_cascade_accuracy"),
     ),
     Option(
         "progress_delay",

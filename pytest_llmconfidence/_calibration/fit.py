@@ -10,10 +10,13 @@ import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .._files import write_atomic
 from .metrics import _same_length
+
+if TYPE_CHECKING:
+    from .certify import Certificate
 
 __all__ = ["CalibrationMap", "calibrator", "fit_isotonic", "fit_platt", "load_maps", "save_maps"]
 
@@ -263,9 +266,27 @@ class CalibrationMap:
         return fitted
 
 
-def save_maps(path: Path, maps: Mapping[str, CalibrationMap], extra: Mapping[str, Any] | None = None) -> None:
-    """Write ``{"version": 1, "models": {model: map}}`` atomically."""
-    data = {"version": MAP_VERSION, "models": {m: cal.to_dict() for m, cal in sorted(maps.items())}}
+Certified = Mapping[str, Mapping[str, Sequence["Certificate"]]]
+"""Certificates by model, then by question (``verdicts``, ``choices``, ``score >= 4 (scale 1..5)``)."""
+
+
+def save_maps(
+    path: Path,
+    maps: Mapping[str, CalibrationMap],
+    extra: Mapping[str, Any] | None = None,
+    certified: Certified | None = None,
+) -> None:
+    """Write ``{"version": 1, "models": {model: map}}`` atomically, with ``"certified": {model: {question:
+    [certificate, ...]}}`` when there are certificates."""
+    data: dict[str, Any] = {
+        "version": MAP_VERSION,
+        "models": {m: cal.to_dict() for m, cal in sorted(maps.items())},
+    }
+    if certified:
+        data["certified"] = {
+            model: {question: [c.to_dict() for c in certs] for question, certs in sorted(by_question.items())}
+            for model, by_question in sorted(certified.items())
+        }
     if extra:
         data.update(extra)
     write_atomic(path, json.dumps(data, indent=2) + "\n")
@@ -273,6 +294,13 @@ def save_maps(path: Path, maps: Mapping[str, CalibrationMap], extra: Mapping[str
 
 def load_maps(path: Path) -> dict[str, CalibrationMap]:
     """The maps of a calibration file, by model; a clear ValueError when it is not one."""
+    return load_calibration(path)[0]
+
+
+def load_calibration(path: Path) -> tuple[dict[str, CalibrationMap], dict[str, dict[str, list[Certificate]]]]:
+    """The maps and the certificates of a calibration file; a clear ValueError when it is not one."""
+    from .certify import Certificate
+
     try:
         data = json.loads(Path(path).read_text(encoding="utf-8"))
     except FileNotFoundError:
@@ -285,20 +313,62 @@ def load_maps(path: Path) -> dict[str, CalibrationMap]:
     models = data.get("models") if isinstance(data, dict) else None
     if not isinstance(models, dict):
         raise ValueError(f"calibration file {path} has no 'models' object; is it a calibration map?")
+    certified = data.get("certified", {})
+    if not isinstance(certified, dict) or not all(isinstance(v, dict) for v in certified.values()):
+        raise ValueError(f"calibration file {path}: 'certified' must map each model to its questions' lists")
     try:
-        return {str(model): CalibrationMap.from_dict(entry) for model, entry in models.items()}
+        maps = {str(model): CalibrationMap.from_dict(entry) for model, entry in models.items()}
+        certificates = {
+            str(model): {
+                str(question): [Certificate.from_dict(entry) for entry in _entries(entries)]
+                for question, entries in by_question.items()
+            }
+            for model, by_question in certified.items()
+        }
     except (ValueError, TypeError, AttributeError) as exc:
         raise ValueError(f"calibration file {path}: {exc}") from None
+    return maps, certificates
 
 
-def calibrator(maps: Mapping[str, CalibrationMap]) -> Callable[[Any], Any]:
-    """A function giving each verdict of a mapped model its ``calibrated`` confidence."""
+def _entries(value: Any) -> list[Any]:
+    if not isinstance(value, list):
+        raise ValueError(f"each question's certificates must be a list, got {value!r}")
+    return value
 
-    def calibrate(verdict: Any) -> Any:
-        fitted = maps.get(verdict.model)
-        if fitted is None:
-            return verdict
-        value = fitted.confidence(verdict.value, verdict.p_true, verdict.coverage)
-        return verdict.model_copy(update={"calibrated": value})
+
+def calibrator(maps: Mapping[str, CalibrationMap], certified: Any = None) -> Callable[[Any], Any]:
+    """A function giving each verdict of a mapped model its ``calibrated`` confidence, and each verdict,
+    score and choice the certificates its ``certified=`` checks look up (a ``Certified``)."""
+
+    def calibrate(result: Any) -> Any:
+        fitted = maps.get(result.model)
+        if fitted is not None and hasattr(result, "p_true"):
+            value = fitted.confidence(result.value, result.p_true, result.coverage)
+            result = result.model_copy(update={"calibrated": value})
+        if certified is not None:
+            result._certificates = certified
+        return result
 
     return calibrate
+
+
+def run_calibrator(config: Any) -> Callable[[Any], Any]:
+    """The run's calibrator from its configuration (``llm_calibration_file``, ``llm_certified``,
+    ``llm_cascade``); a ValueError naming the option and what to do when they do not fit together."""
+    from .certify import Certified
+
+    path = config.calibration_file
+    if path is None:
+        which = "llm_certified" if config.certified else "llm_cascade"
+        raise ValueError(
+            f"{which} needs certified thresholds: set llm_calibration_file to a file written by "
+            "`pytest-llmconfidence calibrate report.json --certify 0.9 --out calibration.json`"
+        )
+    try:
+        maps, certificates = load_calibration(path)
+    except ValueError as exc:
+        raise ValueError(f"llm_calibration_file: {exc}") from None
+    certified = Certified(certificates, path.name, config.certified)
+    for model in config.cascade:
+        certified.find(model, "verdicts", config.cascade_accuracy, "llm_cascade")
+    return calibrator(maps, certified)

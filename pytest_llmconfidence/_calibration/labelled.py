@@ -8,9 +8,16 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["VERDICTS", "Labelled", "labelled_from_records", "split"]
+__all__ = ["CHOICES", "VERDICTS", "Labelled", "labelled_from_records", "score_question", "split"]
 
 VERDICTS = "verdicts"
+CHOICES = "choices"
+"""The question of a model's labelled choices: was the chosen option the expected one."""
+
+
+def score_question(label: str, scale: Sequence[str]) -> str:
+    """The name of the "score >= k" question of a scale: ``score >= 4 (scale 1..5)``."""
+    return f"score >= {label} (scale {scale[0]}..{scale[-1]})"
 
 
 @dataclass(frozen=True)
@@ -52,7 +59,6 @@ def _score_items(record: Mapping[str, Any]) -> list[Labelled] | None:
         return None
     mass = [max(0.0, float(distribution.get(label, 0.0) or 0.0)) for label in scale]
     truth = scale.index(expected)
-    on_scale = f" (scale {scale[0]}..{scale[-1]})"
     items = []
     for k in range(1, len(scale)):
         at_least = math.fsum(mass[k:])
@@ -67,24 +73,45 @@ def _score_items(record: Mapping[str, Any]) -> list[Labelled] | None:
                 confidence=0.0 if value is None else max(at_least, below),
                 p_true=at_least,
                 coverage=at_least + below,
-                question=f"score >= {scale[k]}{on_scale}",
+                question=score_question(scale[k], scale),
                 at_least=scale[k],
             )
         )
     return items
 
 
+def _choice_item(record: Mapping[str, Any], expected: str) -> Labelled:
+    """A labelled choice as a labelled verdict on "the chosen option is the expected one": decided when
+    the choice is, right when it chose the expected option, at the choice's confidence."""
+    chosen = record.get("value")
+    confidence = float(record.get("confidence", 0.0) or 0.0)
+    return Labelled(
+        model=str(record.get("model", "")),
+        key=f"{record.get('test_id', '')}::{record.get('question', '')}",
+        expected=chosen is not None and str(chosen) == expected,
+        value=None if chosen is None else True,
+        confidence=confidence,
+        p_true=confidence,
+        coverage=1.0,
+        question=CHOICES,
+    )
+
+
 def labelled_from_records(
     records: Iterable[Mapping[str, Any]], skipped: list[str] | None = None
 ) -> list[Labelled]:
-    """The verdict records that carry an ``expected`` label, and the "score >= k" questions of the
-    score records that do. Score records whose expected label is not on their scale are named in
-    ``skipped`` (when given)."""
+    """The verdict records that carry an ``expected`` label, the "score >= k" questions of the score
+    records that do, and the choice records that carry an ``expected_option``. Score records whose
+    expected label is not on their scale are named in ``skipped`` (when given)."""
     result = []
     for record in records:
         kind = record.get("kind", "verdict")
-        label = record.get("expected_label") if kind == "score" else record.get("expected")
-        if label is None or kind not in ("verdict", "score"):
+        field = {"score": "expected_label", "choice": "expected_option"}.get(kind, "expected")
+        label = record.get(field)
+        if label is None or kind not in ("verdict", "score", "choice"):
+            continue
+        if kind == "choice":
+            result.append(_choice_item(record, str(label)))
             continue
         if kind == "score":
             items = _score_items(record)

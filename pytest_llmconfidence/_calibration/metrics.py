@@ -24,6 +24,7 @@ __all__ = [
     "auroc",
     "bootstrap_intervals",
     "brier_score",
+    "candidates_of",
     "ece_equal_mass",
     "metrics",
     "thresholds_for",
@@ -291,6 +292,21 @@ def _threshold_text(chosen: float, others: Sequence[float]) -> tuple[float, int]
     return chosen, 12
 
 
+def candidates_of(confidences: Sequence[float], correct: Sequence[bool]) -> list[tuple[float, int, int]]:
+    """(threshold, verdicts at or above, right at or above) at each distinct confidence above 0, highest
+    first (an undecided verdict, confidence 0, reaches no threshold)."""
+    ordered = sorted(
+        ((c, ok) for c, ok in zip(confidences, correct, strict=True) if c > 0), key=lambda pair: -pair[0]
+    )
+    result: list[tuple[float, int, int]] = []
+    right = 0
+    for index, (confidence, ok) in enumerate(ordered):
+        right += 1 if ok else 0
+        if index + 1 == len(ordered) or ordered[index + 1][0] != confidence:
+            result.append((confidence, index + 1, right))
+    return result
+
+
 def thresholds_for(
     confidences: Sequence[float],
     correct: Sequence[bool],
@@ -303,19 +319,10 @@ def thresholds_for(
     Undecided verdicts (``decided`` False) never pass a check, so they never reach a threshold.
     """
     decided = [True] * len(confidences) if decided is None else decided
-    reaching = sorted(
-        ((c, ok) for c, ok, d in zip(confidences, correct, decided, strict=True) if d), key=lambda p: -p[0]
-    )
-    # (threshold, count at or above, right at or above) for each distinct decided confidence
-    candidates: list[tuple[float, int, int]] = []
-    right = 0
-    for index, (confidence, ok) in enumerate(reaching):
-        right += 1 if ok else 0
-        if index + 1 == len(reaching) or reaching[index + 1][0] != confidence:
-            candidates.append((confidence, index + 1, right))
+    candidates = candidates_of([c if d else 0.0 for c, d in zip(confidences, decided, strict=True)], correct)
     result = []
     for target in targets:
-        found = [c for c in candidates if c[0] > 0 and c[2] >= target * c[1] - 1e-12]
+        found = [c for c in candidates if c[2] >= target * c[1] - 1e-12]
         entry: dict[str, Any] = {"target": target, "of": len(confidences), "threshold": None}
         if found:
             chosen, count, right = found[-1]

@@ -15,8 +15,9 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from .certify import DELTA, Certificate, certify
 from .fit import CalibrationMap
-from .labelled import VERDICTS, Labelled, labelled_from_records, split
+from .labelled import CHOICES, VERDICTS, Labelled, labelled_from_records, split
 from .metrics import RESAMPLES, metrics
 
 __all__ = [
@@ -55,15 +56,23 @@ class ModelReport:
     resamples: int = RESAMPLES
     seed: int = 0
     minimum_per_label: int = MIN_PER_LABEL
+    certified: list[Certificate] = field(default_factory=list)
+    """The certified thresholds asked for (``--certify``), one per target accuracy."""
 
     @property
     def title(self) -> str:
         return self.model if self.question == VERDICTS else f"{self.model}, {self.question}"
 
     @property
+    def noun(self) -> str:
+        return {VERDICTS: "verdicts", CHOICES: "choices"}.get(self.question, "answers")
+
+    @property
     def header(self) -> str:
-        noun = "verdicts" if self.question == VERDICTS else "scores"
         true, false = self.labels
+        if self.question == CHOICES:
+            return f"{self.title}: {true + false} labelled choices ({true} right, {false} wrong)"
+        noun = "verdicts" if self.question == VERDICTS else "scores"
         return f"{self.title}: {true + false} labelled {noun} ({true} true, {false} false)"
 
     def threshold_blocks(self) -> list[tuple[str, list[str]]]:
@@ -98,6 +107,7 @@ class ModelReport:
             "seed": self.seed,
             "minimum_per_label": self.minimum_per_label,
             "legend": legend(self),
+            "certified": [{**c.to_dict(), "sentence": c.sentence(self.noun)} for c in self.certified],
         }
 
 
@@ -273,11 +283,14 @@ def calibration_report(
     train_fraction: float = 0.5,
     resamples: int = RESAMPLES,
     min_per_label: int = MIN_PER_LABEL,
+    certify_for: Sequence[float] = (),
+    delta: float = DELTA,
 ) -> list[ModelReport]:
     """Per model: raw metrics with 95 % intervals on every labelled verdict and a sentence on what they
     mean; a map fitted on a stratified training split when each label has ``min_per_label`` items there,
     refused when it would mislead; raw and calibrated metrics on the held-out split. Labelled scores are
-    reported per model and per "score >= k" question, without a map."""
+    reported per model and per "score >= k" question, and labelled choices per model, without a map.
+    For each accuracy of ``certify_for``, each gets its certified threshold at ``delta``."""
     skipped: list[str] = []
     by_group: dict[tuple[str, str], list[Labelled]] = {}
     for item in labelled_from_records(records, skipped):
@@ -293,9 +306,15 @@ def calibration_report(
             seed=seed,
             minimum_per_label=min_per_label,
         )
+        report.certified = [certify(items, accuracy, delta) for accuracy in certify_for]
         if question == VERDICTS:
             report.sentences = [ranking_sentence(report.raw), confidence_sentence(report.raw)]
             _fit_map(report, items, method, bins, train_fraction)
+        elif question == CHOICES:
+            report.sentences = [
+                ranking_sentence(report.raw, "the chosen option's probability"),
+                confidence_sentence(report.raw, "choices"),
+            ]
         else:
             k = items[0].at_least
             report.sentences = [
@@ -356,5 +375,8 @@ def report_lines(reports: Sequence[ModelReport]) -> list[str]:
         for label, sentences in report.threshold_blocks():
             lines.append(f"  thresholds on {label}:")
             lines.extend(f"    {sentence}" for sentence in sentences)
+        if report.certified:
+            lines.append("  certified thresholds (fixed-sequence test, exact binomial bound):")
+            lines.extend(f"    {c.sentence(report.noun)}" for c in report.certified)
         lines.extend(f"  note: {note}" for note in report.notes)
     return lines

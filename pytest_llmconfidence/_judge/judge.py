@@ -220,14 +220,17 @@ class Judge:
         *,
         options: Sequence[str],
         context: str | None = None,
+        expected: str | None = None,
         **overrides: Any,
     ) -> Choice:
         """Pick one of ``options``: one chat completion, one ``Choice``.
 
         Options that are not single short words are asked for by letters (A, B, C…) and mapped back.
+        ``expected`` is the option the test expects (for calibration and certificates).
         """
         __tracebackhide__ = True
-        return self._run(self._choice_call(question, response, context, option_names(options), overrides))
+        names = option_names(options)
+        return self._run(self._choice_call(question, response, context, names, overrides, expected))
 
     async def achoose(
         self,
@@ -314,17 +317,20 @@ class Judge:
         context: str | None,
         names: tuple[str, ...],
         overrides: Mapping[str, Any],
+        expected: str | None = None,
     ) -> Call[Choice]:
         __tracebackhide__ = True
         from .._scoring.graded import Choice, choice_labels
 
         labels = choice_labels(names)
         by_label = dict(zip(labels, names, strict=True))
+        if expected is not None and expected not in names:
+            raise ValueError(f"judge.choose(expected={expected!r}): not one of the options {list(names)}")
 
         def choice(facts: dict[str, Any]) -> Choice:
             facts["distribution"] = {by_label[label]: p for label, p in facts["distribution"].items()}
             facts["value"] = None if facts["value"] is None else by_label[facts["value"]]
-            return Choice(**facts, options=names, labels=labels)
+            return Choice(**facts, options=names, labels=labels, expected_option=expected)
 
         return self._graded_call("choice", question, response, context, labels, names, overrides, choice)
 

@@ -67,6 +67,8 @@ class PluginHooks(JudgeHooks):
         return verdict
 
     def keep(self, result: Any) -> None:
+        if self.calibrate is not None:
+            self.calibrate(result)
         self.records.add(result)
 
 

@@ -20,6 +20,7 @@ from .summary import (
     bin_tone,
     by_test,
     calibrated_note,
+    certified_counts,
     check_status,
     checked_threshold,
     number,
@@ -144,6 +145,18 @@ def model_warnings(verdicts: Iterable[Mapping[str, Any]]) -> list[str]:
     ]
 
 
+def _certified_lines(records: Sequence[Mapping[str, Any]]) -> list[Line]:
+    """``certified checks: 12 for 90 % accuracy (2 failed)``, when checks were held to certificates."""
+    counts = certified_counts(records)
+    if not counts:
+        return []
+    parts = [
+        f"{made} for {accuracy} accuracy ({failed} failed)" for accuracy, (made, failed) in counts.items()
+    ]
+    failed = any(failed for _, failed in counts.values())
+    return [_line("certified checks: ", ("; ".join(parts), _RED if failed else _GREEN))]
+
+
 def graded_line(records: Sequence[Mapping[str, Any]]) -> str:
     """``2 scores and 1 choice: 1 of 3 checks failed; lowest 0.41 (test id)``."""
     scores = sum(1 for r in records if r.get("kind") == "score")
@@ -186,6 +199,7 @@ def summary_lines(summary: Summary, mode: str = "short", *, width: int = 120) ->
                 f" (within {band:.2f} of the threshold checked)",
             )
         )
+        lines.extend(_certified_lines([*summary.verdicts, *summary.graded]))
         lines.extend(_line((text, _YELLOW)) for text in model_warnings(summary.verdicts))
         lines.append(
             _line(
@@ -216,6 +230,8 @@ def summary_lines(summary: Summary, mode: str = "short", *, width: int = 120) ->
         lines.append(_line((text, _RED if summary.response_checks_failed else _NONE)))
     if summary.graded:
         lines.append(_line(graded_line(summary.graded)))
+    if not summary.verdicts:
+        lines.extend(_certified_lines(summary.graded))
     if summary.app_responses:
         lines.extend(app_lines(summary, mode))
     if mode == "full":
@@ -275,6 +291,10 @@ def markdown(summary: Summary, *, lowest: int = 10) -> str:
         ("verdicts", f"{plural(len(summary.verdicts), 'verdict')} in {plural(summary.tests, 'test')}"),
         ("replayed / live", f"{summary.replayed} / {summary.live}"),
         ("checks failed", f"{summary.checks_failed} of {summary.checks}"),
+        *(
+            (f"certified checks, {accuracy} accuracy", f"{failed} of {made} failed")
+            for accuracy, (made, failed) in certified_counts([*summary.verdicts, *summary.graded]).items()
+        ),
         ("undecided", str(summary.undecided)),
         ("borderline", f"{summary.borderline} (within {summary.band:.2f} of the threshold)"),
         (
