@@ -37,6 +37,7 @@ class RunState:
         self.config = config
         self.records: list[dict[str, Any]] = []
         self.calibrate: Any = None
+        self.certified: Any = None
         self.written: list[Any] = []
         self._calibration: list[Any] | None = None
         self.baseline: dict[str, Any] | None = None
@@ -150,7 +151,7 @@ def pytest_configure(config: pytest.Config) -> None:
         from ._calibration.fit import run_calibrator
 
         try:
-            state.calibrate = run_calibrator(state.config)
+            state.calibrate, state.certified = run_calibrator(state.config)
         except ValueError as exc:
             raise pytest.UsageError(f"pytest-llmconfidence: {exc}") from None
     if state.config.baseline is not None and state.config.baseline.exists():
@@ -342,7 +343,8 @@ def judge(
         cassette=_llm_cassette,
         watch=_progress(request.config, item.nodeid),
     )
-    hooks = PluginHooks(item.ihook, item, records_of(item), run_state(request.config).calibrate)
+    state = run_state(request.config)
+    hooks = PluginHooks(item.ihook, item, records_of(item), state.calibrate, state.certified)
     return Judge(judge_config, transport, hooks=hooks)
 
 

@@ -396,3 +396,85 @@ def test_llm_certified_without_a_calibration_file_is_a_usage_error(pytester: pyt
     bad.stderr.fnmatch_lines(
         ["*llm_certified: '90' is not valid; valid values are accuracies between 0 and 1*"]
     )
+
+
+CASCADE_TESTS = """
+def test_easy(judge):
+    v = judge("easy")
+    assert (v.decided_by, v.certified, [s.model for s in v.cascade]) == ("small", True, ["small"])
+    assert v.confident_true(certified=0.9)
+
+def test_hard(judge):
+    v = judge("hard")
+    assert (v.decided_by, v.certified, v.model) == ("large", True, "large")
+    assert [(s.model, s.value, round(s.confidence, 2), s.threshold) for s in v.cascade] == [
+        ("small", True, 0.7, 0.9), ("large", True, 0.85, 0.8)]
+    assert v.confident_true(certified=0.9)
+
+def test_murky(judge):
+    v = judge("murky")
+    assert (v.decided_by, v.certified, len(v.cascade)) == (None, False, 2)
+    assert v.confident_true(certified=0.9)
+
+def test_named_model_is_not_cascaded(judge):
+    v = judge("easy", model="large")
+    assert v.cascade == () and v.decided_by is None
+"""
+
+
+def test_the_cascade_escalates_below_the_certified_threshold_and_replays(
+    judged: pytest.Pytester, fake_openai: FakeOpenAI
+) -> None:
+    """llm_cascade = small large: a verdict at or above small's certified threshold is small's; below it,
+    large is asked; below large's too, the cascade abstains and a certified check says so. The replay gives
+    the same verdicts offline, and the summary counts per model what it decided, escalated and abstained."""
+    for model, question, p_true in [
+        ("small", "easy", 0.95), ("small", "hard", 0.7), ("large", "hard", 0.85), ("small", "murky", 0.6),
+        ("large", "murky", 0.6), ("large", "easy", 0.97),
+    ]:  # fmt: skip
+        fake_openai.rule(f"{model}: {question}", Reply(verdict(p_true, 0.98 - p_true)))
+    certificates = {
+        model: {"verdicts": [{"accuracy": 0.9, "delta": 0.1, "threshold": t, "coverage": 0.5, "n": 800}]}
+        for model, t in (("small", 0.9), ("large", 0.8))
+    }
+    (judged.path / "cal.json").write_text(json.dumps({"version": 1, "models": {}, "certified": certificates}))
+    judged.makeconftest(
+        """
+        def pytest_llmconfidence_build_messages(question, response, context, config):
+            return [{"role": "user", "content": f"{config.model}: {question}"}]
+        """
+    )
+    judged.makepyfile(CASCADE_TESTS)
+    options = ["--llm-calibration-file=cal.json", "-o", "llm_cascade=small large", "-p", "no:randomly"]
+    for mode in ("once", "none"):
+        result = judged.runpytest(*options, f"--llm-record-mode={mode}", "--llm-report=report.json")
+        result.assert_outcomes(passed=3, failed=1)
+        result.stdout.fnmatch_lines(
+            [
+                "*<confident_true failed: the cascade abstained, no model's verdict reached its certified "
+                "threshold for 90 % accuracy (small true at 0.60 below 0.90; large true at 0.60 below 0.80);*",
+                "cascade: small decided 1, escalated 2, abstained 0 (* tokens); large decided 1, escalated 0, "
+                "abstained 1 (* tokens)",
+            ]
+        )
+    report = json.loads((judged.path / "report.json").read_text())
+    assert all(v["replayed"] for v in report["verdicts"])
+    assert report["summary"]["cascade"]["large"] == {
+        "decided": 1,
+        "escalated": 0,
+        "abstained": 1,
+        "tokens": 86,
+    }
+
+
+def test_a_cascade_model_without_a_certificate_stops_the_run(pytester: pytest.Pytester) -> None:
+    """Every model of llm_cascade needs a certificate for llm_cascade_accuracy: the run says which."""
+    certificates_file(pytester.path / "cal.json", "small")
+    pytester.makepyfile("def test_x(): pass")
+    result = pytester.runpytest("--llm-calibration-file=cal.json", "-o", "llm_cascade=small large")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(
+        [
+            "*llm_cascade needs a certified threshold for 90 % accuracy of model 'large', and cal.json has none*"
+        ]
+    )

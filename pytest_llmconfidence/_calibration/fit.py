@@ -352,9 +352,10 @@ def calibrator(maps: Mapping[str, CalibrationMap], certified: Any = None) -> Cal
     return calibrate
 
 
-def run_calibrator(config: Any) -> Callable[[Any], Any]:
-    """The run's calibrator from its configuration (``llm_calibration_file``, ``llm_certified``,
-    ``llm_cascade``); a ValueError naming the option and what to do when they do not fit together."""
+def run_calibrator(config: Any) -> tuple[Callable[[Any], Any], Any]:
+    """The run's calibrator and its certificates (a ``Certified``) from its configuration
+    (``llm_calibration_file``, ``llm_certified``, ``llm_cascade``); a ValueError naming the option and what
+    to do when they do not fit together."""
     from .certify import Certified
 
     path = config.calibration_file
@@ -371,4 +372,4 @@ def run_calibrator(config: Any) -> Callable[[Any], Any]:
     certified = Certified(certificates, path.name, config.certified)
     for model in config.cascade:
         certified.find(model, "verdicts", config.cascade_accuracy, "llm_cascade")
-    return calibrator(maps, certified)
+    return calibrator(maps, certified), certified

@@ -10,7 +10,7 @@ in one place) whose ``finish`` reads the answer (``_scoring``); ``_run``, ``_aru
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Generator, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from .._scoring.completion import verdict_from_completion
@@ -71,6 +71,10 @@ class JudgeHooks:
     def keep(self, result: Any) -> None:
         """Called with every score and choice before the judge returns it."""
 
+    def certified_threshold(self, model: str, accuracy: float) -> float | None:
+        """The model's certified threshold for ``accuracy`` (a cascade escalates below it); None: none."""
+        return None
+
 
 def checked_messages(messages: Any, hook: str) -> Messages:
     """A hook's chat messages, or a TypeError naming the hook and what it returned instead."""
@@ -126,8 +130,17 @@ class Judge:
         expected: bool | None = None,
         **overrides: Any,
     ) -> Verdict:
-        """Judge ``response`` against ``question``: one chat completion, one Verdict."""
+        """Judge ``response`` against ``question``: one chat completion, one Verdict (with ``llm_cascade``,
+        one per model asked until a verdict reaches its model's certified threshold)."""
         __tracebackhide__ = True
+        if self._cascades(overrides):
+            steps = self._cascade(question, response, context, expected, overrides)
+            call = next(steps)
+            while True:
+                try:
+                    call = steps.send(self._run(call))
+                except StopIteration as done:
+                    return done.value  # type: ignore[no-any-return]
         return self._run(self._verdict_call(question, response, context, expected, overrides))
 
     async def acheck(
@@ -141,7 +154,64 @@ class Judge:
     ) -> Verdict:
         """``await judge.acheck(question, response)``: ``judge(...)`` without blocking the event loop."""
         __tracebackhide__ = True
+        if self._cascades(overrides):
+            steps = self._cascade(question, response, context, expected, overrides)
+            call = next(steps)
+            while True:
+                try:
+                    call = steps.send(await self._arun(call))
+                except StopIteration as done:
+                    return done.value  # type: ignore[no-any-return]
         return await self._arun(self._verdict_call(question, response, context, expected, overrides))
+
+    def _cascades(self, overrides: Mapping[str, Any]) -> bool:
+        """Whether a verdict goes through the cascade: ``llm_cascade`` is set and no model was named."""
+        return bool(self.config.cascade) and "model" not in overrides
+
+    def _cascade(
+        self,
+        question: str,
+        response: str | None,
+        context: str | None,
+        expected: bool | None,
+        overrides: Mapping[str, Any],
+    ) -> Generator[Call[Verdict], Verdict, Verdict]:
+        """The cascade, one request at a time: yields each model's call and receives its verdict; returns
+        the first verdict at or above its model's certified threshold, else the last with
+        ``certified=False``. Only the returned verdict is recorded; it lists every step."""
+        __tracebackhide__ = True
+        from .._scoring.results import CascadeStep
+
+        accuracy = self.config.cascade_accuracy
+        steps: list[CascadeStep] = []
+        verdict: Verdict | None = None
+        certified = False
+        for model in self.config.cascade:
+            asked = {**overrides, "model": model}
+            verdict = yield self._verdict_call(question, response, context, expected, asked, notify=False)
+            threshold = self.hooks.certified_threshold(verdict.model, accuracy)
+            if threshold is None:
+                threshold = self.hooks.certified_threshold(model, accuracy)
+            steps.append(
+                CascadeStep(
+                    model=model,
+                    value=verdict.value,
+                    confidence=verdict.confidence,
+                    threshold=threshold,
+                    usage=verdict.usage,
+                    replayed=verdict.replayed,
+                )
+            )
+            if threshold is not None and verdict.value is not None and verdict.confidence >= threshold:
+                certified = True
+                break
+        assert verdict is not None
+        decided = {
+            "decided_by": model if certified else None,
+            "cascade": tuple(steps),
+            "certified": certified,
+        }
+        return self.hooks.finish(verdict.model_copy(update=decided))
 
     def many(self, items: Iterable[Any], *, concurrency: int = 8, **overrides: Any) -> list[Verdict]:
         """Judge many ``(question, response)`` pairs at once; the verdicts come in input order.
@@ -270,14 +340,20 @@ class Judge:
         context: str | None,
         expected: bool | None,
         overrides: Mapping[str, Any],
+        *,
+        notify: bool = True,
     ) -> Call[Verdict]:
-        """A verdict's request, checked and built, and how its completion becomes the Verdict."""
+        """A verdict's request, checked and built, and how its completion becomes the Verdict (handed to
+        ``hooks.finish`` unless ``notify`` is False: a cascade's steps before the last)."""
         __tracebackhide__ = True
         config, params = self._prepare(question, response, context, expected, overrides)
 
         def finish(completion: Any, replayed: bool, latency: float) -> Verdict:
             __tracebackhide__ = True
-            return self._finish(completion, replayed, latency, question, response, context, expected, config)
+            verdict = self._finish(
+                completion, replayed, latency, question, response, context, expected, config
+            )
+            return self.hooks.finish(verdict) if notify else verdict
 
         return Call(params, finish)
 
@@ -451,7 +527,7 @@ class Judge:
         config: JudgeConfig,
     ) -> Verdict:
         __tracebackhide__ = True
-        verdict = verdict_from_completion(
+        return verdict_from_completion(
             completion,
             question=question,
             config=config,
@@ -462,4 +538,3 @@ class Judge:
             latency_s=latency,
             expected=expected,
         )
-        return self.hooks.finish(verdict)

@@ -22,6 +22,7 @@ __all__ = [
     "bin_tone",
     "by_test",
     "calibrated_note",
+    "cascade_counts",
     "certified_counts",
     "check_status",
     "checked_threshold",
@@ -88,6 +89,28 @@ def calibrated_note(record: Mapping[str, Any]) -> str | None:
     if isinstance(certified, Mapping):
         return f"certified {number(certified.get('accuracy')) * 100:g} %"
     return f"calibrated {number(ordered[0].get('score')):.2f}"
+
+
+def cascade_counts(records: Iterable[Mapping[str, Any]]) -> dict[str, dict[str, int]]:
+    """Per model of the cascades (``llm_cascade``), in the order first asked: the verdicts it decided
+    (certified), escalated (below its threshold, the next model asked) and abstained on (the last model,
+    still below), and the tokens it spent."""
+    counts: dict[str, dict[str, int]] = {}
+    for record in records:
+        steps = [step for step in record.get("cascade") or () if isinstance(step, Mapping)]
+        for index, step in enumerate(steps):
+            entry = counts.setdefault(
+                str(step.get("model")), {"decided": 0, "escalated": 0, "abstained": 0, "tokens": 0}
+            )
+            usage = step.get("usage")
+            entry["tokens"] += int(number(usage.get("total_tokens"))) if isinstance(usage, Mapping) else 0
+            if index < len(steps) - 1:
+                entry["escalated"] += 1
+            elif record.get("certified"):
+                entry["decided"] += 1
+            else:
+                entry["abstained"] += 1
+    return counts
 
 
 def certified_counts(records: Iterable[Mapping[str, Any]]) -> dict[str, list[int]]:
@@ -182,6 +205,7 @@ class Summary:
                 for i, count in enumerate(self.histogram)
             ],
             "tokens": {source: dict(counts) for source, counts in self.tokens.items()},
+            "cascade": cascade_counts(self.verdicts),
             "certified_checks": {
                 accuracy: {"checks": made, "failed": failed}
                 for accuracy, (made, failed) in certified_counts([*self.verdicts, *self.graded]).items()
