@@ -23,11 +23,12 @@ if TYPE_CHECKING:
     from ._scoring.completion import verdict_from_completion
     from ._scoring.graded import Choice, Score
     from ._scoring.response import ChoicePoint, ResponseConfidence, TokenConfidence, response_confidence
-    from ._scoring.results import Alternative, Check, Usage, Verdict
+    from ._scoring.results import Alternative, CascadeStep, Check, Usage, Verdict
     from ._settings import JudgeConfig
 
 __all__ = [
     "Alternative",
+    "CascadeStep",
     "CassetteCorruptError",
     "CassetteMissError",
     "CassetteSecretError",
@@ -62,6 +63,7 @@ _LAZY = {
     "NoLogprobsError": "._errors",
     "ReportFileError": "._errors",
     "Alternative": "._scoring.results",
+    "CascadeStep": "._scoring.results",
     "Check": "._scoring.results",
     "Usage": "._scoring.results",
     "Verdict": "._scoring.results",

@@ -453,6 +453,7 @@ def test_the_cascade_escalates_below_the_certified_threshold_and_replays(
             [
                 "*<confident_true failed: the cascade abstained, no model's verdict reached its certified "
                 "threshold for 90 % accuracy (small true at 0.60 below 0.90; large true at 0.60 below 0.80);*",
+                "cascade:    small true 0.60 < 0.90 -> large true 0.60 < 0.80; abstained: none certified",
                 "cascade: small decided 1, escalated 2, abstained 0 (* tokens); large decided 1, escalated 0, "
                 "abstained 1 (* tokens)",
             ]

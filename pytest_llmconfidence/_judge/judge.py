@@ -309,13 +309,13 @@ class Judge:
         *,
         options: Sequence[str],
         context: str | None = None,
+        expected: str | None = None,
         **overrides: Any,
     ) -> Choice:
         """``await judge.achoose(question, response, options=[...])``: ``judge.choose(...)``, awaited."""
         __tracebackhide__ = True
-        return await self._arun(
-            self._choice_call(question, response, context, option_names(options), overrides)
-        )
+        names = option_names(options)
+        return await self._arun(self._choice_call(question, response, context, names, overrides, expected))
 
     def choose_many(
         self, items: Iterable[Any], *, options: Sequence[str], concurrency: int = 8, **overrides: Any

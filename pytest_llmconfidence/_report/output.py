@@ -308,6 +308,14 @@ def markdown(summary: Summary, *, lowest: int = 10) -> str:
         ("replayed / live", f"{summary.replayed} / {summary.live}"),
         ("checks failed", f"{summary.checks_failed} of {summary.checks}"),
         *(
+            (
+                f"cascade, {model}",
+                f"decided {c['decided']}, escalated {c['escalated']}, abstained "
+                f"{c['abstained']}, {c['tokens']:,} tokens",
+            )
+            for model, c in cascade_counts(summary.verdicts).items()
+        ),
+        *(
             (f"certified checks, {accuracy} accuracy", f"{failed} of {made} failed")
             for accuracy, (made, failed) in certified_counts([*summary.verdicts, *summary.graded]).items()
         ),

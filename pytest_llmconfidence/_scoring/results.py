@@ -123,6 +123,15 @@ class CascadeStep(BaseModel):
         )
 
 
+def _step_text(step: CascadeStep) -> str:
+    """``small true 0.70 < 0.90``: a cascade step against its certified threshold."""
+    said = f"{step.model} {value_text(step.value)} {step.confidence:.2f}"
+    if step.threshold is None:
+        return f"{said} (no certificate)"
+    reached = step.value is not None and step.confidence >= step.threshold
+    return f"{said} {'>=' if reached else '<'} {step.threshold:.2f}"
+
+
 def certified_check(
     name: str,
     passed: bool,
@@ -347,6 +356,9 @@ class Verdict(BaseModel):
             lines.append(
                 "note:       the answer was cut off (finish_reason length) before a label: raise max_tokens"
             )
+        if self.cascade:
+            ending = f"decided by {self.decided_by}" if self.certified else "abstained: none certified"
+            lines.append(f"cascade:    {' -> '.join(_step_text(step) for step in self.cascade)}; {ending}")
         for check in self._checks:
             lines.append(f"check:      {check.text}")
         if self.alternatives:
