@@ -92,6 +92,8 @@ class JudgeConfig:
     """The models a verdict escalates through (``llm_cascade``); empty: one model."""
     cascade_accuracy: float = 0.9
     """The certified accuracy a cascade's verdict must reach to stop escalating (``llm_cascade_accuracy``)."""
+    panel: tuple[str, ...] = ()
+    """The models every ``judge(...)`` asks as a panel (``llm_panel``, the marker's ``panel=``)."""
 
     def __init__(self, **values: Any) -> None:
         unknown = sorted(set(values) - set(_JUDGE_FIELDS))
@@ -279,20 +281,6 @@ def _accuracy(name: str) -> Callable[[Any], float]:
     return check
 
 
-def _models(name: str) -> Callable[[Any], tuple[str, ...]]:
-    def check(value: Any) -> tuple[str, ...]:
-        items = value.split() if isinstance(value, str) else list(value)
-        models = tuple(str(item).strip() for item in items if str(item).strip())
-        if len(models) == 1:
-            raise ConfigValueError(
-                f"{name}: a cascade needs two models or more, cheapest first (e.g. gpt-4.1-mini gpt-4.1); "
-                f"got {models[0]!r}"
-            )
-        return models
-
-    return check
-
-
 def _hosts(name: str) -> Callable[[Any], tuple[Any, ...]]:
     def check(value: Any) -> tuple[Any, ...]:
         from ._recording.hosts import parse_hosts
@@ -312,6 +300,26 @@ def _labels(name: str) -> Callable[[Any], tuple[str, ...]]:
         if not labels:
             raise ConfigValueError(f"{name}: give at least one label, e.g. 'true yes'")
         return labels
+
+    return check
+
+
+def _models(name: str, what: str = "panel") -> Callable[[Any], tuple[str, ...]]:
+    """A panel's (or a cascade's) models: none, or at least two distinct model names."""
+
+    def check(value: Any) -> tuple[str, ...]:
+        if value is None:
+            return ()
+        items = value.split() if isinstance(value, str) else list(value)
+        models = tuple(str(item).strip() for item in items)
+        if not models:
+            return ()
+        if len(models) < 2 or len(set(models)) != len(models) or not all(models):
+            raise ConfigValueError(
+                f"{name}: {value!r} is not valid; give at least two distinct model names, "
+                f"e.g. 'gpt-4.1-mini gpt-4.1', or none for no {what}"
+            )
+        return models
 
     return check
 
@@ -568,7 +576,7 @@ OPTIONS: tuple[Option, ...] = (
         "models the judge escalates through, cheapest first: the next is asked while a verdict is below "
         "its model's certified threshold (needs llm_calibration_file; default: none).",
         default=(),
-        convert=_models("llm_cascade"),
+        convert=_models("llm_cascade", "cascade"),
         ini_type="args",
     ),
     Option(
@@ -584,6 +592,14 @@ OPTIONS: tuple[Option, ...] = (
         "in -v, seconds a live judge call waits before a line says what it waits for, or off (default: 2.0).",
         default=2.0,
         convert=_seconds_or_off("llm_progress_delay"),
+    ),
+    Option(
+        "panel",
+        "llm_panel",
+        "models that judge every judge(...) as a panel, pooled (e.g. gpt-4.1-mini gpt-4.1); default: none.",
+        default=(),
+        convert=_models("llm_panel"),
+        ini_type="args",
     ),
 )
 
@@ -603,6 +619,7 @@ MARKER_FIELDS: Mapping[str, Callable[[Any], Any]] = {
     "watch_by": _choice("watch_by", WATCH_AGGREGATES),
     "watch_min": _probability("watch_min"),
     "watch_strict": _boolean("watch_strict"),
+    "panel": _models("panel"),
 }
 CALL_FIELDS = ("model", "threshold", "top_logprobs", "max_tokens", "true_labels", "false_labels", "reason")
 
