@@ -17,8 +17,9 @@ if TYPE_CHECKING:
         LLMConfidenceError,
         NoLogprobsError,
     )
-    from ._judge.judge import Judge, JudgeHooks, verdict_from_completion
+    from ._judge.judge import Judge, JudgeHooks
     from ._judge.transport import Transport
+    from ._scoring.completion import verdict_from_completion
     from ._scoring.graded import Choice, Score
     from ._scoring.response import ChoicePoint, ResponseConfidence, TokenConfidence, response_confidence
     from ._scoring.results import Alternative, Check, Usage, Verdict
@@ -66,7 +67,7 @@ _LAZY = {
     "Judge": "._judge.judge",
     "JudgeHooks": "._judge.judge",
     "Transport": "._judge.transport",
-    "verdict_from_completion": "._judge.judge",
+    "verdict_from_completion": "._scoring.completion",
     "JudgeConfig": "._settings",
     "ChoicePoint": "._scoring.response",
     "ResponseConfidence": "._scoring.response",
