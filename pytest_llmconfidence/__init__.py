@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from ._scoring.completion import verdict_from_completion
     from ._scoring.graded import Choice, Score
     from ._scoring.response import ChoicePoint, ResponseConfidence, TokenConfidence, response_confidence
-    from ._scoring.results import Alternative, Check, Usage, Verdict
+    from ._scoring.results import Alternative, Check, Checks, Usage, Verdict
     from ._settings import JudgeConfig
 
 __all__ = [
@@ -32,6 +32,7 @@ __all__ = [
     "CassetteMissError",
     "CassetteSecretError",
     "Check",
+    "Checks",
     "Choice",
     "ChoicePoint",
     "Judge",
@@ -63,6 +64,7 @@ _LAZY = {
     "ReportFileError": "._errors",
     "Alternative": "._scoring.results",
     "Check": "._scoring.results",
+    "Checks": "._scoring.results",
     "Usage": "._scoring.results",
     "Verdict": "._scoring.results",
     "Score": "._scoring.graded",

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from .._scoring.completion import verdict_from_completion
 from .._scoring.prompts import REASON_MAX_TOKENS, default_messages
-from .._scoring.results import Verdict
+from .._scoring.results import Check, Checks, Verdict
 from .._settings import CALL_FIELDS, DEFAULT_MAX_TOKENS, ConfigValueError, JudgeConfig, apply_overrides
 from .._text import shorten
 from .batch import BATCH_KEYS, run_many
@@ -142,6 +142,14 @@ class Judge:
         """``await judge.acheck(question, response)``: ``judge(...)`` without blocking the event loop."""
         __tracebackhide__ = True
         return await self._arun(self._verdict_call(question, response, context, expected, overrides))
+
+    def all(self, checks: Iterable[Check]) -> Checks:
+        """Many checks as one: ``assert judge.all(v.confident_true(0.9) for v in verdicts)``.
+
+        Truthy when every check holds; when one fails, the assertion lists each failed check (its position
+        and what it says), where ``assert all(...)`` shows a bare ``assert False``. No request is sent.
+        """
+        return Checks(checks)
 
     def many(self, items: Iterable[Any], *, concurrency: int = 8, **overrides: Any) -> list[Verdict]:
         """Judge many ``(question, response)`` pairs at once; the verdicts come in input order.

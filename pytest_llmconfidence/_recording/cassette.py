@@ -36,6 +36,7 @@ from .._text import display_path, shorten
 from . import guard as _guard
 from . import secrets as _secrets
 from . import vcr_internals as _vcr
+from .hosts import allows
 from .secrets import is_secret, scrub_url
 from .vcr_internals import LOADED_BEFORE_VCR, PATCHER_MODULES, Cassette, RecordMode
 
@@ -341,6 +342,8 @@ class LLMCassette(Cassette):  # type: ignore[misc]
 
     nodeid = ""
     file_existed = False
+    allowed: tuple[Any, ...] = ()
+    """The networks of llm_allow_hosts: requests to them that cannot be replayed go out live."""
     watcher: Any = None
     """Called as ``watcher(request, response, replayed)`` with every response the test's code gets."""
 
@@ -430,9 +433,13 @@ class LLMCassette(Cassette):  # type: ignore[misc]
 
     def filter_request(self, request: Any) -> Any:
         # vcrpy calls this only for a request it cannot play while the cassette is write
-        # protected: that is a miss, reported as ours (a request the scope ignores passes).
+        # protected: that is a miss, reported as ours (a request the scope ignores passes). A host
+        # llm_allow_hosts lets in is reached live and, the cassette being write protected, not recorded.
         filtered = _vcr.record_filter(self, request)
         if filtered and self.write_protected:
+            if allows(self.allowed, request.host):
+                request.__dict__["_llm_filtered"] = None  # what append() asks next: nothing to store
+                return None
             raise self.miss(filtered)
         return filtered
 
@@ -734,6 +741,7 @@ class ActiveCassette:
         )
         cassette.nodeid = self.nodeid
         cassette.watcher = self.watcher
+        cassette.allowed = self.allow_hosts
         try:
             cassette.read_file()
         except LLMConfidenceError as exc:
