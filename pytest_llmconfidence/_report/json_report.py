@@ -30,6 +30,8 @@ def to_json(summary: Summary, calibration: Sequence[Any] | None = None) -> dict[
         "responses": responses,
         "scores": [record for record in by_test(summary.graded) if record.get("kind") == "score"],
         "choices": [record for record in by_test(summary.graded) if record.get("kind") == "choice"],
+        "comparisons": [{**r, "status": check_status(r, summary.band)} for r in by_test(summary.comparisons)],
+        "panels": [{**r, "status": check_status(r, summary.band)} for r in by_test(summary.panels)],
     }
     if calibration is not None:
         data["calibration"] = [report.to_dict() for report in calibration]
