@@ -17,6 +17,7 @@ if TYPE_CHECKING:
         LLMConfidenceError,
         NoLogprobsError,
         ReportFileError,
+        UnassertedCheckWarning,
     )
     from ._judge.judge import Judge, JudgeHooks
     from ._judge.transport import Transport
@@ -52,6 +53,7 @@ __all__ = [
     "Score",
     "TokenConfidence",
     "Transport",
+    "UnassertedCheckWarning",
     "Usage",
     "Verdict",
     "response_confidence",
@@ -68,6 +70,7 @@ _LAZY = {
     "LLMConfidenceError": "._errors",
     "NoLogprobsError": "._errors",
     "ReportFileError": "._errors",
+    "UnassertedCheckWarning": "._errors",
     "Alternative": "._scoring.results",
     "CascadeStep": "._scoring.results",
     "Check": "._scoring.results",

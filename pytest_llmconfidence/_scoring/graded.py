@@ -17,7 +17,7 @@ from .._text import fmt_probability, shorten
 from .completion import read_completion, usage_of
 from .confidence import Position, is_padding, normalize_token
 from .prompts import question_parts
-from .results import Alternative, Check, Usage, certified_check
+from .results import Alternative, Check, Usage, certified_check, needed_threshold
 
 if TYPE_CHECKING:
     from .._settings import JudgeConfig
@@ -77,11 +77,8 @@ class _Graded(BaseModel):
             raise missing_certificates(what)
         return self._certificates.find(self.model, question, value, what)
 
-    def _needed(self, threshold: float | None) -> float:
-        needed = self.threshold if threshold is None else float(threshold)
-        if not 0.0 <= needed <= 1.0:
-            raise ValueError(f"threshold must be between 0 and 1, got {threshold!r}")
-        return needed
+    def _needed(self, threshold: float | None, where: str) -> float:
+        return needed_threshold(threshold, self.threshold, where)
 
     def _keep_check(self, name: str, passed: bool, needed: float, score: float, text: str) -> Check:
         """A check made on this result, kept (the report lists it) and returned (the test asserts it)."""
@@ -167,7 +164,7 @@ class Score(_Graded):
             return self._keep(
                 certified_check("at_least", passed, facts, mass, certificate, failure, self.question)
             )
-        needed = self._needed(confidence)
+        needed = self._needed(confidence, "at_least(confidence=...)")
         passed = mass >= needed
         facts = f"P(score >= {label}) {fmt_probability(mass, needed)}"
         if passed:
@@ -224,7 +221,7 @@ class Choice(_Graded):
             return self._keep(
                 certified_check("confident", passed, facts, score, certificate, failure, self.question)
             )
-        needed = self._needed(threshold)
+        needed = self._needed(threshold, "confident(threshold=...)")
         passed = self.value == option and self.confidence >= needed
         facts = f"{_shown(self.value)!r} at {fmt_probability(self.confidence, needed)}"
         if passed:

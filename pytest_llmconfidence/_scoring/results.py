@@ -12,7 +12,17 @@ from pydantic import BaseModel, ConfigDict, PrivateAttr
 
 from .._text import fmt_probability, shorten, value_text, visible
 
-__all__ = ["Alternative", "CascadeStep", "Check", "Checks", "Usage", "Verdict", "as_dict", "certified_check"]
+__all__ = [
+    "Alternative",
+    "CascadeStep",
+    "Check",
+    "Checks",
+    "Usage",
+    "Verdict",
+    "as_dict",
+    "certified_check",
+    "needed_threshold",
+]
 
 _FROZEN = ConfigDict(frozen=True, extra="forbid")
 
@@ -52,6 +62,21 @@ def as_dict(value: Any, error: type[Exception], what: str) -> dict[str, Any]:
     raise error(f"{what}; got {type(value).__name__}")
 
 
+def needed_threshold(value: Any, default: float, where: str) -> float:
+    """A check's threshold: ``default`` for None, else a number from 0 to 1.
+
+    ``True`` (1.0 to ``float()``) or ``"high"`` is a TypeError and 1.5 a ValueError, each naming ``where``
+    (``confident_true(threshold=...)``) and what was given.
+    """
+    if value is None:
+        return default
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise TypeError(f"{where} takes a number from 0 to 1, got {value!r} ({type(value).__name__})")
+    if not 0.0 <= value <= 1.0:
+        raise ValueError(f"{where}: threshold must be a number between 0 and 1, got {value!r}")
+    return float(value)
+
+
 class Check:
     """The result of ``confident_true``/``confident_false``/``at_least``: truthy when it holds.
 
@@ -59,7 +84,7 @@ class Check:
     with ``calibrated=True`` keeps the raw confidence beside its calibrated ``score``.
     """
 
-    __slots__ = ("certified", "kind", "passed", "raw", "score", "text", "threshold")
+    __slots__ = ("certified", "evaluated", "kind", "passed", "raw", "score", "text", "threshold")
 
     def __init__(
         self,
@@ -79,8 +104,12 @@ class Check:
         self.raw = raw
         self.certified = certified
         """For a check against a certified threshold: its ``accuracy``, ``delta`` and ``n``."""
+        self.evaluated = False
+        """Whether anything asked for its truth (``assert``, ``if``): a failed check nobody asked about
+        passes in silence, so the plugin warns about it at the end of its test."""
 
     def __bool__(self) -> bool:
+        self.evaluated = True
         return self.passed
 
     def __repr__(self) -> str:
@@ -265,9 +294,7 @@ class Verdict(BaseModel):
             check = self._certified_check(name, want, certified)
             self._checks.append(check)
             return check
-        needed = self.threshold if threshold is None else float(threshold)
-        if not 0.0 <= needed <= 1.0:
-            raise ValueError(f"threshold must be between 0 and 1, got {threshold!r}")
+        needed = needed_threshold(threshold, self.threshold, f"{name}(threshold=...)")
         if calibrated and self.calibrated is None:
             raise ValueError(
                 f"{name}(calibrated=True) needs a calibration map: set llm_calibration_file "
