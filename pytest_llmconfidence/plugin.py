@@ -33,9 +33,13 @@ class RunState:
     Registered as a plugin of its own, so its hooks see the run's state without globals.
     """
 
-    def __init__(self, config: JudgeConfig) -> None:
+    def __init__(self, config: JudgeConfig, *, worker: bool = False) -> None:
         self.config = config
-        self.records: list[dict[str, Any]] = []
+        self.worker = worker
+        """On an xdist worker the records travel to the controller on the reports; none are kept here."""
+        self._packed: list[str] = []
+        """Each test report's records as one JSON text: compact while the run lasts, read at its end."""
+        self._records: list[dict[str, Any]] = []
         self.calibrate: Any = None
         self.written: list[Any] = []
         self._calibration: list[Any] | None = None
@@ -67,8 +71,27 @@ class RunState:
             self._summary = summarize(self.records, band=c.borderline, threshold=c.threshold)
         return self._summary
 
+    @property
+    def records(self) -> list[dict[str, Any]]:
+        """Every record the tests reported, in the order they arrived (read from the packed texts)."""
+        if self._packed:
+            import json
+
+            for text in self._packed:
+                self._records.extend(json.loads(text))
+            self._packed.clear()
+        return self._records
+
+    @pytest.hookimpl(trylast=True)
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
-        self.records.extend(getattr(report, "llm_records", ()))
+        """Keep the report's records as JSON text, and take them off the report (which pytest keeps
+        to the end of the run): a judged test costs the run a few hundred bytes, not its objects."""
+        found = getattr(report, "llm_records", None)
+        if found and not self.worker:
+            import json
+
+            self._packed.append(json.dumps(found))
+            del report.llm_records
 
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
         """Write --llm-report, --llm-html and the GitHub step summary (on the xdist controller only)."""
@@ -154,7 +177,7 @@ def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", MARKER_HELP)
-    state = RunState(_options.resolve_config(config))
+    state = RunState(_options.resolve_config(config), worker=_worker(config))
     if state.config.calibration_file is not None:
         from ._calibration.report import calibrator, load_maps
 
@@ -404,6 +427,10 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     records = item.stash.get(ITEM_RECORDS, None)
     if records is not None:
         records.attach(report, item.user_properties)
+    if call.when == "teardown":  # the test is over: its results (pydantic objects) are not kept
+        for key in (ITEM_RECORDS, WATCHER, TEST_ERROR):
+            if key in item.stash:
+                del item.stash[key]
     return report
 
 
