@@ -45,7 +45,7 @@ def verdicts(n: int, seed: int = 0, changed: float = 0.0) -> list[dict[str, Any]
     rng, change = random.Random(seed), random.Random(seed + 1)
     out = []
     for i in range(n):
-        confidence = round(rng.uniform(0.55, 1.0), 4)
+        confidence = round(rng.uniform(0.5, 0.9) if rng.random() < 0.05 else rng.uniform(0.9, 1.0), 4)
         value = True
         if changed and change.random() < changed:
             if change.random() < 0.5:

@@ -82,6 +82,10 @@ class RunState:
             self._packed.clear()
         return self._records
 
+    def has_records(self) -> bool:
+        """Whether any test reported a record (without reading them)."""
+        return bool(self._packed or self._records)
+
     @pytest.hookimpl(trylast=True)
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         """Keep the report's records as JSON text, and take them off the report (which pytest keeps
@@ -96,7 +100,7 @@ class RunState:
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
         """Write --llm-report, --llm-html and the GitHub step summary (on the xdist controller only)."""
         github, c = os.environ.get("GITHUB_STEP_SUMMARY"), self.config
-        if (c.report or c.html or (github and self.records)) and not _worker(session.config):
+        if (c.report or c.html or (github and self.has_records())) and not _worker(session.config):
             from ._report.output import write_reports
 
             self.written = write_reports(
@@ -121,15 +125,16 @@ class RunState:
     def pytest_terminal_summary(self, terminalreporter: Any, config: pytest.Config) -> None:
         """The "llm confidence summary" section, the calibration report and the files written."""
         self.summarising = True
-        if (self.records or self.written) and not _worker(config):
+        if (self.has_records() or self.written) and not _worker(config):
             from ._report.terminal import write_terminal
 
             def extra() -> Any:
                 return config.hook.pytest_llmconfidence_summary(records=list(self.records), config=config)
 
             width = config.get_terminal_writer().fullwidth
+            summary = self.summary() if self.config.summary != "off" else None  # off: no records read
             write_terminal(
-                terminalreporter, self.summary(), self.config, width, extra, self.calibration(), self.written
+                terminalreporter, summary, self.config, width, extra, self.calibration(), self.written
             )
         if self.config.baseline is not None and not _worker(config):
             from ._report.baseline import write_baseline_section
