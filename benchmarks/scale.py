@@ -4,6 +4,8 @@
   goal: 100,000 in under 5 s, and linear (10x the verdicts within 12x the time).
 - merge: ``pytest-llmconfidence merge`` of 50 shard reports holding N verdicts in all; goal: 100,000 in
   under 8 s and under 600 MB (the command's peak resident memory).
+- HTML report: the page ``merge --html`` writes for N verdicts, opened in headless Chromium (``--dump-dom``,
+  a fresh profile) against an empty page; goal: 100,000 within 2 s of the empty page, and <= 5 MB.
 - cassette load: one cassette of K interactions read as a test's cassette starts; goal: 20,000 in under
   2 s, and one replayed request costing the same in a cassette of 200 or of 20,000.
 
@@ -190,6 +192,53 @@ def run_load(root: Path, k: int) -> tuple[float, float]:
     return float(loaded), float(per_request) * 1000
 
 
+CHROMIUM_FLAGS = (
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+)
+
+
+def open_in_chromium(page: Path, repeat: int = 3) -> float | None:
+    """Median wall seconds for headless Chromium to load ``page`` and print its DOM; None without it."""
+    import shutil
+    import statistics
+
+    chromium = next(filter(None, map(shutil.which, ("chromium", "chromium-browser", "google-chrome"))), None)
+    if chromium is None:
+        return None
+    walls = []
+    for _ in range(repeat):
+        profile = tempfile.mkdtemp(prefix="llm-chromium-")
+        start = time.perf_counter()
+        subprocess.run(
+            [chromium, *CHROMIUM_FLAGS, f"--user-data-dir={profile}", "--dump-dom", page.as_uri()],
+            capture_output=True,
+            check=True,
+            timeout=600,
+        )
+        walls.append(time.perf_counter() - start)
+        shutil.rmtree(profile, ignore_errors=True)
+    return statistics.median(walls)
+
+
+def run_html(root: Path, n: int) -> tuple[float, float, float | None, float | None]:
+    """(seconds to write, MB, seconds to open, seconds to open an empty page) of the HTML of N verdicts."""
+    shard = root / f"html-{n}.json"
+    shard.write_text(json.dumps(report(verdicts(n, changed=0.0))))
+    page = root / f"report-{n}.html"
+    wall, _ = command(
+        "merge", str(shard), "-o", str(root / f"html-merged-{n}.json"), "--html", str(page), cwd=root
+    )
+    empty = root / "empty.html"
+    empty.write_text("<!DOCTYPE html><html><body>empty</body></html>")
+    return wall, page.stat().st_size / 1e6, open_in_chromium(page), open_in_chromium(empty)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="a tenth of the sizes")
@@ -204,6 +253,12 @@ def main() -> None:
         for n in (10_000 // scale, 100_000 // scale):
             wall, mb = run_merge(root, n)
             rows.append(f"merge   {n:>7,} verdicts in 50 shards: {wall:6.2f} s, {mb:5.0f} MB")
+        for n in (10_000 // scale, 100_000 // scale):
+            wall, mb, opened, empty = run_html(root, n)
+            browser = (
+                "no chromium" if opened is None else f"opens in {opened:.2f} s (empty page {empty:.2f} s)"
+            )
+            rows.append(f"HTML    {n:>7,} verdicts: merge --html {wall:6.2f} s, {mb:.2f} MB, {browser}")
         for k in (200, 20_000 // scale):
             loaded, per_request = run_load(root, k)
             rows.append(
