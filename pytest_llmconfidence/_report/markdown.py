@@ -65,6 +65,17 @@ def markdown(summary: Summary, *, lowest: int = 10) -> str:
                 f"{summary.response_checks} checks failed)",
             )
         )
+    if summary.comparisons:
+        from .pairs import comparison_stats
+
+        rows.append(("comparisons", comparison_stats(summary.comparisons).line()))
+    if summary.panels:
+        from .pairs import panel_agreement, panel_line
+
+        rows.append(("panels", panel_line(summary.panels)))
+        rows += [
+            (f"{p.first} ~ {p.second}", p.line().split(": ", 1)[1]) for p in panel_agreement(summary.panels)
+        ]
     out = ["### LLM confidence summary", "", "| | |", "|---|---|"]
     out += [f"| {name} | {md_cell(value)} |" for name, value in rows]
     if summary.verdicts:
