@@ -266,12 +266,15 @@ def summarize(records: Iterable[Mapping[str, Any]], *, band: float = 0.05, thres
     tokens = {"live": _tokens(), "replayed": _tokens()}
     reported = False
     for record in verdicts:
-        usage = record.get("usage")
-        if isinstance(usage, Mapping):
-            reported = True
-            counts = tokens["replayed" if record.get("replayed") else "live"]
-            for name in _TOKEN_FIELDS:
-                counts[name] += int(number(usage.get(name)))
+        # a cascaded verdict spent the tokens of every step, not only those of the model that answered
+        steps = [step for step in record.get("cascade") or () if isinstance(step, Mapping)] or [record]
+        for step in steps:
+            usage = step.get("usage")
+            if isinstance(usage, Mapping):
+                reported = True
+                counts = tokens["replayed" if step.get("replayed") else "live"]
+                for name in _TOKEN_FIELDS:
+                    counts[name] += int(number(usage.get(name)))
     verdict_checks = [check for r in verdicts for check in _checks(r)]
     response_checks = [check for r in responses for check in _checks(r)]
     return Summary(
