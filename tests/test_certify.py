@@ -466,6 +466,9 @@ def test_the_cascade_escalates_below_the_certified_threshold_and_replays(
         "abstained": 1,
         "tokens": 86,
     }
+    spent = sum(c["tokens"] for c in report["summary"]["cascade"].values())
+    alone = sum(v["usage"]["total_tokens"] for v in report["verdicts"] if not v["cascade"])
+    assert report["summary"]["tokens"]["replayed"]["total_tokens"] == spent + alone
 
 
 def test_a_cascade_model_without_a_certificate_stops_the_run(pytester: pytest.Pytester) -> None:
