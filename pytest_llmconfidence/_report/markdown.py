@@ -6,7 +6,12 @@ from collections.abc import Mapping
 from typing import Any
 
 from .._text import fmt, md_cell, plural, value_text
-from .summary import Summary, calibrated_note, check_status, checked_threshold, number
+from .summary import Summary, calibrated_note, check_status, checked_threshold, expected_sentence, number
+
+
+def _expected(count: int) -> str:
+    return f", {count} more as expected (xfail)" if count else ""
+
 
 __all__ = ["markdown"]
 
@@ -21,7 +26,7 @@ def markdown(summary: Summary, *, lowest: int = 10) -> str:
     rows = [
         ("verdicts", f"{plural(len(summary.verdicts), 'verdict')} in {plural(summary.tests, 'test')}"),
         ("replayed / live", f"{summary.replayed} / {summary.live}"),
-        ("checks failed", f"{summary.checks_failed} of {summary.checks}"),
+        ("checks failed", f"{summary.checks_failed} of {summary.checks}{_expected(summary.checks_xfailed)}"),
         ("undecided", str(summary.undecided)),
         ("borderline", f"{summary.borderline} (within {summary.band:.2f} of the threshold)"),
         (
@@ -42,10 +47,17 @@ def markdown(summary: Summary, *, lowest: int = 10) -> str:
             (
                 "responses scored",
                 f"{len(summary.responses)} ({summary.response_checks_failed} of "
-                f"{summary.response_checks} checks failed)",
+                f"{summary.response_checks} checks failed{_expected(summary.response_checks_xfailed)})",
             )
         )
-    out = ["### LLM confidence summary", "", "| | |", "|---|---|"]
+    expected = expected_sentence(summary)
+    out = [
+        "### LLM confidence summary",
+        "",
+        *([md_cell(expected), ""] if expected else []),
+        "| | |",
+        "|---|---|",
+    ]
     out += [f"| {name} | {md_cell(value)} |" for name, value in rows]
     if summary.verdicts:
         out += [
