@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import functools
 import os
+import sys
 from collections.abc import Generator
 from typing import TYPE_CHECKING, Any
 
@@ -170,6 +171,10 @@ def pytest_configure(config: pytest.Config) -> None:
             state.baseline = load_report(state.config.baseline, what="baseline (llm_baseline)")
         except ReportFileError as exc:
             raise pytest.UsageError(f"pytest-llmconfidence: {exc}") from None
+    if state.config.secret_env or "pytest_llmconfidence._recording.secrets" in sys.modules:
+        from ._recording.secrets import secret_env
+
+        secret_env(state.config.secret_env)  # this run's names, not an earlier run's in this process
     config.stash[STATE] = state
     config.pluginmanager.register(state, "llmconfidence-run")
     if state.config.watch and state.config.record_scope != "test" and not _worker(config):
@@ -386,10 +391,16 @@ def pytest_runtest_call(item: pytest.Item) -> Generator[None, None, None]:
     """While the test runs, ``response_confidence()`` records into the test's records."""
     with _records.running(records_of(item)):
         try:
-            return (yield)
+            result = yield
         except BaseException as exc:
             item.stash[TEST_ERROR] = exc
             raise
+    records = item.stash.get(ITEM_RECORDS, None)
+    if records is not None and records.results:
+        from ._plugin.adapters import warn_unasserted
+
+        warn_unasserted(item, records.unasserted())
+    return result
 
 
 @pytest.hookimpl(wrapper=True)
@@ -404,6 +415,10 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     records = item.stash.get(ITEM_RECORDS, None)
     if records is not None:
         records.attach(report, item.user_properties)
+    if report.longrepr is not None or report.sections:
+        from ._recording.secrets import redact_report
+
+        redact_report(report)
     return report
 
 

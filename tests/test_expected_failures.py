@@ -188,3 +188,16 @@ def test_a_baseline_comparison_does_not_count_an_expected_failure_as_now_failing
     after = [_verdict("t::on_purpose", False, xfail=True), _verdict("t::real", False)]
     now_failing = [c.test_id for c in compare(before, after).changes if c.what == "now_failing"]
     assert now_failing == ["t::real"]
+
+
+def test_comparison_and_panel_checks_of_xfailed_tests_are_expected_too() -> None:
+    """Pairwise and panel lines count an xfailed test's failed check apart, as the verdicts' line does."""
+    from pytest_llmconfidence._report.pairs import comparison_stats, panel_line
+
+    failed = {"checks": [{"kind": "prefers", "threshold": 0.9, "passed": False}], "xfail": True}
+    stats = comparison_stats([{"kind": "comparison", "consistent": True, "position_bias": 0.0, **failed}])
+    assert (stats.checks, stats.checks_failed, stats.checks_xfailed) == (1, 0, 1)
+    assert stats.line().endswith("0 of 1 check failed, 1 more as expected (xfail)")
+    assert panel_line([{"kind": "panel", "agreement": 1.0, "value": True, **failed}]).endswith(
+        "0 of 1 check failed, 1 more as expected (xfail)"
+    )

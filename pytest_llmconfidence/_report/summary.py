@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .._text import plural
-from .figures import BINS, EPSILON, bin_of, number
+from .figures import BINS, EPSILON, bin_of, failed_checks, failed_text, number
 
 __all__ = [
     "BINS",
@@ -61,27 +61,6 @@ def check_status(record: Mapping[str, Any], band: float) -> str:
     if any(not check.get("passed") for check in checks):
         return "xfailed" if record.get("xfail") else "failed"
     return "borderline" if is_borderline(record, band) else "passed"
-
-
-def failed_checks(records: Iterable[Mapping[str, Any]]) -> tuple[int, int, int]:
-    """How many checks the records hold, how many failed unexpectedly, and how many failed in tests marked
-    xfail (expected failures, which fail no run)."""
-    checks = failed = expected = 0
-    for record in records:
-        for check in _checks(record):
-            checks += 1
-            if not check.get("passed"):
-                if record.get("xfail"):
-                    expected += 1
-                else:
-                    failed += 1
-    return checks, failed, expected
-
-
-def failed_text(checks: int, failed: int, expected: int) -> str:
-    """``2 of 11 checks failed``, and ``, 5 more as expected (xfail)`` when tests marked xfail failed some."""
-    text = f"{failed} of {checks} check{'' if checks == 1 else 's'} failed"
-    return text + (f", {expected} more as expected (xfail)" if expected else "")
 
 
 def checked_threshold(record: Mapping[str, Any]) -> float:
