@@ -175,8 +175,9 @@ def test_the_example_report_opens_on_its_success_in_a_browser(
     expected = re.search(r'<p class="expected">(.*?)</p>', rendered.stdout, re.DOTALL)
     assert expected is not None
     assert expected.group(1) == (
-        "As expected: 8 tests marked xfail failed, as they expect, with 7 failed checks (5 of verdicts, 2 of "
-        "scores and choices); an expected failure fails no run. Every other check held."
+        "As expected: 10 tests marked xfail failed, as they expect, with 9 failed checks (5 of verdicts, 2 of "
+        "scores and choices, 1 of comparisons, 1 of panels); an expected failure fails no run. Every other "
+        "check held."
     )
 
 

@@ -85,16 +85,23 @@ def expected_sentence(summary: Summary) -> str | None:
     """What the run expected, when tests marked xfail failed as they expect; None otherwise."""
     if not summary.xfail_tests:
         return None
-    graded = failed_checks(summary.graded)
+    others = [
+        (failed_checks(records), name)
+        for records, name in (
+            (summary.graded, "of scores and choices"),
+            (summary.comparisons, "of comparisons"),
+            (summary.panels, "of panels"),
+        )
+    ]
     kinds = [
         (summary.checks_xfailed, "of verdicts"),
         (summary.response_checks_xfailed, "of responses"),
-        (graded[2], "of scores and choices"),
+        *((counts[2], name) for counts, name in others),
     ]
     parts = [f"{count} {kind}" for count, kind in kinds if count]
     checks = sum(count for count, _ in kinds)
     detail = f", with {plural(checks, 'failed check')} ({', '.join(parts)})" if checks else ""
-    unexpected = summary.checks_failed + summary.response_checks_failed + graded[1]
+    unexpected = summary.checks_failed + summary.response_checks_failed + sum(c[1] for c, _ in others)
     rest = f"{plural(unexpected, 'other check')} failed." if unexpected else "Every other check held."
     return (
         f"As expected: {plural(summary.xfail_tests, 'test')} marked xfail failed, as they expect{detail}; "
@@ -167,7 +174,7 @@ class Summary:
     def empty(self) -> bool:
         return not (self.verdicts or self.responses or self.graded or self.comparisons or self.panels)
 
-    @property
+    @functools.cached_property
     def thresholds(self) -> tuple[float, ...]:
         """The thresholds the verdicts' checks used, most used first (ties: first met); with no checks,
         the run's default. The first is the one the histograms draw."""
