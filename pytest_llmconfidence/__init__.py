@@ -16,9 +16,11 @@ if TYPE_CHECKING:
         JudgeResponseError,
         LLMConfidenceError,
         NoLogprobsError,
+        ReportFileError,
     )
-    from ._judge.judge import Judge, JudgeHooks, verdict_from_completion
+    from ._judge.judge import Judge, JudgeHooks
     from ._judge.transport import Transport
+    from ._scoring.completion import verdict_from_completion
     from ._scoring.graded import Choice, Score
     from ._scoring.response import ChoicePoint, ResponseConfidence, TokenConfidence, response_confidence
     from ._scoring.results import Alternative, Check, Usage, Verdict
@@ -38,6 +40,7 @@ __all__ = [
     "JudgeResponseError",
     "LLMConfidenceError",
     "NoLogprobsError",
+    "ReportFileError",
     "ResponseConfidence",
     "Score",
     "TokenConfidence",
@@ -57,6 +60,7 @@ _LAZY = {
     "JudgeResponseError": "._errors",
     "LLMConfidenceError": "._errors",
     "NoLogprobsError": "._errors",
+    "ReportFileError": "._errors",
     "Alternative": "._scoring.results",
     "Check": "._scoring.results",
     "Usage": "._scoring.results",
@@ -66,7 +70,7 @@ _LAZY = {
     "Judge": "._judge.judge",
     "JudgeHooks": "._judge.judge",
     "Transport": "._judge.transport",
-    "verdict_from_completion": "._judge.judge",
+    "verdict_from_completion": "._scoring.completion",
     "JudgeConfig": "._settings",
     "ChoicePoint": "._scoring.response",
     "ResponseConfidence": "._scoring.response",

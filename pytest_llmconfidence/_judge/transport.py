@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
-import functools
 import os
 import threading
 import weakref
@@ -26,6 +25,7 @@ from .._errors import (
     no_logprobs_message,
 )
 from .._recording.secrets import PLACEHOLDER_KEY, PLACEHOLDER_KEYS, scrub_url
+from .openai_internals import post_args
 
 __all__ = [
     "OPTION_NAMES",
@@ -158,46 +158,6 @@ def judge_client_for(client: Any, *, retries: bool = True) -> Any:
 # --- one request ----------------------------------------------------------------------------------
 
 
-@functools.cache
-def _response_class() -> type[Any]:
-    """The HTTP response class of the installed openai client (httpx2's for openai 3, httpx's before)."""
-    import importlib
-
-    import openai
-
-    base = next(cls for cls in openai.DefaultHttpxClient.__mro__[1:] if cls.__name__ == "Client")
-    response: type[Any] = importlib.import_module(base.__module__.split(".")[0]).Response
-    return response
-
-
-def _post_args(
-    client: Any, params: dict[str, Any], options: Mapping[str, Any] | None = None
-) -> tuple[Callable[..., Any], dict[str, Any]]:
-    """How to POST the chat completion and get the raw HTTP response back.
-
-    The body is already plain JSON, so the client's request transform and response models (more than
-    half the cost of a call) are skipped; its URL building (Azure deployments too), retries and error
-    mapping stay. Clients without ``post`` go through ``chat.completions.create`` as usual. ``options``
-    are the SDK's request options (``OPTION_NAMES``), given to the client as ``create`` would.
-    """
-    options = dict(options or {})
-    if not hasattr(client, "post"):
-        return client.chat.completions.with_raw_response.create, {**params, **options}
-    request: dict[str, Any] = {}
-    if options.get("extra_headers") is not None:
-        request["headers"] = options["extra_headers"]
-    if options.get("extra_body") is not None:
-        request["extra_json"] = options["extra_body"]
-    if options.get("extra_query") is not None:
-        request["params"] = options["extra_query"]
-    if "timeout" in options:
-        request["timeout"] = options["timeout"]
-    kwargs = {"path": "/chat/completions", "body": params, "cast_to": _response_class()}
-    if request:
-        kwargs["options"] = request
-    return client.post, kwargs
-
-
 def completion_of(raw: Any, where: str = "the endpoint") -> Any:
     """The completion of a raw response: its JSON (or what openai's raw response parses to).
 
@@ -292,7 +252,7 @@ def _explained(exc: Exception, client: Any, model: str) -> BaseException:
     ):
         text = _api_error_text(exc)
         if "logprob" in text.lower():
-            return NoLogprobsError(no_logprobs_message(model, where, text))
+            return NoLogprobsError(no_logprobs_message(model, where, text), model=model, base_url=where)
         return LLMConfidenceError(
             f"{where} rejected the judge's request for model {model!r} (HTTP {exc.status_code}): {text}"
         )
@@ -356,7 +316,7 @@ class Transport:
     def send(self, params: dict[str, Any], options: Mapping[str, Any] | None = None) -> Completion:
         """One chat completion: ``(completion JSON, replayed)``; ``options`` are the SDK's request options."""
         __tracebackhide__ = True
-        post, kwargs = _post_args(self._prepare(self.client, params), params, options)
+        post, kwargs = post_args(self._prepare(self.client, params), params, options)
         marker = _JUDGE_REQUEST.set(True)
         try:
             with self._watching(self.client, params):
@@ -385,7 +345,7 @@ class Transport:
             import asyncio
 
             return await asyncio.to_thread(self.send, params, options)
-        post, kwargs = _post_args(self._prepare(client, params), params, options)
+        post, kwargs = post_args(self._prepare(client, params), params, options)
         marker = _JUDGE_REQUEST.set(True)
         try:
             with self._watching(client, params):

@@ -14,9 +14,13 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 from pydantic import BaseModel, ConfigDict, PrivateAttr
 
 from .._text import fmt_probability, shorten
+from .completion import read_completion, usage_of
 from .confidence import Position, is_padding, normalize_token
 from .prompts import question_parts
 from .results import Alternative, Check, Usage
+
+if TYPE_CHECKING:
+    from .._settings import JudgeConfig
 
 __all__ = ["Choice", "Reading", "Score", "choice_labels", "graded_messages", "read_distribution"]
 
@@ -320,3 +324,41 @@ def scale_mean(scale: Sequence[str], distribution: Mapping[str, float]) -> float
     except ValueError:
         values = [float(rank) for rank in range(1, len(scale) + 1)]
     return math.fsum(v * distribution.get(label, 0.0) for v, label in zip(values, scale, strict=True)) / total
+
+
+def graded_facts(
+    completion: Any,
+    replayed: bool,
+    latency: float,
+    config: JudgeConfig,
+    labels: tuple[str, ...],
+    base_url: str,
+) -> dict[str, Any]:
+    """What a score's or a choice's completion says: the facts both results carry."""
+    __tracebackhide__ = True
+    data, model, _, _, positions = read_completion(completion, config, base_url)
+    reading = read_distribution(positions, labels)
+    distribution = reading.distribution
+    coverage = min(1.0, math.fsum(distribution.values()))
+    best = max(labels, key=lambda label: distribution[label])
+    top = distribution[best]
+    tied = sum(1 for label in labels if distribution[label] == top) > 1
+    value = None if top <= 0 or tied else best
+    at = reading.position or positions[0]
+    return {
+        "value": value,
+        "confidence": 0.0 if value is None else top,
+        "distribution": distribution,
+        "coverage": coverage,
+        "token": at.token if reading.token is None else reading.token,
+        "position": at.index,
+        "alternatives": tuple(
+            Alternative(token=token, probability=math.exp(logprob), logprob=logprob)
+            for token, logprob in at.candidates()
+        ),
+        "model": model,
+        "threshold": config.threshold,
+        "replayed": replayed,
+        "usage": usage_of(data.get("usage")),
+        "latency_s": latency,
+    }
