@@ -430,7 +430,7 @@ class LLMCassette(Cassette):  # type: ignore[misc]
         self._sent = itertools.count()
         self._failing: dict[RequestKey, tuple[Any, Any]] = {}
         self._saved = 0
-        """How many of ``data`` a ``new_episodes`` save wrote already (a fixture's cassette saves twice)."""
+        """How many of ``data`` this cassette wrote already (a fixture's cassette saves twice)."""
 
     def _load(self) -> None:
         # vcrpy's _load runs every recording through append (two deep copies and the record
@@ -610,12 +610,9 @@ class LLMCassette(Cassette):  # type: ignore[misc]
         except CassetteNotFoundError:
             requests, responses = [], []
         else:
-            if self.record_mode == RecordMode.ONCE and not self.file_existed:
+            if self.record_mode == RecordMode.ONCE and not self._saved:
                 self.dirty = False  # recorded by another process meanwhile: "once" never changes a file
                 return
-            if self.record_mode == RecordMode.ONCE:
-                requests, responses = [], []
-                new = self.data
         self._persist(
             {
                 "requests": [*requests, *(request for request, _ in new)],

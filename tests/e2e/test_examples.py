@@ -25,6 +25,9 @@ PASSING = [
     "test_chat_app.py::TestCompareResponses::test_the_clearest_prompt_gets_the_surest_answer",
     "test_chat_app.py::TestCompareResponses::test_answers_without_logprobs_are_counted_not_scored",
     "test_grading.py::TestChoices::test_password_trouble_goes_to_the_account_team",
+    "test_answer_once.py::test_the_answer_is_polite",
+    "test_answer_once.py::test_the_answer_is_about_returns",
+    "test_answer_once.py::test_the_answer_asks_for_no_password",
 ]
 ON_PURPOSE = [
     "test_support_bot.py::TestPolicy::test_late_returns_are_refused_citing_the_window",
@@ -57,7 +60,7 @@ def test_the_examples_replay_offline_green_with_their_failures_shown(examples: p
     )
     assert result.ret == pytest.ExitCode.OK
     result.assert_outcomes(passed=len(PASSING), xfailed=len(ON_PURPOSE))
-    result.stdout.fnmatch_lines(["11 verdicts in 11 tests: 11 replayed, 0 live"])
+    result.stdout.fnmatch_lines(["14 verdicts in 14 tests: 14 replayed, 0 live"])
     result.stdout.fnmatch_lines(["1 score and 2 choices: 2 of 3 checks failed*"])
     result.stdout.fnmatch_lines(
         ["6 app responses in 4 tests: 5 scored (5 replayed, 0 live), 1 skipped (no logprobs 1)"]
@@ -95,7 +98,8 @@ def test_the_seed_experiment_replays_with_its_measured_confidences(examples: pyt
 def test_the_example_cassettes_hold_no_credentials() -> None:
     """The app's client was given a key to construct while recording: no cassette holds it, or any header of it."""
     cassettes = sorted((ROOT / "cassettes" / "examples").rglob("*.yaml"))
-    assert len(cassettes) == len(PASSING) + len(ON_PURPOSE)
+    fixtures = [path for path in cassettes if path.name.endswith(".module.yaml")]  # one answer, judged thrice
+    assert len(cassettes) == len(PASSING) + len(ON_PURPOSE) + len(fixtures) and len(fixtures) == 1
     for path in cassettes:
         text = path.read_text(encoding="utf-8").lower()
         for secret in ("sk-", "authorization", "api-key", "openai-organization", "openai-project", "cookie"):
