@@ -45,6 +45,7 @@ from .._judge.transport import REPLAY_HEADER, is_judge_request
 from .._text import display_path, shorten
 from . import guard as _guard
 from . import secrets as _secrets
+from .hosts import allows
 from .secrets import is_secret, scrub_url
 
 # vcrpy imports every HTTP library it knows of: what was loaded before it is what the tests use.
@@ -415,10 +416,10 @@ class LLMCassette(Cassette):  # type: ignore[misc]
     subject = "this test"
     """Whose cassette it is, as messages say it: this test, or a fixture of a wider scope."""
     file_existed = False
+    allowed: tuple[Any, ...] = ()
+    """The networks of llm_allow_hosts: requests to them that cannot be replayed go out live."""
     watcher: Any = None
     """Called as ``watcher(request, response, replayed)`` with every response the test's code gets."""
-    allowed_host: Any = None
-    """In record mode none, whether a host the cassette cannot answer is reached live (llm_allow_hosts)."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -541,11 +542,13 @@ class LLMCassette(Cassette):  # type: ignore[misc]
 
     def filter_request(self, request: Any) -> Any:
         # vcrpy calls this only for a request it cannot play while the cassette is write
-        # protected: that is a miss, reported as ours (a request the scope ignores passes).
+        # protected: that is a miss, reported as ours (a request the scope ignores passes). A host
+        # llm_allow_hosts lets in is reached live and, the cassette being write protected, not recorded.
         filtered = self._before_record_request(request)
         if filtered and self.write_protected:
-            if self.allowed_host is not None and self.allowed_host(request.host):
-                return None  # llm_allow_hosts: a server the test reaches live, as a raw socket would
+            if allows(self.allowed, request.host):
+                request.__dict__["_llm_filtered"] = None  # what append() asks next: nothing to store
+                return None
             raise ReplayMiss(self.miss(filtered))
         return filtered
 
@@ -923,6 +926,7 @@ class ActiveCassette:
         cassette.nodeid = self.nodeid
         cassette.subject = self.subject
         cassette.watcher = self.watcher
+        cassette.allowed = self.allow_hosts
         try:
             cassette._load()
         except LLMConfidenceError as exc:
@@ -953,7 +957,6 @@ class ActiveCassette:
                 allowed=self.allow_hosts,
             )
             stack.enter_context(self.guard)
-            self.cassette.allowed_host = self.guard.allows_name if self.allow_hosts else None
         self._stack = stack
         if not os.environ.get("OPENAI_API_KEY"):
             self._set_key = True

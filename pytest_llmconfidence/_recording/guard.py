@@ -16,7 +16,7 @@ import threading
 from typing import Any, ClassVar
 
 from .._errors import CassetteMissError, ReplayMiss
-from .hosts import Network, parse_hosts
+from .hosts import Network, allows, parse_hosts
 
 __all__ = ["SocketGuard", "parse_hosts"]
 
@@ -47,18 +47,7 @@ class SocketGuard:
         self.refused: list[str] = []
 
     def allows(self, host: str) -> bool:
-        try:
-            address = ipaddress.ip_address(host.split("%", 1)[0])
-        except ValueError:
-            return False
-        return any(address in network for network in self.allowed)
-
-    def allows_name(self, host: str) -> bool:
-        """Whether a host name or address may be reached: an allowed address, or ``localhost`` when
-        loopback is allowed (names are not looked up)."""
-        if host.lower().rstrip(".") == "localhost" or host.lower().endswith(".localhost"):
-            return self.allows("127.0.0.1") or self.allows("::1")
-        return self.allows(host.strip("[]"))
+        return allows(self.allowed, host)
 
     def check(self, family: int, address: Any, what: str = "connect to") -> None:
         if family not in _INTERNET or not isinstance(address, tuple) or not address:
@@ -78,7 +67,7 @@ class SocketGuard:
             return  # an address: nothing is looked up
         except ValueError:
             pass
-        if name.lower().rstrip(".") == "localhost" or self.allows_name(name):
+        if name.lower().rstrip(".") == "localhost":
             return
         self.refuse(name, "look up")
 
