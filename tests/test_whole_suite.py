@@ -378,3 +378,32 @@ def test_test_ids_whose_safe_names_collide_get_distinct_files() -> None:
     assert name("t.py::a::b") == "a.b.yaml"
     assert name("t.py::a.b").startswith("a.b~") and name("t.py::a.b") != name("t.py::a::b")
     assert name("t.py::TestX::test_y[0.5]") == "TestX.test_y[0.5].yaml"
+
+
+def test_a_wider_fixture_that_opens_a_database_connection_is_not_refused_in_replay(
+    judged: pytest.Pytester, fake_openai: FakeOpenAI, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The socket guard is the tests': a session fixture connecting to its own server (a database) is let
+    through in record mode none, while the test's own connection is refused."""
+    judged.makepyfile(
+        test_db=f"""
+        import socket
+        import pytest
+
+        @pytest.fixture(scope="session")
+        def database():
+            return socket.create_connection(("127.0.0.1", {fake_openai.port}), timeout=5)
+
+        @pytest.mark.llm
+        def test_uses_the_database(database):
+            database.close()
+
+        @pytest.mark.llm
+        def test_connects_itself():
+            socket.create_connection(("127.0.0.1", {fake_openai.port}), timeout=5)
+        """
+    )
+    monkeypatch.setenv("CI", "true")
+    result = judged.runpytest()
+    result.assert_outcomes(passed=1, failed=1)
+    result.stdout.fnmatch_lines(["FAILED test_db.py::test_connects_itself - *CassetteMissError*"])

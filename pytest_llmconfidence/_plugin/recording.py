@@ -151,6 +151,7 @@ def fixture_cassette(path: Path, *, config: Any, nodeid: str, fixture: str, scop
         nodeid=nodeid,
         allow_hosts=config.allow_hosts,
         subject=f"the {scope} fixture {fixture!r}",
+        guarded=False,
     ).open()
 
 

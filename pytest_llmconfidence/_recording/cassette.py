@@ -843,7 +843,11 @@ class ActiveCassette:
         allow_hosts: tuple[Any, ...] = (),
         watcher: Any = None,
         subject: str = "this test",
+        guarded: bool = True,
     ) -> None:
+        self.guarded = guarded
+        """Whether record mode none puts the socket guard in place (a test's cassette); a wider
+        fixture's suspends the test's guard instead, so the database or server it opens is not refused."""
         self.watcher = watcher
         self.path = path
         self.record_mode = record_mode
@@ -943,7 +947,9 @@ class ActiveCassette:
         except BaseException:
             stack.close()
             raise
-        if self.record_mode == "none" and self.scope == "test":  # "judge": the test's own calls are live
+        if not self.guarded:
+            stack.enter_context(_guard.SocketGuard(where="", remedy="", suspends=True))
+        elif self.record_mode == "none" and self.scope == "test":  # "judge": the test's calls are live
             self.guard = _guard.SocketGuard(
                 path=Path(self.path),
                 nodeid=self.nodeid,
