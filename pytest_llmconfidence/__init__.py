@@ -17,6 +17,7 @@ if TYPE_CHECKING:
         LLMConfidenceError,
         NoLogprobsError,
         ReportFileError,
+        UnassertedCheckWarning,
     )
     from ._judge.judge import Judge, JudgeHooks
     from ._judge.transport import Transport
@@ -51,6 +52,7 @@ __all__ = [
     "Score",
     "TokenConfidence",
     "Transport",
+    "UnassertedCheckWarning",
     "Usage",
     "Verdict",
     "response_confidence",
@@ -67,6 +69,7 @@ _LAZY = {
     "LLMConfidenceError": "._errors",
     "NoLogprobsError": "._errors",
     "ReportFileError": "._errors",
+    "UnassertedCheckWarning": "._errors",
     "Alternative": "._scoring.results",
     "Check": "._scoring.results",
     "Checks": "._scoring.results",

@@ -1,10 +1,15 @@
 """The command line: ``calibrate REPORT.json`` (calibration of labelled verdicts), ``compare OLD NEW``
-(what changed between two runs) and ``merge A B ... -o ALL`` (the reports of shards joined)."""
+(what changed between two runs) and ``merge A B ... -o ALL`` (the reports of shards joined).
+
+An error (a report that is missing or corrupt, an output that cannot be written) is one line on stderr
+and exit status 2, as for a bad argument; ``--fail-on-drop`` and a calibration with no map exit 1. Output
+piped into a reader that stops early (``| head``) ends quietly."""
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -127,13 +132,9 @@ def _compare(args: argparse.Namespace) -> int:
         for line in result.text_lines():
             print(line)
     if args.html is not None:
-        page = (
-            '<!doctype html><html><head><meta charset="utf-8"><meta name="viewport" '
-            'content="width=device-width"><title>llm confidence comparison</title></head><body>'
-            + html_section(result)
-            + "</body></html>\n"
-        )
-        _write(args.html, page, "comparison")
+        from ._report.html import page
+
+        _write(args.html, page("llm confidence comparison", [html_section(result)]), "comparison")
         print(f"comparison written to {args.html}")
     return 1 if args.fail_on_drop and result.failing else 0
 
@@ -143,7 +144,7 @@ _MERGED_LISTS = ("verdicts", "responses", "app_responses", "scores", "choices", 
 
 
 def _merge(args: argparse.Namespace) -> int:
-    from ._report.output import to_json
+    from ._report.json_report import to_json
     from ._report.summary import summarize
 
     records: list[dict[str, object]] = []
@@ -159,11 +160,10 @@ def _merge(args: argparse.Namespace) -> int:
         here: set[str] = set()
         for name in _MERGED_LISTS:
             for record in data.get(name) or ():
-                if isinstance(record, dict):
-                    test_id = str(record.get("test_id", "?"))
-                    here.add(test_id)
-                    clean = {k: v for k, v in record.items() if k not in ("status", "borderline")}
-                    records.append({"kind": "verdict" if name == "verdicts" else name[:-1], **clean})
+                test_id = str(record.get("test_id", "?"))
+                here.add(test_id)
+                clean = {k: v for k, v in record.items() if k not in ("status", "borderline")}
+                records.append({"kind": "verdict" if name == "verdicts" else name[:-1], **clean})
         for test_id in here:
             if test_id in owner:
                 duplicates.setdefault(test_id, [owner[test_id]]).append(path)
@@ -210,6 +210,24 @@ def _load_records(path: Path) -> list[dict[str, object]]:
     return [record for record in records if isinstance(record, dict)]
 
 
+def cli(argv: Sequence[str] | None = None) -> int:
+    """The ``pytest-llmconfidence`` command: ``main``, with an error as one line on stderr and status 2."""
+    try:
+        status = main(argv)
+        sys.stdout.flush()  # a reader that stopped early is met here, not at interpreter exit
+    except SystemExit as exc:
+        if isinstance(exc.code, str):
+            print(exc.code, file=sys.stderr)
+            return 2
+        raise
+    except BrokenPipeError:
+        # `pytest-llmconfidence compare ... | head`: the reader has gone; what is left unwritten goes nowhere
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 1
+    return status
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if args.command == "compare":
@@ -251,4 +269,4 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    raise SystemExit(cli())

@@ -8,6 +8,8 @@
      ├── CassetteSecretError       a cassette that would hold a secret: not written    .path
      └── ReportFileError           a JSON report that is missing or not a report       .path
 
+    UnassertedCheckWarning         (a UserWarning) a failed check that nothing asserted
+
 Each carries the data it names (``None`` where the situation has none) as keyword arguments, keeps it
 through ``pickle`` (pytest-xdist sends errors between processes), and prints as
 ``pytest_llmconfidence.<Name>``, the name users import.
@@ -25,6 +27,7 @@ __all__ = [
     "LLMConfidenceError",
     "NoLogprobsError",
     "ReportFileError",
+    "UnassertedCheckWarning",
 ]
 
 
@@ -110,6 +113,11 @@ class ReportFileError(LLMConfidenceError):
     path: Any = None
 
 
+class UnassertedCheckWarning(UserWarning):
+    """A check (``confident_true(...)``, ``at_least(...)``…) failed and nothing asserted it: the test passed
+    in silence. Warned at the end of the test; ``-W error`` makes it fail the test."""
+
+
 # Tracebacks show the name users import (pytest_llmconfidence.CassetteMissError), not this module's.
 for _error in (
     LLMConfidenceError,
@@ -119,6 +127,7 @@ for _error in (
     CassetteCorruptError,
     CassetteSecretError,
     ReportFileError,
+    UnassertedCheckWarning,
 ):
     _error.__module__ = "pytest_llmconfidence"
 del _error

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import functools
 import os
+import sys
 from collections.abc import Generator
 from typing import TYPE_CHECKING, Any
 
@@ -42,13 +43,14 @@ class RunState:
         self.baseline: dict[str, Any] | None = None
         self.comparison: Any = None
         self.summarising = False
+        """Set when the terminal summary starts: its short summary lines keep pytest's own words."""
         self.item: pytest.Item | None = None
         """The test being set up, run or torn down (whose set-up a wider fixture's belongs to)."""
         self.fixture_cassettes: dict[Any, Any] = {}
         """The cassettes of the wider fixtures set up and not yet torn down, by fixture definition."""
         self.recorded_fixtures: frozenset[str] | None = None
         """The fixtures that the session's recorded tests use (made on first need)."""
-        """Set when the terminal summary starts: its short summary lines keep pytest's own words."""
+        self._summary: Any = None
 
     def __dir__(self) -> list[str]:
         """Its hooks: all that pytest and pluggy look for when it is registered (see ``__dir__`` below)."""
@@ -62,6 +64,16 @@ class RunState:
             self._calibration = calibration_report(self.records)
         return self._calibration
 
+    def summary(self) -> Any:
+        """The run's summary (``_report.summary.Summary``), built once, after the last test: every
+        writer (terminal, JSON, HTML, Markdown) prints this one."""
+        if self._summary is None:
+            from ._report.summary import summarize
+
+            c = self.config
+            self._summary = summarize(self.records, band=c.borderline, threshold=c.threshold)
+        return self._summary
+
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         self.records.extend(getattr(report, "llm_records", ()))
 
@@ -72,7 +84,7 @@ class RunState:
             from ._report.output import write_reports
 
             self.written = write_reports(
-                self.records,
+                self.summary(),
                 c,
                 github_summary=github,
                 calibration=self.calibration(),
@@ -94,14 +106,14 @@ class RunState:
         """The "llm confidence summary" section, the calibration report and the files written."""
         self.summarising = True
         if (self.records or self.written) and not _worker(config):
-            from ._report.output import write_terminal
+            from ._report.terminal import write_terminal
 
             def extra() -> Any:
                 return config.hook.pytest_llmconfidence_summary(records=list(self.records), config=config)
 
             width = config.get_terminal_writer().fullwidth
             write_terminal(
-                terminalreporter, self.records, self.config, width, extra, self.calibration(), self.written
+                terminalreporter, self.summary(), self.config, width, extra, self.calibration(), self.written
             )
         if self.config.baseline is not None and not _worker(config):
             from ._report.baseline import write_baseline_section
@@ -170,6 +182,10 @@ def pytest_configure(config: pytest.Config) -> None:
             state.baseline = load_report(state.config.baseline, what="baseline (llm_baseline)")
         except ReportFileError as exc:
             raise pytest.UsageError(f"pytest-llmconfidence: {exc}") from None
+    if state.config.secret_env or "pytest_llmconfidence._recording.secrets" in sys.modules:
+        from ._recording.secrets import secret_env
+
+        secret_env(state.config.secret_env)  # this run's names, not an earlier run's in this process
     config.stash[STATE] = state
     config.pluginmanager.register(state, "llmconfidence-run")
     if state.config.watch and state.config.record_scope != "test" and not _worker(config):
@@ -391,7 +407,12 @@ def _miss_headlined(item: pytest.Item, *, keep: bool = True) -> Generator[None, 
 def pytest_runtest_call(item: pytest.Item) -> Generator[None, None, None]:
     """While the test runs, ``response_confidence()`` records into the test's records."""
     with _records.running(records_of(item)):
-        return (yield from _miss_headlined(item))
+        yield from _miss_headlined(item)
+    records = item.stash.get(ITEM_RECORDS, None)
+    if records is not None and records.results:
+        from ._plugin.adapters import warn_unasserted
+
+        warn_unasserted(item, records.unasserted())
 
 
 @pytest.hookimpl(wrapper=True, trylast=True)
@@ -516,6 +537,10 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     records = item.stash.get(ITEM_RECORDS, None)
     if records is not None:
         records.attach(report, item.user_properties)
+    if report.longrepr is not None or report.sections:
+        from ._recording.secrets import redact_report
+
+        redact_report(report)
     return report
 
 

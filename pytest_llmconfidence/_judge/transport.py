@@ -24,6 +24,7 @@ from .._errors import (
     ReplayMiss,
     no_logprobs_message,
 )
+from .._recording import secrets as _secrets
 from .._recording.secrets import PLACEHOLDER_KEY, PLACEHOLDER_KEYS, scrub_url
 from .openai_internals import post_args
 
@@ -322,6 +323,11 @@ class Transport:
         self.client = client
         self.cassette = cassette
         self.watch = watch
+        _secrets.add(  # the client's own key and organisation, wherever they came from: secrets of the run
+            value
+            for value in (getattr(client, "api_key", None), getattr(client, "organization", None))
+            if isinstance(value, str)
+        )
         self._make_async_client = async_client
         self._async_client: Any = None
 

@@ -16,7 +16,7 @@ if TYPE_CHECKING:
     from .._scoring.results import Verdict
     from .._settings import JudgeConfig
 
-__all__ = ["PluginHooks", "apply_strict"]
+__all__ = ["PluginHooks", "apply_strict", "warn_unasserted"]
 
 
 class PluginHooks(JudgeHooks):
@@ -101,3 +101,24 @@ def apply_strict(report: Any, watcher: Watcher, xfail_raises: Any = None) -> Non
     if hasattr(report, "wasxfail"):
         del report.wasxfail
     report.outcome, report.longrepr = "failed", failure
+
+
+def warn_unasserted(item: Any, checks: Sequence[Any]) -> None:
+    """Warn, at the test's own line, of each failed check its test never asserted (an error with -W error)."""
+    if not checks:
+        return
+    import warnings
+
+    from .._errors import UnassertedCheckWarning
+
+    lineno = item.location[1]
+    for check in checks:
+        warnings.warn_explicit(
+            UnassertedCheckWarning(
+                f"{item.nodeid}: the check {check!r} failed, but nothing asserted it, so the test passed; "
+                f"write `assert ....{check.kind}(...)` (a check alone on its line fails nothing)"
+            ),
+            UnassertedCheckWarning,
+            filename=str(item.path),
+            lineno=(lineno or 0) + 1,
+        )

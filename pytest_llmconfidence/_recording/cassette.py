@@ -4,10 +4,8 @@ Knows nothing of pytest. Importing this module imports vcrpy, so it is imported 
 cassette only (the plugin's ``_llm_cassette`` fixture), never when the plugin loads.
 
 vcrpy is extended through its public seams (a persister, a matcher, ``before_record_*`` filters,
-``skip_patchers``) and a ``Cassette`` subclass. The subclass also relies on a few of vcrpy's private
-members (``_load``, ``_save``, ``_path``, ``_persister``, ``_serializer``, ``_before_record_request``,
-``_old_interactions``, ``_played_interactions``, ``_metadata``): the vcrpy range they were tested on is
-pinned in the package's requirements, and a test fails loudly when one of them changes.
+``skip_patchers``) and a ``Cassette`` subclass. What else it needs of vcrpy (its modules' helpers and
+a cassette's private members) goes through ``vcr_internals``, the one file that names them.
 
 The judge's requests reach a cassette through ``_transport``; a response played from a cassette
 carries ``REPLAY_HEADER``, so whether it was replayed travels on the response itself.
@@ -24,9 +22,7 @@ import json
 import os
 import re
 import shlex
-import sys
 import threading
-import zlib
 from collections.abc import Mapping
 from pathlib import Path
 from types import TracebackType
@@ -45,31 +41,12 @@ from .._judge.transport import REPLAY_HEADER, is_judge_request
 from .._text import display_path, shorten
 from . import guard as _guard
 from . import secrets as _secrets
+from . import vcr_internals as _vcr
+from .encodings import IDENTITY, UndecodableBody
+from .encodings import decode as decode_body
 from .hosts import allows
 from .secrets import is_secret, scrub_url
-
-# vcrpy imports every HTTP library it knows of: what was loaded before it is what the tests use.
-_PATCHER_MODULES = {
-    "httplib": "http.client",
-    "requests": "requests",
-    "boto3": "botocore",
-    "urllib3": "urllib3",
-    "httplib2": "httplib2",
-    "tornado": "tornado",
-    "aiohttp": "aiohttp",
-    "httpx": "httpx",
-    "httpx2": "httpx2",
-}
-_LOADED_BEFORE_VCR = frozenset(module for module in _PATCHER_MODULES.values() if module in sys.modules)
-
-from vcr.cassette import Cassette  # noqa: E402
-from vcr.filters import decode_response  # noqa: E402
-from vcr.patch import CassettePatcherBuilder  # noqa: E402
-from vcr.persisters.filesystem import CassetteNotFoundError  # noqa: E402
-from vcr.record_mode import RecordMode  # noqa: E402
-from vcr.request import Request  # noqa: E402
-from vcr.serialize import serialize  # noqa: E402
-from vcr.serializers import compat  # noqa: E402
+from .vcr_internals import LOADED_BEFORE_VCR, PATCHER_MODULES, Cassette, RecordMode
 
 __all__ = [
     "IGNORED_BODY_FIELDS",
@@ -103,10 +80,15 @@ RESPONSE_HEADERS_KEPT = frozenset(
 """Response headers are stored by allow-list: what a replay (or an app reading rate limits) needs."""
 RETRIED_STATUSES = frozenset({408, 409, 429})
 """Failures the openai client retries (with every 5xx, and whatever says ``x-should-retry: true``)."""
-_SECRET_WORDS = ("key", "secret", "token", "auth", "cookie", "session", "password")
+_SECRET_WORDS = ("key", "secret", "token", "auth", "cookie", "session", "password", "organization")
 _UNSAFE = re.compile(r"[^\w.\-\[\]=,+@]")
 _MAX_NAME_BYTES = 200
 """A file name's budget in bytes (file systems allow 255), with room left for the temporary file's."""
+MALFORMED = "malformed_body"
+"""Set on a stored response whose body did not parse as the JSON it claims, as the server sent it: it
+replays as sent (the judge's error again), where a body edited into broken JSON is a corrupt cassette."""
+UNDECODABLE = "_llm_undecodable"
+"""Set on a request (and a response's dict) whose body could not be decoded: what its encoding was."""
 _HASH_MARK = "~"
 """Separates a name from the hash that keeps it distinct; itself unsafe, so never part of a plain name."""
 
@@ -129,7 +111,7 @@ def _safe(part: str, *, distinct: bool = True, hashed: bool = False) -> str:
         text = text.replace(".", "_")
     encoded = text.encode("utf-8", "surrogatepass")
     if hashed or (distinct and text != part) or len(encoded) > _MAX_NAME_BYTES:
-        digest = hashlib.sha1(part.encode("utf-8", "surrogatepass")).hexdigest()[:10]
+        digest = _digest(part)
         room = _MAX_NAME_BYTES - len(digest) - len(_HASH_MARK)
         text = encoded[:room].decode("utf-8", "ignore") + _HASH_MARK + digest
     return text
@@ -158,8 +140,17 @@ def cassette_path(cassette_dir: Path, rootpath: Path, module_path: Path, nodeid:
     # Parts are joined by ".": a part whose name holds a dot itself (a::b against a.b, doctests, other
     # plugins' items) could meet another test's name, so it keeps a hash of the whole id.
     dotted = any("." in name.split("[", 1)[0] for name in names)
-    name = _safe("::".join(names) if dotted else ".".join(names), hashed=dotted)
-    return _folder(cassette_dir, relative.with_suffix("").parts) / (name + ".yaml")
+    directory = _folder(cassette_dir, relative.with_suffix("").parts)
+    name = "::".join(names) if dotted else ".".join(names)
+    if _secrets.contains(name):  # a key as a parametrize id: the file is named by a hash, never by the key
+        return directory / (
+            _safe(_secrets.redact(name)).split(_HASH_MARK)[0] + _HASH_MARK + _digest(name) + ".yaml"
+        )
+    return directory / (_safe(name, hashed=dotted) + ".yaml")
+
+
+def _digest(text: str) -> str:
+    return hashlib.sha1(text.encode("utf-8", "surrogatepass")).hexdigest()[:10]
 
 
 def fixture_path(
@@ -230,18 +221,19 @@ def request_key(method: str, path: str, body: Any) -> RequestKey:
 
 def _decoded_body(request: Any) -> Any:
     """A vcrpy request's body as it is stored and matched: decompressed when its ``Content-Encoding``
-    says gzip or deflate, a form's secret fields replaced (``_scrubbed_form``).
+    says gzip, deflate, br or zstd, a form's secret fields replaced (``_scrubbed_form``).
 
     A compressed body is stored decoded, so the secret scan reads it and a gzip header's timestamp does
     not make the same request differ from its recording.
     """
     body = request.body_bytes if hasattr(request, "body_bytes") else request.body
     encoding = _header(getattr(request, "headers", None) or {}, "content-encoding")
-    if encoding in ("gzip", "x-gzip", "deflate") and isinstance(body, (bytes, bytearray)) and body:
-        with contextlib.suppress(OSError, EOFError, zlib.error):
-            return zlib.decompress(bytes(body), 47)  # 47: gzip or zlib, told apart by the header
-        with contextlib.suppress(zlib.error):
-            return zlib.decompress(bytes(body), -15)  # raw deflate, as some clients send it
+    if encoding not in IDENTITY and isinstance(body, (bytes, bytearray)) and body:
+        try:
+            return decode_body(bytes(body), encoding)
+        except UndecodableBody as exc:  # never stored unscanned: the cassette is not written (_undecodable)
+            request.__dict__[UNDECODABLE] = str(exc)
+            return body
     if "x-www-form-urlencoded" in _header(getattr(request, "headers", None) or {}, "content-type"):
         return _scrubbed_form(body)
     return body
@@ -321,7 +313,9 @@ def retried(response: Mapping[str, Any]) -> bool:
 def _clean_response(response: dict[str, Any], secrets: set[str]) -> dict[str, Any] | None:
     if _status_code(response) in (0, 401):
         return None  # a refused key says nothing about the request: fixed by a key, not a recording
-    response = decode_response(response)
+    response = _decoded_response(response)
+    if _body_problem(response):
+        response[MALFORMED] = True
     headers = {}
     for name, value in (response.get("headers") or {}).items():
         if name.lower() not in RESPONSE_HEADERS_KEPT:
@@ -334,20 +328,54 @@ def _clean_response(response: dict[str, Any], secrets: set[str]) -> dict[str, An
     return response
 
 
+def _decoded_response(response: dict[str, Any]) -> dict[str, Any]:
+    """A response (vcrpy's dict, a copy) with its body decoded as its ``Content-Encoding`` says.
+
+    A body that cannot be decoded keeps its encoding, and ``UNDECODABLE`` says why: the cassette is not
+    written (``_undecodable``).
+    """
+    headers = dict(response.get("headers") or {})
+    names = [name for name in headers if name.lower() == "content-encoding"]
+    encoding = ", ".join(_header(headers, name) for name in names[:1])
+    body = (response.get("body") or {}).get("string")
+    if encoding in IDENTITY or not isinstance(body, (bytes, bytearray, str)) or not body:
+        return response
+    raw = body.encode("latin-1", "replace") if isinstance(body, str) else bytes(body)
+    try:
+        decoded = decode_body(raw, encoding)
+    except UndecodableBody as exc:
+        return {**response, UNDECODABLE: str(exc)}
+    for name in names:
+        del headers[name]
+    for name in [name for name in headers if name.lower() == "content-length"]:
+        headers[name] = [str(len(decoded))]
+    return {**response, "headers": headers, "body": {**response["body"], "string": decoded}}
+
+
+def _undecodable(cassette_dict: Mapping[str, Any]) -> str | None:
+    """Which body of the cassette could not be decoded to be scanned, and its encoding."""
+    pairs = zip(cassette_dict["requests"], cassette_dict["responses"], strict=False)
+    for number, (request, response) in enumerate(pairs, 1):
+        for side, why in (
+            ("request", request.__dict__.get(UNDECODABLE)),
+            ("response", response.get(UNDECODABLE)),
+        ):
+            if why:
+                return f"the {side} body of interaction {number} is compressed with {why}"
+    return None
+
+
 def _leaks(cassette_dict: Mapping[str, Any], text: str, secrets: set[str]) -> str | None:
-    """Where a secret would be written: in the text, or in the bytes of a body (binary ones too)."""
-    for secret in secrets:
-        if secret in text:
-            return "the cassette's text"
-    needles = [secret.encode() for secret in secrets]
+    """Where a secret would be written, in any of its forms (``secrets.contains``): in the text, or in
+    the bytes of a body (binary ones too)."""
     pairs = zip(cassette_dict["requests"], cassette_dict["responses"], strict=False)
     for number, (request, response) in enumerate(pairs, 1):
         bodies = {"request": request.body_bytes, "response": (response.get("body") or {}).get("string")}
         for side, body in bodies.items():
             raw = body.encode() if isinstance(body, str) else body
-            if isinstance(raw, (bytes, bytearray)) and any(needle in raw for needle in needles):
+            if isinstance(raw, (bytes, bytearray)) and _secrets.found_in_bytes(bytes(raw), secrets):
                 return f"the {side} body of interaction {number}"
-    return None
+    return "the cassette's text" if _secrets.contains(text, secrets) else None
 
 
 # --- the miss message ---------------------------------------------------------------------------
@@ -365,7 +393,7 @@ def _excerpt(value: Any, width: int = 90) -> str:
 
 def _differing(now: Any, recorded: Any, context: int = 30, width: int = 90) -> tuple[str, str]:
     """Both texts around the first character where they differ, ``context`` characters before it."""
-    a, b = _text_of(now), _text_of(recorded)
+    a, b = _secrets.redact(_text_of(now)), _secrets.redact(_text_of(recorded))  # before any cut
     at = next((i for i, (x, y) in enumerate(zip(a, b, strict=False)) if x != y), min(len(a), len(b)))
     start = max(0, at - context)
 
@@ -433,26 +461,20 @@ class LLMCassette(Cassette):  # type: ignore[misc]
         self._saved = 0
         """How many of ``data`` this cassette wrote already (a fixture's cassette saves twice)."""
 
-    def _load(self) -> None:
+    def read_file(self) -> None:
+        """Load the recordings of the cassette's file, if it exists, and index them by request key."""
         # vcrpy's _load runs every recording through append (two deep copies and the record
         # filters): recordings read from the file are stored as they are, which halves the cost.
-        try:
-            requests, responses, *metadata = self._persister.load_cassette(
-                self._path, serializer=self._serializer
-            )
-        except CassetteNotFoundError:
+        recordings = _vcr.read_recordings(self)
+        if recordings is None:
             return
         self.file_existed = True
         if self.record_mode == RecordMode.ALL:
             return  # "all" records the test afresh: the file is replaced by what this run sends
-        for request, response in zip(requests, responses, strict=False):
-            self._index.setdefault(_key(request), []).append(len(self.data))
-            self.data.append((request, response))
-            self._old_interactions.append((request, response))
-        self._loaded_count = len(self.data)
-        self.dirty = False
-        self.rewound = True
-        self._metadata = metadata[0] if metadata else {}
+        requests, responses, metadata = recordings
+        for index, request in enumerate(requests[: len(responses)]):
+            self._index.setdefault(_key(request), []).append(index)
+        _vcr.adopt_recordings(self, zip(requests, responses, strict=False), metadata)
 
     def unplayed(self, key: RequestKey) -> int | None:
         """The first recording loaded from the file with this key that has not played yet.
@@ -479,14 +501,13 @@ class LLMCassette(Cassette):  # type: ignore[misc]
                 return False
             if id(request) in self._reserved:
                 return True
-            filtered = self._before_record_request(request)
+            filtered = _vcr.record_filter(self, request)
             index = self.unplayed(_key(filtered)) if filtered else None
             if index is None and filtered:
                 index = self._sticky(_key(filtered))
             if index is None:
                 return False
-            self.play_counts[index] += 1
-            self._played_interactions.append(self.data[index])
+            _vcr.mark_played(self, index)
             self._reserved[id(request)] = (request, index)
             return True
 
@@ -502,12 +523,11 @@ class LLMCassette(Cassette):  # type: ignore[misc]
         response = self.data[index][1]
         if index not in self._checked:
             self._checked.add(index)
-            problem = _body_problem(response)
+            problem = None if response.get(MALFORMED) is True else _body_problem(response)
             if problem:
                 where = f"interaction {index + 1}, {_route(self.data[index][0])}"
-                raise CassetteCorruptError(
-                    _corrupt_message(Path(self._path), f"{where}: {problem}"), path=Path(self._path)
-                )
+                path = Path(_vcr.cassette_file(self))
+                raise CassetteCorruptError(_corrupt_message(path, f"{where}: {problem}"), path=path)
         headers = dict(response.get("headers") or {})
         headers[REPLAY_HEADER] = ["1"]
         if self.watcher is not None and not is_judge_request():
@@ -521,7 +541,7 @@ class LLMCassette(Cassette):  # type: ignore[misc]
             if self.watcher is not None and not is_judge_request():
                 self.watcher(request, response, False)
             return
-        filtered = self._before_record_request(request)
+        filtered = _vcr.record_filter(self, request)
         key = _key(filtered) if filtered else None
         with self._lock:
             if key is not None and retried(response):
@@ -544,7 +564,7 @@ class LLMCassette(Cassette):  # type: ignore[misc]
         # vcrpy calls this only for a request it cannot play while the cassette is write
         # protected: that is a miss, reported as ours (a request the scope ignores passes). A host
         # llm_allow_hosts lets in is reached live and, the cassette being write protected, not recorded.
-        filtered = self._before_record_request(request)
+        filtered = _vcr.record_filter(self, request)
         if filtered and self.write_protected:
             if allows(self.allowed, request.host):
                 request.__dict__["_llm_filtered"] = None  # what append() asks next: nothing to store
@@ -553,13 +573,14 @@ class LLMCassette(Cassette):  # type: ignore[misc]
         return filtered
 
     def miss(self, request: Any) -> CassetteMissError:
-        path = display_path(Path(self._path))
+        file = Path(_vcr.cassette_file(self))
+        path = display_path(file)
         if not self.file_existed:
             return CassetteMissError(
                 f"no cassette for {self.subject}: {path} does not exist (record mode "
                 f"{self.record_mode.value!r}, {request.method} {request.path}).\n"
                 f"Record it with a key: {record_command(self.nodeid, 'once')}",
-                path=Path(self._path),
+                path=file,
                 nodeid=self.nodeid,
             )
         key = _key(request)
@@ -583,20 +604,21 @@ class LLMCassette(Cassette):  # type: ignore[misc]
             f"{reason}\n"
             f"Add it with a key: {record_command(self.nodeid, 'new_episodes')}\n"
             f"or re-record the test: {record_command(self.nodeid, 'all')}",
-            path=Path(self._path),
+            path=file,
             nodeid=self.nodeid,
         )
 
-    def _save(self, force: bool = False) -> None:
+    def write_file(self, force: bool = False) -> None:
+        """Write the cassette (atomically, through its persister) when it has new recordings."""
         with self._lock:
             failing, self._failing = self._failing, {}
             for request, response in failing.values():
                 super().append(request, response)
             adding = self.record_mode in (RecordMode.ONCE, RecordMode.NEW_EPISODES)
             if not adding or not (force or self.dirty):
-                super()._save(force=force)
+                _vcr.save_cassette(self, force=force)
                 return
-            with locked(Path(self._path)):
+            with locked(Path(_vcr.cassette_file(self))):
                 self._save_locked()
 
     def _save_locked(self) -> None:
@@ -606,21 +628,18 @@ class LLMCassette(Cassette):  # type: ignore[misc]
         adding to one cassette (xdist workers sharing a fixture, two CI jobs) never lose each other's; in
         ``once``, a file another process wrote meanwhile is left as it is.
         """
-        start = max(self._loaded_count, self._saved)
-        new = self.data[start:]
-        try:
-            requests, responses, *_ = self._persister.load_cassette(self._path, serializer=self._serializer)
-        except CassetteNotFoundError:
-            requests, responses = [], []
-        else:
-            if self.record_mode == RecordMode.ONCE and not self._saved:
-                self.dirty = False  # recorded by another process meanwhile: "once" never changes a file
-                return
-        self._persist(
+        new = self.data[max(_vcr.loaded_count(self), self._saved) :]
+        recordings = _vcr.read_recordings(self)
+        requests, responses = (recordings[0], recordings[1]) if recordings is not None else ([], [])
+        if recordings is not None and self.record_mode == RecordMode.ONCE and not self._saved:
+            self.dirty = False  # recorded by another process meanwhile: "once" never changes a file
+            return
+        _vcr.persist(
+            self,
             {
                 "requests": [*requests, *(request for request, _ in new)],
                 "responses": [*responses, *(response for _, response in new)],
-            }
+            },
         )
         self._saved = len(self.data)
         self.dirty = False
@@ -705,7 +724,7 @@ class AtomicPersister:
         try:
             data = path.read_text(encoding="utf-8")
         except (FileNotFoundError, NotADirectoryError):
-            raise CassetteNotFoundError() from None
+            raise _vcr.CassetteNotFoundError() from None
         except (OSError, UnicodeDecodeError) as exc:
             raise CassetteCorruptError(_corrupt_message(path, self._detail(exc)), path=path) from None
         if not data.strip():
@@ -736,8 +755,8 @@ class AtomicPersister:
             request["headers"] = request["headers"] or {}
             response = dict(interaction["response"])
             response["headers"] = response.get("headers") or {}
-            requests.append(Request._from_dict(request))
-            responses.append(compat.convert_to_bytes(response))
+            requests.append(_vcr.request_from_dict(request))
+            responses.append(_vcr.response_as_bytes(response))
         metadata = parsed.get("metadata")
         return (requests, responses, metadata) if metadata else (requests, responses)
 
@@ -747,7 +766,16 @@ class AtomicPersister:
 
     def save_cassette(self, cassette_path: Any, cassette_dict: Any, serializer: Any) -> None:
         path = Path(cassette_path)
-        data = serialize(cassette_dict, serializer)
+        undecodable = _undecodable(cassette_dict)
+        if undecodable:
+            raise CassetteSecretError(
+                f"not writing the cassette {display_path(path)}: {undecodable}, so it cannot be scanned for "
+                "secrets. Nothing was written; the previous file, if any, is intact. Install the module "
+                "named, or have the test send and receive bodies in an encoding that can be decoded."
+            )
+        for response in cassette_dict["responses"]:
+            response.pop(UNDECODABLE, None)
+        data = _vcr.serialize_cassette(cassette_dict, serializer)
         secrets = {secret for secret in self.secrets | _secrets.known() if is_secret(secret)}
         where = _leaks(cassette_dict, data, secrets)
         if where:
@@ -815,11 +843,11 @@ def _skip_patchers(scope: str) -> tuple[str, ...]:
     """The judge needs the openai client's HTTP library only (httpx2 for openai 3, httpx before); a
     whole-test cassette also patches what the test code loaded."""
     if scope == "judge":
-        return tuple(name for name in _PATCHER_MODULES if name not in ("httpx", "httpx2"))
+        return tuple(name for name in PATCHER_MODULES if name not in ("httpx", "httpx2"))
     keep = {"httpx2", "httplib"} | {
-        name for name, module in _PATCHER_MODULES.items() if module in _LOADED_BEFORE_VCR
+        name for name, module in PATCHER_MODULES.items() if module in LOADED_BEFORE_VCR
     }
-    return tuple(name for name in _PATCHER_MODULES if name not in keep)
+    return tuple(name for name in PATCHER_MODULES if name not in keep)
 
 
 # --- activating a test's cassette ------------------------------------------------------------
@@ -898,7 +926,7 @@ class ActiveCassette:
             _secrets.add(found)
             _key(request)
             stored = copy.copy(request)
-            stored.uri = scrub_url(request.uri, secrets)
+            stored.uri = _secrets.redact(scrub_url(request.uri, secrets), secrets)  # q=<key>, in any form
             stored.headers = {k: v for k, v in headers.items() if k.lower() in REQUEST_HEADERS_KEPT}
             decoded = _decoded_body(request)
             if decoded is not request.body_bytes:  # stored decoded (no content-encoding kept), scrubbed
@@ -932,7 +960,7 @@ class ActiveCassette:
         cassette.watcher = self.watcher
         cassette.allowed = self.allow_hosts
         try:
-            cassette._load()
+            cassette.read_file()
         except LLMConfidenceError as exc:
             raise exc.with_traceback(None) from None
         self.cassette = cassette
@@ -942,7 +970,7 @@ class ActiveCassette:
         """Put the cassette's patchers in place (and in record mode none, the socket guard)."""
         stack = contextlib.ExitStack()
         try:
-            for patcher in CassettePatcherBuilder(self.cassette).build():
+            for patcher in _vcr.patchers(self.cassette):
                 stack.enter_context(patcher)
         except BaseException:
             stack.close()
@@ -983,7 +1011,7 @@ class ActiveCassette:
         if self.errored:
             return  # an interrupted recording is partial: the previous file, if any, stays as it was
         try:
-            self.cassette._save()
+            self.cassette.write_file()
         except LLMConfidenceError as error:
             raise error.with_traceback(None) from None
 
@@ -1036,7 +1064,7 @@ class _Unrecorded(Cassette):  # type: ignore[misc]
     def append(self, request: Any, response: Any) -> None:
         return None
 
-    def _save(self, force: bool = False) -> None:
+    def write_file(self, force: bool = False) -> None:
         return None
 
 
@@ -1048,6 +1076,6 @@ def refusing_llm_calls(nodeid: str) -> Any:
     )
     cassette.nodeid = nodeid
     with contextlib.ExitStack() as stack:
-        for patcher in CassettePatcherBuilder(cassette).build():
+        for patcher in _vcr.patchers(cassette):
             stack.enter_context(patcher)
         yield cassette
