@@ -786,6 +786,7 @@ class AtomicPersister:
                 "plugin should have scrubbed it.",
                 path=path,
             )
+        remove_stale_temp_files(path)
         try:
             write_atomic(path, data)
         except OSError as exc:
@@ -944,7 +945,6 @@ class ActiveCassette:
         """Load the cassette (a file that does not parse is ``CassetteCorruptError``)."""
         __tracebackhide__ = True
         secrets: set[str] = _secrets.known()
-        remove_stale_temp_files(self.path)
         before_record_request, before_record_response = self._filters(secrets)
         cassette = LLMCassette(
             path=str(self.path),
