@@ -423,7 +423,12 @@ class Judge:
 
         def make(verdicts: list[Verdict]) -> PanelVerdict:
             found = pool(
-                verdicts, question=question, response=response, context=context, threshold=config.threshold
+                verdicts,
+                question=question,
+                response=response,
+                context=context,
+                threshold=config.threshold,
+                models=names,
             )
             return self._keep(found)
 
