@@ -17,7 +17,13 @@ import weakref
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from .._errors import JudgeResponseError, LLMConfidenceError, NoLogprobsError, no_logprobs_message
+from .._errors import (
+    JudgeResponseError,
+    LLMConfidenceError,
+    NoLogprobsError,
+    ReplayMiss,
+    no_logprobs_message,
+)
 from .._recording import secrets as _secrets
 from .._recording.secrets import PLACEHOLDER_KEY, PLACEHOLDER_KEYS, scrub_url
 from .openai_internals import post_args
@@ -344,6 +350,8 @@ class Transport:
         try:
             with self._watching(self.client, params):
                 raw = post(**kwargs)
+        except ReplayMiss as miss:
+            raise miss.error.with_traceback(None) from None
         except Exception as exc:
             error = _explained(exc, self.client, params["model"])
             if error is exc:
@@ -371,6 +379,8 @@ class Transport:
         try:
             with self._watching(client, params):
                 raw = await post(**kwargs)
+        except ReplayMiss as miss:
+            raise miss.error.with_traceback(None) from None
         except Exception as exc:
             error = _explained(exc, client, params["model"])
             if error is exc:
