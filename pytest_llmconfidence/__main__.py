@@ -152,7 +152,7 @@ def _merge(args: argparse.Namespace) -> int:
             band = _summary_number(summary, "borderline_band", band, path)
             threshold = _summary_number(summary, "threshold", threshold, path)
         here: set[str] = set()
-        for name in ("verdicts", "responses", "app_responses"):
+        for name in ("verdicts", "responses", "scores", "choices", "app_responses"):
             for record in data.get(name) or ():
                 if isinstance(record, dict):
                     test_id = str(record.get("test_id", "?"))
@@ -176,6 +176,8 @@ def _merge(args: argparse.Namespace) -> int:
     _write(args.output, json.dumps(to_json(merged), indent=2, ensure_ascii=False) + "\n", "merged report")
     counts = f"{len(merged.verdicts)} verdicts in {len(owner)} tests"
     print(f"merged {len(args.reports)} reports: {counts} -> {args.output}")
+    if not merged.cost.empty:
+        print(merged.cost.text())
     if args.html is not None:
         from ._report.html import render_html
 

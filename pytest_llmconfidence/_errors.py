@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 __all__ = [
+    "BudgetExceededError",
     "CassetteCorruptError",
     "CassetteMissError",
     "CassetteSecretError",
@@ -47,6 +48,10 @@ class CassetteSecretError(LLMConfidenceError):
     """A cassette about to be written still contains the API key in use: it is not written."""
 
 
+class BudgetExceededError(LLMConfidenceError):
+    """A live judge call was not sent: the run's live spending would pass ``llm_max_cost``."""
+
+
 # Tracebacks show the name users import (pytest_llmconfidence.CassetteMissError), not this module's.
 for _error in (
     LLMConfidenceError,
@@ -55,6 +60,7 @@ for _error in (
     CassetteMissError,
     CassetteCorruptError,
     CassetteSecretError,
+    BudgetExceededError,
 ):
     _error.__module__ = "pytest_llmconfidence"
 del _error

@@ -86,6 +86,12 @@ class JudgeConfig:
     watch_strict: bool = False
     progress_delay: float | None = 2.0
     """Seconds a live judge call waits before ``-v`` prints a line about it; None: never (``off``)."""
+    prices: tuple[tuple[str, Any], ...] = ()
+    """The ``llm_prices`` lines: (model, ``Price``) pairs over the shipped price table."""
+    prices_file: Path | None = None
+    """A TOML or JSON file of model prices (``llm_prices_file``), read over the shipped table."""
+    max_cost: float | None = None
+    """The most the run may spend on live judge calls, in dollars (``--llm-max-cost``); None: no limit."""
 
     def __init__(self, **values: Any) -> None:
         unknown = sorted(set(values) - set(_JUDGE_FIELDS))
@@ -242,6 +248,33 @@ def _seconds_or_off(name: str) -> Callable[[Any], float | None]:
         if not 0.0 <= number < float("inf"):
             raise ConfigValueError(
                 f"{name}: {value!r} is not valid; valid values are a number of seconds >= 0 (e.g. 2.0), off"
+            )
+        return number
+
+    return check
+
+
+def _prices(name: str) -> Callable[[Any], tuple[tuple[str, Any], ...]]:
+    def check(value: Any) -> tuple[tuple[str, Any], ...]:
+        from ._report.cost import parse_price_lines
+
+        try:
+            return tuple(parse_price_lines(value).items())
+        except ValueError as exc:
+            raise ConfigValueError(f"{name}: {exc}") from None
+
+    return check
+
+
+def _dollars(name: str) -> Callable[[Any], float]:
+    def check(value: Any) -> float:
+        try:
+            number = float(str(value).strip().lstrip("$"))
+        except ValueError:
+            number = float("nan")
+        if isinstance(value, bool) or not 0.0 <= number < float("inf"):
+            raise ConfigValueError(
+                f"{name}: {value!r} is not valid; valid values are an amount of dollars >= 0, e.g. 5.00"
             )
         return number
 
@@ -515,6 +548,32 @@ OPTIONS: tuple[Option, ...] = (
         "in -v, seconds a live judge call waits before a line says what it waits for, or off (default: 2.0).",
         default=2.0,
         convert=_seconds_or_off("llm_progress_delay"),
+    ),
+    Option(
+        "prices",
+        "llm_prices",
+        "model prices over the shipped table, one model a line: MODEL INPUT CACHED_INPUT OUTPUT in dollars "
+        "per million tokens (e.g. gpt-4.1-mini 0.40 0.10 1.60).",
+        default=(),
+        convert=_prices("llm_prices"),
+        ini_type="linelist",
+    ),
+    Option(
+        "prices_file",
+        "llm_prices_file",
+        "a TOML or JSON file of model prices over the shipped table, relative to rootdir.",
+        flag="--llm-prices-file",
+        default=None,
+        path_from_rootdir=True,
+    ),
+    Option(
+        "max_cost",
+        "llm_max_cost",
+        "stop live judge calls once the run's live spending would pass this many dollars (default: no "
+        "limit); replayed calls are free and never stopped.",
+        flag="--llm-max-cost",
+        default=None,
+        convert=_dollars("llm_max_cost"),
     ),
 )
 

@@ -43,6 +43,31 @@ class RunState:
         self.comparison: Any = None
         self.summarising = False
         """Set when the terminal summary starts: its short summary lines keep pytest's own words."""
+        self._prices: Any = None
+        self._budget: Any = None
+        self.ledger: str | None = None
+        """The budget's ledger file shared by the xdist workers (``--llm-max-cost`` under ``-n``)."""
+
+    def budget(self) -> Any:
+        """The run's ``Budget`` of live judge calls (``--llm-max-cost``), or None without a limit."""
+        if self._budget is None and self.config.max_cost is not None:
+            from pathlib import Path
+
+            from ._judge.budget import Budget
+
+            ledger = Path(self.ledger) if self.ledger else None
+            self._budget = Budget(self.config.max_cost, self.prices(), ledger)
+        return self._budget
+
+    def prices(self) -> Any:
+        """The run's ``PriceTable``: the shipped prices, ``llm_prices_file``'s over them, ``llm_prices``'s
+        over both; made on first use (a bad file is a ValueError saying what is wrong)."""
+        if self._prices is None:
+            from ._report.cost import PriceTable, load_price_file
+
+            extra = load_price_file(self.config.prices_file) if self.config.prices_file else {}
+            self._prices = PriceTable({**extra, **dict(self.config.prices)})
+        return self._prices
 
     def __dir__(self) -> list[str]:
         """Its hooks: all that pytest and pluggy look for when it is registered (see ``__dir__`` below)."""
@@ -97,6 +122,15 @@ class RunState:
             write_terminal(
                 terminalreporter, self.records, self.config, width, extra, self.calibration(), self.written
             )
+        budget = self.budget()
+        if budget is not None and not _worker(config):
+            from ._report.cost import dollars
+
+            spent, refused = budget.spent()
+            line = f"llm budget: {dollars(spent)} of {dollars(budget.limit)} spent on live judge calls"
+            if refused:
+                line += f"; {refused} call{'s' if refused != 1 else ''} not sent (llm_max_cost)"
+            terminalreporter.write_line(line, red=bool(refused))
         if self.config.baseline is not None and not _worker(config):
             from ._report.baseline import write_baseline_section
 
@@ -159,11 +193,48 @@ def pytest_configure(config: pytest.Config) -> None:
             state.baseline = load_report(state.config.baseline, what="baseline (llm_baseline)")
         except ReportFileError as exc:
             raise pytest.UsageError(f"pytest-llmconfidence: {exc}") from None
+    if state.config.prices_file is not None:
+        try:
+            state.prices()
+        except ValueError as exc:
+            raise pytest.UsageError(f"pytest-llmconfidence: llm_prices_file: {exc}") from None
     config.stash[STATE] = state
     config.pluginmanager.register(state, "llmconfidence-run")
+    if state.config.max_cost is not None:
+        _share_ledger(config, state)
     if state.config.watch and state.config.record_scope != "test" and not _worker(config):
         config.issue_config_time_warning(pytest.PytestConfigWarning(WATCH_NEEDS_TEST_SCOPE), stacklevel=2)
     _placeholders(config, state.config.record_mode)
+
+
+class _LedgerForWorkers:
+    """Hands each xdist worker the budget's ledger file (a hook only xdist's controller calls)."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+
+    def pytest_configure_node(self, node: Any) -> None:
+        node.workerinput["llmconfidence_ledger"] = self.path
+
+
+def _share_ledger(config: pytest.Config, state: RunState) -> None:
+    """With --llm-max-cost: a worker takes the controller's ledger file; the controller under xdist makes one
+    in a temporary folder of the run (removed at the end) and hands it to the workers."""
+    if _worker(config):
+        state.ledger = config.workerinput.get("llmconfidence_ledger")  # type: ignore[attr-defined]
+    elif config.pluginmanager.hasplugin("xdist") and getattr(config.option, "numprocesses", None):
+        import tempfile
+
+        folder = tempfile.mkdtemp(prefix="llmconfidence-ledger-")
+        state.ledger = os.path.join(folder, "ledger.json")
+        config.pluginmanager.register(_LedgerForWorkers(state.ledger), "llmconfidence-ledger")
+        config.add_cleanup(functools.partial(_remove_folder, folder))
+
+
+def _remove_folder(folder: str) -> None:
+    import shutil
+
+    shutil.rmtree(folder, ignore_errors=True)
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
@@ -180,7 +251,7 @@ def records_of(item: pytest.Item) -> _records.TestRecords:
     """The test's records (verdicts, responses), made on first use."""
     found = item.stash.get(ITEM_RECORDS, None)
     if found is None:
-        found = item.stash[ITEM_RECORDS] = _records.TestRecords(item.nodeid)
+        found = item.stash[ITEM_RECORDS] = _records.TestRecords(item.nodeid, run_state(item.config).prices())
     return found
 
 
@@ -339,6 +410,7 @@ def judge(
         async_client=lambda: request.getfixturevalue("judge_async_client"),
         cassette=_llm_cassette,
         watch=_progress(request.config, item.nodeid),
+        budget=run_state(request.config).budget(),
     )
     hooks = PluginHooks(item.ihook, item, records_of(item), run_state(request.config).calibrate)
     return Judge(judge_config, transport, hooks=hooks)

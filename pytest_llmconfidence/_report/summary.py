@@ -15,6 +15,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from .cost import CostSummary, cost_summary
+
 __all__ = [
     "BINS",
     "Summary",
@@ -32,7 +34,7 @@ __all__ = [
 BINS = 10
 LOWEST = 5
 _EPSILON = 1e-9
-_TOKEN_FIELDS = ("prompt_tokens", "completion_tokens", "total_tokens")
+_TOKEN_FIELDS = ("prompt_tokens", "completion_tokens", "total_tokens", "cached_tokens")
 
 
 def number(value: Any, default: float = 0.0) -> float:
@@ -117,6 +119,8 @@ class Summary:
     tokens_reported: bool = False
     app_responses: tuple[dict[str, Any], ...] = ()
     """The responses the code under test received while watched (kind ``"app_response"``, ``--llm-watch``)."""
+    cost: CostSummary = field(default_factory=CostSummary)
+    """What the judge's calls (verdicts, scores, choices) cost in dollars, live and replayed apart."""
 
     @property
     def empty(self) -> bool:
@@ -162,6 +166,7 @@ class Summary:
                 for i, count in enumerate(self.histogram)
             ],
             "tokens": {source: dict(counts) for source, counts in self.tokens.items()},
+            "cost": self.cost.to_dict(),
         }
 
 
@@ -229,6 +234,7 @@ def summarize(records: Iterable[Mapping[str, Any]], *, band: float = 0.05, thres
         tokens=tokens,
         tokens_reported=reported,
         app_responses=tuple(app),
+        cost=cost_summary([*verdicts, *graded]),
     )
 
 

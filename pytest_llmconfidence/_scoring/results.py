@@ -12,7 +12,7 @@ from pydantic import BaseModel, ConfigDict, PrivateAttr
 
 from .._text import fmt_probability, shorten, value_text, visible
 
-__all__ = ["Alternative", "Check", "Usage", "Verdict", "as_dict"]
+__all__ = ["Alternative", "Check", "Usage", "Verdict", "as_dict", "usage_counts"]
 
 _FROZEN = ConfigDict(frozen=True, extra="forbid")
 
@@ -38,6 +38,23 @@ class Usage(BaseModel):
     prompt_tokens: int = 0
     completion_tokens: int = 0
     total_tokens: int = 0
+    cached_tokens: int = 0
+    """Prompt tokens the provider served from its prompt cache (``prompt_tokens_details.cached_tokens``),
+    billed at the cached-input price; part of ``prompt_tokens``."""
+
+
+def usage_counts(usage: Mapping[str, Any]) -> dict[str, Any]:
+    """The counts of an endpoint's ``usage`` that ``Usage`` keeps, the cached prompt tokens lifted from
+    ``prompt_tokens_details``."""
+    counts = {
+        name: usage[name] for name in ("prompt_tokens", "completion_tokens", "total_tokens") if name in usage
+    }
+    details = usage.get("prompt_tokens_details")
+    if isinstance(details, Mapping) and details.get("cached_tokens") is not None:
+        counts["cached_tokens"] = details["cached_tokens"]
+    elif "cached_tokens" in usage:
+        counts["cached_tokens"] = usage["cached_tokens"]
+    return counts
 
 
 def as_dict(value: Any, error: type[Exception], what: str) -> dict[str, Any]:
