@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: examples record-examples test lint check matrix
+.PHONY: examples record-examples test lint check matrix dist
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -42,3 +42,8 @@ check: lint test
 # 3.13), then the built wheel installed without extras replaying the example suite.
 matrix: $(STAMP)
 	tools/matrix.sh
+
+# The wheel and sdist in dist/, to install elsewhere: pip install dist/pytest_llmconfidence-*.whl
+dist: $(STAMP)
+	rm -rf dist
+	$(BIN)/python -m build --outdir dist .

@@ -36,7 +36,8 @@ DEFAULT_MARGIN = 0.2
 
 HOW_TO_REQUEST = (
     "Request them: client.chat.completions.create(..., logprobs=True, top_logprobs=5), or with the "
-    'Responses API client.responses.create(..., include=["message.output_text.logprobs"], top_logprobs=5).'
+    'Responses API client.responses.create(..., include=["message.output_text.logprobs"], top_logprobs=5). '
+    "llama.cpp's server returns none in its Responses API: use its chat completions."
 )
 
 

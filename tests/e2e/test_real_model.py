@@ -124,3 +124,25 @@ def test_questions_the_small_model_answers_reliably(
         )
         assert verdict["value"] is expected, (question, reply, verdict)
         assert right - wrong >= MARGIN, (question, reply, verdict)
+
+
+def test_llama_cpp_responses_api_needs_logprobs_true_and_returns_none(
+    raw_client: Any, model_alias: str
+) -> None:
+    """docs/response-confidence.md's llama.cpp row: top_logprobs alone is a 400; with logprobs: true, no logprobs."""
+    import openai
+
+    from pytest_llmconfidence import NoLogprobsError, response_confidence
+
+    request = {
+        "model": model_alias,
+        "input": "The capital of France, in one word?",
+        "max_output_tokens": 4,
+        "include": ["message.output_text.logprobs"],
+        "top_logprobs": 5,
+    }
+    with pytest.raises(openai.BadRequestError, match="top_logprobs requires logprobs to be set to true"):
+        raw_client.responses.create(**request)
+    result = raw_client.responses.create(**request, extra_body={"logprobs": True})
+    with pytest.raises(NoLogprobsError, match="use its chat completions"):
+        response_confidence(result)
