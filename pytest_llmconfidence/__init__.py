@@ -17,6 +17,7 @@ if TYPE_CHECKING:
         JudgeResponseError,
         LLMConfidenceError,
         NoLogprobsError,
+        ReportFileError,
     )
     from ._judge.judge import Judge, JudgeHooks
     from ._judge.transport import Transport
@@ -41,6 +42,7 @@ __all__ = [
     "JudgeResponseError",
     "LLMConfidenceError",
     "NoLogprobsError",
+    "ReportFileError",
     "ResponseConfidence",
     "Score",
     "TokenConfidence",
@@ -61,6 +63,7 @@ _LAZY = {
     "JudgeResponseError": "._errors",
     "LLMConfidenceError": "._errors",
     "NoLogprobsError": "._errors",
+    "ReportFileError": "._errors",
     "Alternative": "._scoring.results",
     "Check": "._scoring.results",
     "Usage": "._scoring.results",

@@ -1,6 +1,22 @@
-"""The errors users meet. Plain Python: importing this module costs nothing."""
+"""The errors users meet. Plain Python: importing this module costs nothing.
+
+    LLMConfidenceError             every error of the plugin; its message never shows a secret
+     ├── NoLogprobsError           the endpoint sent no logprobs, or refused them      .model .base_url
+     ├── JudgeResponseError        an answer that is not a verdict (refusal, filter…)  .model
+     ├── CassetteMissError         no recording for a request in replay-only mode      .path .nodeid
+     ├── CassetteCorruptError      a cassette that does not parse                      .path
+     ├── CassetteSecretError       a cassette that would hold a secret: not written    .path
+     ├── ReportFileError           a JSON report that is missing or not a report       .path
+     └── BudgetExceededError       a live call not sent: it would pass llm_max_cost    .limit .spent
+
+Each carries the data it names (``None`` where the situation has none) as keyword arguments, keeps it
+through ``pickle`` (pytest-xdist sends errors between processes), and prints as
+``pytest_llmconfidence.<Name>``, the name users import.
+"""
 
 from __future__ import annotations
+
+from typing import Any
 
 __all__ = [
     "BudgetExceededError",
@@ -10,6 +26,7 @@ __all__ = [
     "JudgeResponseError",
     "LLMConfidenceError",
     "NoLogprobsError",
+    "ReportFileError",
 ]
 
 
@@ -17,39 +34,78 @@ class LLMConfidenceError(Exception):
     """Base class of every error raised by pytest-llmconfidence.
 
     Its message never shows a secret: known keys read ``***``, URLs lose their user-info and the
-    values of secret-looking query parameters.
+    values of secret-looking query parameters. Keyword arguments are the data the error names
+    (``path=``, ``nodeid=``, ``model=``…), kept as attributes.
     """
 
-    def __init__(self, *args: object) -> None:
+    def __init__(self, *args: object, **data: Any) -> None:
         if len(args) == 1 and isinstance(args[0], str):
             from ._recording.secrets import redact
 
             args = (redact(args[0]),)
         super().__init__(*args)
+        for name, value in data.items():
+            setattr(self, name, value)
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Pickled with its message and its data (xdist workers send errors to the controller)."""
+        return (_rebuild, (type(self), self.args, dict(vars(self))))
+
+
+def _rebuild(cls: type[LLMConfidenceError], args: tuple[Any, ...], data: dict[str, Any]) -> Any:
+    error = cls.__new__(cls)
+    Exception.__init__(error, *args)
+    vars(error).update(data)
+    return error
 
 
 class NoLogprobsError(LLMConfidenceError):
     """The endpoint returned no logprobs, or refused the ``logprobs`` parameter."""
 
+    model: str | None = None
+    base_url: str | None = None
+
 
 class JudgeResponseError(LLMConfidenceError):
     """The endpoint answered, but not with a verdict: no choices, a refusal, a content filter."""
+
+    model: str | None = None
 
 
 class CassetteMissError(LLMConfidenceError):
     """A request has no recording in the test's cassette and the record mode forbids recording it."""
 
+    path: Any = None
+    """The cassette file (a ``pathlib.Path``), or ``None`` when no cassette is involved."""
+    nodeid: str | None = None
+    """The test whose request it was."""
+
 
 class CassetteCorruptError(LLMConfidenceError):
     """A cassette file exists but cannot be parsed."""
+
+    path: Any = None
 
 
 class CassetteSecretError(LLMConfidenceError):
     """A cassette about to be written still contains the API key in use: it is not written."""
 
+    path: Any = None
+
+
+class ReportFileError(LLMConfidenceError):
+    """A file given as a JSON report (a baseline, a shard to merge) is missing, unreadable or not a report."""
+
+    path: Any = None
+
 
 class BudgetExceededError(LLMConfidenceError):
     """A live judge call was not sent: the run's live spending would pass ``llm_max_cost``."""
+
+    limit: float | None = None
+    """The budget, in dollars."""
+    spent: float | None = None
+    """What the run had spent on live judge calls when this one was refused, in dollars."""
 
 
 # Tracebacks show the name users import (pytest_llmconfidence.CassetteMissError), not this module's.
@@ -60,6 +116,7 @@ for _error in (
     CassetteMissError,
     CassetteCorruptError,
     CassetteSecretError,
+    ReportFileError,
     BudgetExceededError,
 ):
     _error.__module__ = "pytest_llmconfidence"
@@ -85,10 +142,3 @@ def no_logprobs_message(model: str, base_url: str, detail: str | None = None) ->
     if detail:
         lines.insert(1, f"The server said: {detail}")
     return "\n".join(lines)
-
-
-class ReportFileError(LLMConfidenceError):
-    """A file given as a JSON report (a baseline, a shard to merge) is missing, unreadable or not a report."""
-
-
-ReportFileError.__module__ = "pytest_llmconfidence"

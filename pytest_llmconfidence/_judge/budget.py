@@ -81,7 +81,7 @@ class Budget:
             else:
                 ledger["reserved"] += estimate
                 return Ticket(self, estimate)
-        raise BudgetExceededError(self._refusal(spent, in_flight, estimate))
+        raise BudgetExceededError(self._refusal(spent, in_flight, estimate), limit=self.limit, spent=spent)
 
     def spent(self) -> tuple[float, int]:
         """Dollars the run has spent live so far, and how many calls the budget refused."""

@@ -246,7 +246,7 @@ def _explained(exc: Exception, client: Any, model: str) -> BaseException:
     ):
         text = _api_error_text(exc)
         if "logprob" in text.lower():
-            return NoLogprobsError(no_logprobs_message(model, where, text))
+            return NoLogprobsError(no_logprobs_message(model, where, text), model=model, base_url=where)
         return LLMConfidenceError(
             f"{where} rejected the judge's request for model {model!r} (HTTP {exc.status_code}): {text}"
         )

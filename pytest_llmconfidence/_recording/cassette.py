@@ -445,7 +445,9 @@ class LLMCassette(Cassette):  # type: ignore[misc]
             problem = _body_problem(response)
             if problem:
                 where = f"interaction {index + 1}, {_route(self.data[index][0])}"
-                raise CassetteCorruptError(_corrupt_message(Path(self._path), f"{where}: {problem}"))
+                raise CassetteCorruptError(
+                    _corrupt_message(Path(self._path), f"{where}: {problem}"), path=Path(self._path)
+                )
         headers = dict(response.get("headers") or {})
         headers[REPLAY_HEADER] = ["1"]
         if self.watcher is not None and not is_judge_request():
@@ -472,7 +474,9 @@ class LLMCassette(Cassette):  # type: ignore[misc]
             return CassetteMissError(
                 f"no cassette for this test: {path} does not exist (record mode "
                 f"{self.record_mode.value!r}, {request.method} {request.path}).\n"
-                f"Record it with a key: {record_command(self.nodeid, 'once')}"
+                f"Record it with a key: {record_command(self.nodeid, 'once')}",
+                path=Path(self._path),
+                nodeid=self.nodeid,
             )
         key = _key(request)
         same_route = [stored for stored, _ in self.data if _key(stored)[:2] == key[:2]]
@@ -494,7 +498,9 @@ class LLMCassette(Cassette):  # type: ignore[misc]
             f"no recording for this request in {path} (record mode {self.record_mode.value!r}): "
             f"{reason}\n"
             f"Add it with a key: {record_command(self.nodeid, 'new_episodes')}\n"
-            f"or re-record the test: {record_command(self.nodeid, 'all')}"
+            f"or re-record the test: {record_command(self.nodeid, 'all')}",
+            path=Path(self._path),
+            nodeid=self.nodeid,
         )
 
     def _save(self, force: bool = False) -> None:
@@ -583,26 +589,29 @@ class AtomicPersister:
         except (FileNotFoundError, NotADirectoryError):
             raise CassetteNotFoundError() from None
         except (OSError, UnicodeDecodeError) as exc:
-            raise CassetteCorruptError(_corrupt_message(path, self._detail(exc))) from None
+            raise CassetteCorruptError(_corrupt_message(path, self._detail(exc)), path=path) from None
         if not data.strip():
             raise CassetteCorruptError(
-                _corrupt_message(path, "the file is empty (a cassette holds at least `interactions: []`)")
+                _corrupt_message(path, "the file is empty (a cassette holds at least `interactions: []`)"),
+                path=path,
             )
         try:
             parsed = serializer.deserialize(data)
         except Exception as exc:  # any parse error of the serializer (yaml's or a user's)
-            raise CassetteCorruptError(_corrupt_message(path, self._detail(exc))) from None
+            raise CassetteCorruptError(_corrupt_message(path, self._detail(exc)), path=path) from None
         interactions = parsed.get("interactions") if isinstance(parsed, Mapping) else None
         if not isinstance(interactions, list):
             raise CassetteCorruptError(
-                _corrupt_message(path, "it is not a cassette (no list of interactions at its top level)")
+                _corrupt_message(path, "it is not a cassette (no list of interactions at its top level)"),
+                path=path,
             )
         requests, responses = [], []
         for number, interaction in enumerate(interactions, 1):
             problem = _shape_problem(interaction)
             if problem:
                 raise CassetteCorruptError(
-                    _corrupt_message(path, f"interaction {number}{_route_of(interaction)}: {problem}")
+                    _corrupt_message(path, f"interaction {number}{_route_of(interaction)}: {problem}"),
+                    path=path,
                 )
             request = dict(interaction["request"])
             request.setdefault("headers", {})
@@ -628,7 +637,8 @@ class AtomicPersister:
                 f"not writing the cassette {display_path(path)}: it contains the API key in use or "
                 f"another secret of this run (in {where}). Nothing was written; the previous file, if any, "
                 "is intact. Keep secrets out of what the test sends and receives, or report a bug if the "
-                "plugin should have scrubbed it."
+                "plugin should have scrubbed it.",
+                path=path,
             )
         try:
             write_atomic(path, data)
@@ -768,6 +778,8 @@ class ActiveCassette:
             raise
         if self.record_mode == "none" and self.scope == "test":  # "judge": the test's own calls are live
             self.guard = _guard.SocketGuard(
+                path=Path(self.path),
+                nodeid=self.nodeid,
                 where=f"its cassette {display_path(self.path)}",
                 remedy=(
                     "Record the call with a key (an HTTP library imported only inside the test is "

@@ -29,7 +29,17 @@ class SocketGuard:
     _active: ClassVar[list[SocketGuard]] = []
     _originals: ClassVar[tuple[Any, Any] | None] = None
 
-    def __init__(self, *, where: str, remedy: str, allowed: tuple[Network, ...] = ()) -> None:
+    def __init__(
+        self,
+        *,
+        where: str,
+        remedy: str,
+        allowed: tuple[Network, ...] = (),
+        path: Any = None,
+        nodeid: str | None = None,
+    ) -> None:
+        self.path = path
+        self.nodeid = nodeid
         self.where = where
         self.remedy = remedy
         self.allowed = allowed
@@ -52,7 +62,9 @@ class SocketGuard:
         self.refused.append(shown)
         raise CassetteMissError(
             f"record mode 'none' replays only, and this test tried to connect to {shown}, which "
-            f"{self.where} cannot answer: nothing leaves the machine in this mode.\n{self.remedy}"
+            f"{self.where} cannot answer: nothing leaves the machine in this mode.\n{self.remedy}",
+            path=self.path,
+            nodeid=self.nodeid,
         )
 
     def __enter__(self) -> SocketGuard:

@@ -33,26 +33,30 @@ def load_report(path: str | Path, *, what: str = "report") -> dict[str, Any]:
     except FileNotFoundError:
         raise ReportFileError(
             f"the {what} {str(path)!r} does not exist. Give the path of a JSON report written by "
-            "an earlier run with --llm-report=PATH."
+            "an earlier run with --llm-report=PATH.",
+            path=path,
         ) from None
     except (OSError, UnicodeDecodeError) as error:
-        raise ReportFileError(f"the {what} {str(path)!r} cannot be read: {error}.") from None
+        raise ReportFileError(f"the {what} {str(path)!r} cannot be read: {error}.", path=path) from None
     try:
         data = json.loads(text)
     except ValueError as error:
         raise ReportFileError(
-            f"the {what} {str(path)!r} is not JSON ({error}): give a report written with --llm-report=PATH."
+            f"the {what} {str(path)!r} is not JSON ({error}): give a report written with --llm-report=PATH.",
+            path=path,
         ) from None
     if not isinstance(data, dict) or not isinstance(data.get("verdicts"), list):
         raise ReportFileError(
             f"the {what} {str(path)!r} is JSON but not a pytest-llmconfidence report (no 'verdicts' list): "
-            "give a report written with --llm-report=PATH."
+            "give a report written with --llm-report=PATH.",
+            path=path,
         )
     wrong = wrong_entry(data)
     if wrong:
         raise ReportFileError(
             f"the {what} {str(path)!r} is not a pytest-llmconfidence report as written: {wrong}. "
-            "Give a report written with --llm-report=PATH, or mend the entry."
+            "Give a report written with --llm-report=PATH, or mend the entry.",
+            path=path,
         )
     return data
 

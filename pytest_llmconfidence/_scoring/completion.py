@@ -81,7 +81,7 @@ def read_completion(
                 f"model {model!r} returned an empty answer (finish_reason {finish!r}); "
                 "the judge expects one word, true or false"
             )
-        raise NoLogprobsError(no_logprobs_message(model, base_url))
+        raise NoLogprobsError(no_logprobs_message(model, base_url), model=model, base_url=base_url)
     try:
         positions = positions_from_logprobs(content)
     except JudgeResponseError as exc:
