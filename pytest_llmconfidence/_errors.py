@@ -7,7 +7,8 @@
      ├── CassetteCorruptError      a cassette that does not parse                      .path
      ├── CassetteSecretError       a cassette that would hold a secret: not written    .path
      ├── ReportFileError           a JSON report that is missing or not a report       .path
-     └── BudgetExceededError       a live call not sent: it would pass llm_max_cost    .limit .spent
+     ├── BudgetExceededError       a live call not sent: it would pass llm_max_cost    .limit .spent
+     └── BatchQueuedError          a request queued for the Batch API (test skipped)
 
 Each carries the data it names (``None`` where the situation has none) as keyword arguments, keeps it
 through ``pickle`` (pytest-xdist sends errors between processes), and prints as
@@ -19,6 +20,7 @@ from __future__ import annotations
 from typing import Any
 
 __all__ = [
+    "BatchQueuedError",
     "BudgetExceededError",
     "CassetteCorruptError",
     "CassetteMissError",
@@ -99,6 +101,10 @@ class ReportFileError(LLMConfidenceError):
     path: Any = None
 
 
+class BatchQueuedError(LLMConfidenceError):
+    """A judge request was queued for the Batch API (``--llm-record-mode=batch``); its test is skipped."""
+
+
 class BudgetExceededError(LLMConfidenceError):
     """A live judge call was not sent: the run's live spending would pass ``llm_max_cost``."""
 
@@ -118,6 +124,7 @@ for _error in (
     CassetteSecretError,
     ReportFileError,
     BudgetExceededError,
+    BatchQueuedError,
 ):
     _error.__module__ = "pytest_llmconfidence"
 del _error

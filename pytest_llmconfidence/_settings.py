@@ -31,7 +31,7 @@ __all__ = [
     "set_placeholders",
 ]
 
-RECORD_MODES = ("none", "once", "new_episodes", "all")
+RECORD_MODES = ("none", "once", "new_episodes", "all", "batch")
 RECORD_SCOPES = ("test", "judge")
 SUMMARY_MODES = ("off", "short", "full")
 WATCH_AGGREGATES = ("geometric_mean", "mean", "min")
@@ -386,7 +386,8 @@ OPTIONS: tuple[Option, ...] = (
     Option(
         "record_mode",
         "llm_record_mode",
-        "cassette record mode: none, once, new_episodes, all (default: none when CI is set, else once).",
+        "cassette record mode: none, once, new_episodes, all, or batch (record through the Batch API at half "
+        "price) (default: none when CI is set, else once).",
         flag="--llm-record-mode",
         env="LLM_RECORD_MODE",
         default=None,

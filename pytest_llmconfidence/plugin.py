@@ -45,8 +45,66 @@ class RunState:
         """Set when the terminal summary starts: its short summary lines keep pytest's own words."""
         self._prices: Any = None
         self._budget: Any = None
+        self.batch_queued: list[dict[str, Any]] = []
+        """Judge requests the tests queued for the Batch API (record mode batch), from every worker."""
+        self.batch_lines: list[str] = []
+        self._batch_book: Any = None
         self.ledger: str | None = None
         """The budget's ledger file shared by the xdist workers (``--llm-max-cost`` under ``-n``)."""
+
+    def batch_book(self) -> Any:
+        """``.llm-batch.json`` beside the cassettes, read once per process (record mode batch)."""
+        if self._batch_book is None:
+            from ._recording.batch_api import STATE_NAME, BatchBook
+
+            self._batch_book = BatchBook(self.config.cassette_dir / STATE_NAME)
+        return self._batch_book
+
+    def collect_batches(self) -> None:
+        """At the start of a batch-mode run: the answers of the batches that ended written to cassettes."""
+        from ._judge.transport import build_client
+        from ._recording.batch_api import collect
+
+        book = self.batch_book()
+        if not book.batches:
+            return
+        client = build_client(self.config.base_url)
+        try:
+            found = collect(client, book, self.config.cassette_dir, self.config.base_url, self.prices())
+        except Exception as exc:
+            from ._recording.secrets import redact
+
+            raise pytest.UsageError(
+                f"pytest-llmconfidence: could not collect the batches of {book.path}: "
+                f"{type(exc).__name__}: {redact(str(exc))}"
+            ) from None
+        finally:
+            client.close()
+        self.batch_lines.extend(found.lines())
+
+    def submit_batch(self) -> str | None:
+        """At the end of a batch-mode run: the queued requests uploaded as one batch."""
+        from ._judge.transport import build_client
+        from ._recording.batch_api import RUN_AGAIN, submit
+
+        client = build_client(self.config.base_url)
+        try:
+            batch_id = submit(client, self.batch_book(), self.batch_queued)
+        except Exception as exc:
+            from ._recording.secrets import redact
+
+            self.batch_lines.append(
+                f"could not create the batch of {len(self.batch_queued)} judge requests: "
+                f"{type(exc).__name__}: {redact(str(exc))}; run `{RUN_AGAIN}` again to retry"
+            )
+            return None
+        finally:
+            client.close()
+        self.batch_lines.append(
+            f"batch {batch_id}: {len(self.batch_queued)} judge requests queued (noted in "
+            f"{self.batch_book().path.name}); run `{RUN_AGAIN}` again once it has completed (within 24 h)"
+        )
+        return batch_id
 
     def budget(self) -> Any:
         """The run's ``Budget`` of live judge calls (``--llm-max-cost``), or None without a limit."""
@@ -83,9 +141,16 @@ class RunState:
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         self.records.extend(getattr(report, "llm_records", ()))
+        self.batch_queued.extend(getattr(report, "llm_batch_queued", ()))
 
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
         """Write --llm-report, --llm-html and the GitHub step summary (on the xdist controller only)."""
+        if self.batch_queued and not _worker(session.config):
+            batch_id = self.submit_batch()
+            if batch_id is not None:
+                from ._plugin.adapters import name_batch
+
+                name_batch(session.config, batch_id)
         github, c = os.environ.get("GITHUB_STEP_SUMMARY"), self.config
         if (c.report or c.html or (github and self.records)) and not _worker(session.config):
             from ._report.output import write_reports
@@ -122,6 +187,10 @@ class RunState:
             write_terminal(
                 terminalreporter, self.records, self.config, width, extra, self.calibration(), self.written
             )
+        if self.batch_lines and not _worker(config):
+            terminalreporter.write_sep("=", "llm batch")
+            for line in self.batch_lines:
+                terminalreporter.write_line(line)
         budget = self.budget()
         if budget is not None and not _worker(config):
             from ._report.cost import dollars
@@ -150,6 +219,8 @@ WATCH_NEEDS_TEST_SCOPE = (
 )
 PLACEHOLDERS = pytest.StashKey[list[str]]()
 PROGRESS = pytest.StashKey[Any]()
+BATCH = pytest.StashKey[Any]()
+"""The test's ``TestBatch`` in record mode batch: the requests it queued travel on its report."""
 TEST_ERROR = pytest.StashKey[BaseException]()
 """What the test's call raised, if anything: its cassette is not written when the test errored."""
 
@@ -202,6 +273,8 @@ def pytest_configure(config: pytest.Config) -> None:
     config.pluginmanager.register(state, "llmconfidence-run")
     if state.config.max_cost is not None:
         _share_ledger(config, state)
+    if state.config.record_mode == "batch" and not _worker(config):
+        state.collect_batches()
     if state.config.watch and state.config.record_scope != "test" and not _worker(config):
         config.issue_config_time_warning(pytest.PytestConfigWarning(WATCH_NEEDS_TEST_SCOPE), stacklevel=2)
     _placeholders(config, state.config.record_mode)
@@ -411,9 +484,25 @@ def judge(
         cassette=_llm_cassette,
         watch=_progress(request.config, item.nodeid),
         budget=run_state(request.config).budget(),
+        batch=_test_batch(request, judge_config, _llm_cassette),
     )
     hooks = PluginHooks(item.ihook, item, records_of(item), run_state(request.config).calibrate)
     return Judge(judge_config, transport, hooks=hooks)
+
+
+def _test_batch(request: pytest.FixtureRequest, judge_config: JudgeConfig, cassette: Any) -> Any:
+    """In record mode batch, the test's part in the batch (kept on the item for its report); else None."""
+    if judge_config.record_mode != "batch":
+        return None
+    from ._recording.batch_api import TestBatch
+
+    state = run_state(request.config)
+    try:
+        relative = str(cassette.path.relative_to(state.config.cassette_dir))
+    except ValueError:
+        relative = str(cassette.path)
+    found = request.node.stash[BATCH] = TestBatch(state.batch_book(), request.node.nodeid, relative)
+    return found
 
 
 def _progress(config: pytest.Config, nodeid: str) -> Any:
@@ -441,6 +530,8 @@ def pytest_runtest_call(item: pytest.Item) -> Generator[None, None, None]:
             return (yield)
         except BaseException as exc:
             item.stash[TEST_ERROR] = exc
+            if type(exc).__name__ == "BatchQueuedError":  # record mode batch: answered by a later run
+                raise pytest.skip.Exception(str(exc), _use_item_location=True) from None
             raise
 
 
@@ -456,6 +547,9 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     records = item.stash.get(ITEM_RECORDS, None)
     if records is not None:
         records.attach(report, item.user_properties)
+    batch = item.stash.get(BATCH, None)
+    if batch is not None and batch.queued and call.when == "call":
+        report.llm_batch_queued = batch.queued
     return report
 
 

@@ -186,7 +186,7 @@ def test_two(judge):
 
 
 @pytest.fixture
-def priced(judged: pytest.Pytester, fake_openai: FakeOpenAI) -> pytest.Pytester:
+def cached(judged: pytest.Pytester, fake_openai: FakeOpenAI) -> pytest.Pytester:
     """Three verdicts of 1,000 prompt tokens (400 cached) and 1 output token, at 1/0.5/2 dollars a million."""
     usage = {
         "prompt_tokens": 1000,
@@ -213,10 +213,10 @@ PER_CALL = (600 * 1.00 + 400 * 0.50 + 1 * 2.00) / 1_000_000  # $0.000802
 
 @pytest.mark.parametrize("mode", [["-p", "no:xdist"], ["-n", "2"]], ids=["no-xdist", "two-workers"])
 def test_the_summary_and_reports_show_what_the_run_spent_and_what_replaying_saved(
-    priced: pytest.Pytester, mode: list[str]
+    cached: pytest.Pytester, mode: list[str]
 ) -> None:
     """Live: the dollars spent, per call, per test (JUnit llm_cost_usd, JSON); replayed: not spent again."""
-    live = priced.runpytest("--llm-record-mode=once", "--llm-report=live.json", "--junitxml=j.xml", *mode)
+    live = cached.runpytest("--llm-record-mode=once", "--llm-report=live.json", "--junitxml=j.xml", *mode)
     live.assert_outcomes(passed=2)
     live.stdout.fnmatch_lines(
         [
@@ -225,11 +225,11 @@ def test_the_summary_and_reports_show_what_the_run_spent_and_what_replaying_save
             "costliest tests: $0.0016 test_suite.py::test_two, $0.00080 test_suite.py::test_one",
         ]
     )
-    data = json.loads((priced.path / "live.json").read_text())
+    data = json.loads((cached.path / "live.json").read_text())
     assert data["summary"]["cost"]["live_usd"] == pytest.approx(3 * PER_CALL)
     assert [v["cost_usd"] for v in data["verdicts"]] == [pytest.approx(PER_CALL)] * 3
     assert data["verdicts"][0]["usage"]["cached_tokens"] == 400
-    junit = ET.parse(priced.path / "j.xml").getroot()
+    junit = ET.parse(cached.path / "j.xml").getroot()
     costs = {
         case.get("name"): float(prop.get("value"))
         for case in junit.iter("testcase")
@@ -237,7 +237,7 @@ def test_the_summary_and_reports_show_what_the_run_spent_and_what_replaying_save
         if prop.get("name") == "llm_cost_usd"
     }
     assert costs == {"test_one": pytest.approx(PER_CALL), "test_two": pytest.approx(2 * PER_CALL)}
-    replay = priced.runpytest("--llm-record-mode=none", *mode)
+    replay = cached.runpytest("--llm-record-mode=none", *mode)
     replay.assert_outcomes(passed=2)
     replay.stdout.fnmatch_lines(["cost: live $0; replayed: $0.0024 not spent again; $0.00080 per call"])
 
@@ -312,19 +312,11 @@ def test_judged(judge, i):
 
 
 @pytest.fixture
-def budgeted(judged: pytest.Pytester, fake_openai: FakeOpenAI) -> pytest.Pytester:
+def budgeted(priced: pytest.Pytester, fake_openai: FakeOpenAI) -> pytest.Pytester:
     """Eight tests, one verdict each, at $1,000 a million tokens (a call costs about $0.04)."""
     fake_openai.rule("Is answer", verdict(0.99, 0.01))
-    judged.makeini(
-        f"""
-        [pytest]
-        llm_base_url = {fake_openai.base_url}
-        llm_model = fake-judge
-        llm_prices = fake-judge 1000 1000
-        """
-    )
-    judged.makepyfile(test_budget=BUDGET_SUITE)
-    return judged
+    priced.makepyfile(test_budget=BUDGET_SUITE)
+    return priced
 
 
 @pytest.mark.parametrize("mode", [["-p", "no:xdist"], ["-n", "2"]], ids=["no-xdist", "two-workers"])

@@ -302,9 +302,12 @@ class Transport:
         cassette: Any = None,
         watch: Callable[[str, str], contextlib.AbstractContextManager[Any]] | None = None,
         budget: Any = None,
+        batch: Any = None,
     ) -> None:
         self.client = client
         self.budget = budget
+        self.batch = batch
+        """The test's ``TestBatch`` in record mode batch: a request with no recording is queued for it."""
         self.cassette = cassette
         self.watch = watch
         self._make_async_client = async_client
@@ -381,7 +384,11 @@ class Transport:
     def _reserve(self, client: Any, params: dict[str, Any]) -> Any:
         """The budget's reservation for a request that goes out (``BudgetExceededError`` past the limit)."""
         __tracebackhide__ = True
-        if self.budget is None or not self._goes_out(client, params):
+        if (self.budget is None and self.batch is None) or not self._goes_out(client, params):
+            return None
+        if self.batch is not None and self.cassette is not None and self.cassette.record_mode == "batch":
+            self.batch.request(self.cassette.key_of("POST", _chat_path(client), params), params)
+        if self.budget is None:
             return None
         return self.budget.reserve(params)
 
