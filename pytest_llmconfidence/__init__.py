@@ -23,8 +23,10 @@ if TYPE_CHECKING:
     from ._judge.transport import Transport
     from ._scoring.completion import verdict_from_completion
     from ._scoring.graded import Choice, Score
+    from ._scoring.pairwise import PairOrder, Preference
+    from ._scoring.panel import PanelVerdict
     from ._scoring.response import ChoicePoint, ResponseConfidence, TokenConfidence, response_confidence
-    from ._scoring.results import Alternative, Check, Usage, Verdict
+    from ._scoring.results import Alternative, Check, Checks, Usage, Verdict
     from ._settings import JudgeConfig
 
 __all__ = [
@@ -34,6 +36,7 @@ __all__ = [
     "CassetteMissError",
     "CassetteSecretError",
     "Check",
+    "Checks",
     "Choice",
     "ChoicePoint",
     "Judge",
@@ -42,6 +45,9 @@ __all__ = [
     "JudgeResponseError",
     "LLMConfidenceError",
     "NoLogprobsError",
+    "PairOrder",
+    "PanelVerdict",
+    "Preference",
     "ReportFileError",
     "ResponseConfidence",
     "Score",
@@ -66,10 +72,14 @@ _LAZY = {
     "ReportFileError": "._errors",
     "Alternative": "._scoring.results",
     "Check": "._scoring.results",
+    "Checks": "._scoring.results",
     "Usage": "._scoring.results",
     "Verdict": "._scoring.results",
     "Score": "._scoring.graded",
     "Choice": "._scoring.graded",
+    "PairOrder": "._scoring.pairwise",
+    "Preference": "._scoring.pairwise",
+    "PanelVerdict": "._scoring.panel",
     "Judge": "._judge.judge",
     "JudgeHooks": "._judge.judge",
     "Transport": "._judge.transport",

@@ -52,7 +52,8 @@ def _parser() -> argparse.ArgumentParser:
         "compare",
         help="what changed between two JSON reports: flips, confidence moves, checks now failing, new, gone",
         description=(
-            "Matches the verdicts (and scores, choices) of two JSON reports by test id and question and "
+            "Matches the verdicts (and scores, choices, comparisons, panels) of two JSON reports by test id "
+            "and question and "
             "lists, per model, the verdicts that flipped, the confidences that fell or rose by more than "
             "the margin, the checks that passed before and fail now, and the tests new or gone."
         ),
@@ -137,6 +138,10 @@ def _compare(args: argparse.Namespace) -> int:
     return 1 if args.fail_on_drop and result.failing else 0
 
 
+_MERGED_LISTS = ("verdicts", "responses", "app_responses", "scores", "choices", "comparisons", "panels")
+"""The record lists merge joins (each list's name is its records' kind, plural)."""
+
+
 def _merge(args: argparse.Namespace) -> int:
     from ._report.output import to_json
     from ._report.summary import summarize
@@ -152,7 +157,7 @@ def _merge(args: argparse.Namespace) -> int:
             band = _summary_number(summary, "borderline_band", band, path)
             threshold = _summary_number(summary, "threshold", threshold, path)
         here: set[str] = set()
-        for name in ("verdicts", "responses", "scores", "choices", "app_responses"):
+        for name in _MERGED_LISTS:
             for record in data.get(name) or ():
                 if isinstance(record, dict):
                     test_id = str(record.get("test_id", "?"))

@@ -86,6 +86,8 @@ class JudgeConfig:
     watch_strict: bool = False
     progress_delay: float | None = 2.0
     """Seconds a live judge call waits before ``-v`` prints a line about it; None: never (``off``)."""
+    panel: tuple[str, ...] = ()
+    """The models every ``judge(...)`` asks as a panel (``llm_panel``, the marker's ``panel=``)."""
     prices: tuple[tuple[str, Any], ...] = ()
     """The ``llm_prices`` lines: (model, ``Price``) pairs over the shipped price table."""
     prices_file: Path | None = None
@@ -300,6 +302,26 @@ def _labels(name: str) -> Callable[[Any], tuple[str, ...]]:
         if not labels:
             raise ConfigValueError(f"{name}: give at least one label, e.g. 'true yes'")
         return labels
+
+    return check
+
+
+def _models(name: str) -> Callable[[Any], tuple[str, ...]]:
+    """A panel's models: none (no panel), or at least two distinct model names."""
+
+    def check(value: Any) -> tuple[str, ...]:
+        if value is None:
+            return ()
+        items = value.split() if isinstance(value, str) else list(value)
+        models = tuple(str(item).strip() for item in items)
+        if not models:
+            return ()
+        if len(models) < 2 or len(set(models)) != len(models) or not all(models):
+            raise ConfigValueError(
+                f"{name}: {value!r} is not valid; give at least two distinct model names, "
+                "e.g. 'gpt-4.1-mini gpt-4.1', or none for no panel"
+            )
+        return models
 
     return check
 
@@ -551,6 +573,14 @@ OPTIONS: tuple[Option, ...] = (
         convert=_seconds_or_off("llm_progress_delay"),
     ),
     Option(
+        "panel",
+        "llm_panel",
+        "models that judge every judge(...) as a panel, pooled (e.g. gpt-4.1-mini gpt-4.1); default: none.",
+        default=(),
+        convert=_models("llm_panel"),
+        ini_type="args",
+    ),
+    Option(
         "prices",
         "llm_prices",
         "model prices over the shipped table, one model a line: MODEL INPUT CACHED_INPUT OUTPUT in dollars "
@@ -594,6 +624,7 @@ MARKER_FIELDS: Mapping[str, Callable[[Any], Any]] = {
     "watch_by": _choice("watch_by", WATCH_AGGREGATES),
     "watch_min": _probability("watch_min"),
     "watch_strict": _boolean("watch_strict"),
+    "panel": _models("panel"),
 }
 CALL_FIELDS = ("model", "threshold", "top_logprobs", "max_tokens", "true_labels", "false_labels", "reason")
 

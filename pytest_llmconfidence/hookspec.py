@@ -62,6 +62,28 @@ def pytest_llmconfidence_build_graded_messages(
     """
 
 
+@hookspec(firstresult=True)
+def pytest_llmconfidence_build_pairwise_messages(
+    question: str, response_a: str, response_b: str, context: str | None, config: JudgeConfig
+) -> list[dict[str, str]] | None:
+    """Return the chat messages of one order of a comparison, or None to leave it to the next one.
+
+    ``judge.compare(question, a, b)`` (and ``acompare()``, ``compare_many()``) asks twice: once with
+    ``response_a=a, response_b=b``, once with ``response_a=b, response_b=a``; the model must answer with
+    one label, ``A`` for the response shown first or ``B`` for the other. The first non-None result
+    wins; the plugin's own implementation (the default prompt) runs last. Example, in a ``conftest.py``::
+
+        def pytest_llmconfidence_build_pairwise_messages(question, response_a, response_b, context):
+            return [
+                {"role": "system", "content": "Pick the more helpful reply. Answer A or B only."},
+                {
+                    "role": "user",
+                    "content": f"Question: {question}\\n\\nA: {response_a}\\n\\nB: {response_b}",
+                },
+            ]
+    """
+
+
 @hookspec
 def pytest_llmconfidence_verdict(item: pytest.Item, verdict: Verdict) -> None:
     """Called with every verdict the judge returns, while its test runs, on the test's thread.
@@ -80,8 +102,9 @@ def pytest_llmconfidence_summary(records: list[dict[str, Any]], config: pytest.C
     """Return extra lines for the confidence summary.
 
     ``records`` holds every record of the run as a JSON dict: ``kind`` "verdict" (a ``Verdict``'s
-    fields and checks) or "response" (a ``ResponseConfidence``'s aggregates and checks), and its
-    ``test_id``. Example, in a ``conftest.py``::
+    fields and checks), "response" (a ``ResponseConfidence``'s aggregates and checks), "score",
+    "choice", "comparison" (a ``Preference``) or "panel" (a ``PanelVerdict``), and its ``test_id``.
+    Example, in a ``conftest.py``::
 
         def pytest_llmconfidence_summary(records, config):
             verdicts = [r for r in records if r["kind"] == "verdict"]

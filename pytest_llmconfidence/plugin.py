@@ -22,8 +22,8 @@ if TYPE_CHECKING:
 
 MARKER_HELP = (
     "llm(model=..., threshold=..., top_logprobs=..., max_tokens=..., record_mode=..., true_labels=..., "
-    "false_labels=..., watch=..., watch_min=..., watch_by=..., watch_strict=...): per-test overrides of the "
-    "pytest-llmconfidence judge."
+    "false_labels=..., watch=..., watch_min=..., watch_by=..., watch_strict=..., panel=[...]): per-test "
+    "overrides of the pytest-llmconfidence judge (panel: the models every judge(...) asks, pooled)."
 )
 
 
@@ -353,6 +353,15 @@ def pytest_llmconfidence_build_graded_messages(
     from ._scoring.graded import graded_messages
 
     return graded_messages(question, response, context, labels, options)
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_llmconfidence_build_pairwise_messages(
+    question: str, response_a: str, response_b: str, context: str | None
+) -> list[dict[str, str]]:
+    from ._scoring.pairwise import pairwise_messages
+
+    return pairwise_messages(question, response_a, response_b, context)
 
 
 # --- fixtures ---------------------------------------------------------------------------------

@@ -155,7 +155,7 @@ class FakeOpenAI:
     """The endpoint: ``rule(substring, reply)`` scripts it, ``requests`` lists what it received."""
 
     def __init__(self) -> None:
-        self.rules: list[tuple[str, Reply | list[Reply]]] = []
+        self.rules: list[tuple[str, str | None, Reply | list[Reply]]] = []
         self.default = Reply(verdict(0.95, 0.04))
         self.requests: list[Request] = []
         self.routes: Any = None
@@ -176,16 +176,19 @@ class FakeOpenAI:
     def base_url(self) -> str:
         return f"http://127.0.0.1:{self.port}/v1"
 
-    def rule(self, contains: str, reply: Reply | dict[str, Any] | list[Reply]) -> None:
-        """Answer requests whose messages contain ``contains``; a list of replies is served in turn."""
+    def rule(
+        self, contains: str, reply: Reply | dict[str, Any] | list[Reply], *, model: str | None = None
+    ) -> None:
+        """Answer requests whose messages contain ``contains`` (and, given ``model``, that ask that model);
+        a list of replies is served in turn."""
         if isinstance(reply, dict):
             reply = Reply(reply)
-        self.rules.insert(0, (contains, reply))
+        self.rules.insert(0, (contains, model, reply))
 
     def reply_for(self, request: Request) -> Reply:
         with self._lock:
-            for contains, reply in self.rules:
-                if contains in request.text:
+            for contains, model, reply in self.rules:
+                if contains in request.text and model in (None, request.body.get("model")):
                     if isinstance(reply, list):
                         return reply.pop(0) if len(reply) > 1 else reply[0]
                     return reply

@@ -32,6 +32,7 @@ def test_every_hook_has_a_docstring_example_that_compiles() -> None:
     assert HOOKS == [
         "pytest_llmconfidence_build_graded_messages",
         "pytest_llmconfidence_build_messages",
+        "pytest_llmconfidence_build_pairwise_messages",
         "pytest_llmconfidence_summary",
         "pytest_llmconfidence_verdict",
     ]

@@ -491,3 +491,33 @@ def test_azure_client_reaches_the_deployment_of_the_model(
     assert request.path.startswith(
         "/openai/deployments/my-deployment/chat/completions?api-version=2024-10-21"
     )
+
+
+AZURE_CONFTEST = """
+import openai, pytest
+
+@pytest.fixture(scope="session")
+def judge_client():
+    client = openai.AzureOpenAI(
+        azure_endpoint="http://127.0.0.1:9", api_key="a-key", api_version="2024-10-21", max_retries=0
+    )
+    yield client
+    client.close()
+"""
+
+
+def test_an_unreachable_azure_client_is_pointed_at_its_fixture_not_at_llm_base_url(
+    pytester: pytest.Pytester,
+) -> None:
+    """An overridden AzureOpenAI judge_client ignores --llm-base-url: the error names what does set it."""
+    pytester.makeconftest(AZURE_CONFTEST)
+    pytester.makepyfile("def test_it(judge):\n    judge('q?')\n")
+    result = pytester.runpytest("--llm-record-mode=all")
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(
+        [
+            "E   *LLMConfidenceError: could not reach http://127.0.0.1:9/openai/*is the server running, "
+            "and is the azure_endpoint your judge_client fixture builds its AzureOpenAI client with "
+            "(AZURE_OPENAI_ENDPOINT; --llm-base-url has no effect on it) right?"
+        ]
+    )

@@ -95,7 +95,7 @@ def test_reasoning_cut_off_before_the_verdict_is_a_clear_error(
 def test_reasoning_without_a_verdict_line_is_a_clear_error(
     judged: pytest.Pytester, fake_openai: FakeOpenAI
 ) -> None:
-    """An answer that stops without 'Verdict:' says so and shows what the model wrote."""
+    """An answer that stops without 'Verdict:' says so, shows what the model wrote and what to do next."""
     fake_openai.rule("refuse", completion([("It", 0.9)], [(" depends", 0.9)]))
     judged.makepyfile(
         """
@@ -106,7 +106,10 @@ def test_reasoning_without_a_verdict_line_is_a_clear_error(
     result = judged.runpytest()
     result.assert_outcomes(failed=1)
     result.stdout.fnmatch_lines(
-        ["*did not end with a `Verdict: true` or `Verdict: false` line*'It depends'*"]
+        [
+            "*did not end with a `Verdict: true` or `Verdict: false` line*'It depends'. The model does not "
+            "follow the format: judge with a larger model (--llm-model*), or without reason=True*"
+        ]
     )
 
 

@@ -369,6 +369,39 @@ def test_a_raw_socket_is_refused_in_record_mode_none_unless_its_host_is_allowed(
     result.stderr.fnmatch_lines(["*llm_allow_hosts: 'not-an-address' is not an address*"])
 
 
+HTTP_SERVICE_TEST = """
+import json, urllib.request, pytest
+
+@pytest.mark.llm
+def test_local_service():
+    with urllib.request.urlopen("http://{host}:{port}/v1/models") as answer:
+        assert json.load(answer)["object"] == "list"
+"""
+
+
+@pytest.mark.parametrize("host", ["127.0.0.1", "localhost"])
+def test_an_allowed_host_reached_over_http_is_live_and_never_recorded(
+    judged: pytest.Pytester, fake_openai: FakeOpenAI, monkeypatch: pytest.MonkeyPatch, host: str
+) -> None:
+    """llm_allow_hosts lets an HTTP library's request out in replay-only modes, as it does a raw socket.
+
+    It was a CassetteMissError telling the user to record the call with a key; nothing is written
+    (record mode none, or once with a cassette that exists).
+    """
+    judged.makepyfile(test_x=HTTP_SERVICE_TEST.format(host=host, port=fake_openai.port))
+    monkeypatch.setenv("CI", "true")
+    judged.runpytest("--llm-allow-hosts=127.0.0.1").assert_outcomes(passed=1)
+    assert not (judged.path / "cassettes").exists()
+    result = judged.runpytest()
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(["*CassetteMissError*"])
+    cassette = judged.path / "cassettes" / "test_x" / "test_local_service.yaml"
+    cassette.parent.mkdir(parents=True)
+    cassette.write_text("interactions: []\nversion: 1\n")
+    judged.runpytest("--llm-allow-hosts=localhost", "--llm-record-mode=once").assert_outcomes(passed=1)
+    assert cassette.read_text() == "interactions: []\nversion: 1\n"
+
+
 def test_cassettes_honour_the_umask_and_stale_temp_files_are_removed(
     judged: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
 ) -> None:

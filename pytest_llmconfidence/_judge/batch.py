@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextvars
 import json
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
@@ -12,7 +12,7 @@ from .request import Call
 
 _T = TypeVar("_T")
 
-__all__ = ["BATCH_KEYS", "batch_item", "run_many"]
+__all__ = ["BATCH_KEYS", "batch_item", "check_concurrency", "run_many", "send_calls"]
 
 BATCH_KEYS = ("question", "response", "context", "expected")
 """The keyword arguments an item of a batch may give (a choice takes the first three)."""
@@ -34,9 +34,23 @@ def run_many(
     finished (recorded) on this thread in input order; the first failure, in input order, is raised.
     """
     __tracebackhide__ = True
+    check_concurrency(concurrency)
+    calls = [make(**batch_item(item, where, keys)) for item in items]
+    return send_calls(send, calls, concurrency)
+
+
+def check_concurrency(concurrency: Any) -> None:
     if isinstance(concurrency, bool) or not isinstance(concurrency, int) or concurrency < 1:
         raise ValueError(f"concurrency must be a whole number >= 1, got {concurrency!r}")
-    calls = [make(**batch_item(item, where, keys)) for item in items]
+
+
+def send_calls(
+    send: Callable[[dict[str, Any]], tuple[Any, bool, float]], calls: Sequence[Call[_T]], concurrency: int
+) -> list[_T]:
+    """Send built requests at once, at most ``concurrency`` in flight, identical ones one after another in
+    order; finish them on this thread in order, and raise the first failure in order."""
+    __tracebackhide__ = True
+    check_concurrency(concurrency)
     groups: dict[str, list[int]] = {}
     for index, call in enumerate(calls):
         groups.setdefault(json.dumps(call.params, sort_keys=True, default=str), []).append(index)

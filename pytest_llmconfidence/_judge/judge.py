@@ -9,21 +9,24 @@ in one place) whose ``finish`` reads the answer (``_scoring``); ``_run``, ``_aru
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from .._scoring.completion import verdict_from_completion
 from .._scoring.prompts import REASON_MAX_TOKENS, default_messages
-from .._scoring.results import Verdict
+from .._scoring.results import Check, Checks, Verdict
 from .._settings import CALL_FIELDS, DEFAULT_MAX_TOKENS, ConfigValueError, JudgeConfig, apply_overrides
 from .._text import shorten
-from .batch import BATCH_KEYS, run_many
-from .request import Call, chat_request, check_inputs, option_names, scale_items
+from .batch import BATCH_KEYS, check_concurrency, run_many, send_calls
+from .request import Call, chat_request, check_inputs, option_names, panel_models, scale_items
 from .transport import OPTION_NAMES, Transport, base_url_of
 
 if TYPE_CHECKING:
     from .._scoring.graded import Choice, Score
+    from .._scoring.pairwise import PairOrder, Preference
+    from .._scoring.panel import PanelVerdict
     from .._scoring.response import ResponseConfidence
 
 _T = TypeVar("_T")
@@ -64,12 +67,20 @@ class JudgeHooks:
 
         return graded_messages(question, response, context, labels, options)
 
+    def build_pairwise_messages(
+        self, question: str, response_a: str, response_b: str, context: str | None, config: JudgeConfig
+    ) -> Messages:
+        """The prompt of one order of a comparison: ``response_a`` shown first, answer ``A`` or ``B``."""
+        from .._scoring.pairwise import pairwise_messages
+
+        return pairwise_messages(question, response_a, response_b, context)
+
     def finish(self, verdict: Verdict) -> Verdict:
         """Called with every verdict before the judge returns it; returns the verdict to return."""
         return verdict
 
     def keep(self, result: Any) -> None:
-        """Called with every score and choice before the judge returns it."""
+        """Called with every score, choice, preference and panel verdict before the judge returns it."""
 
 
 def checked_messages(messages: Any, hook: str) -> Messages:
@@ -125,9 +136,17 @@ class Judge:
         context: str | None = None,
         expected: bool | None = None,
         **overrides: Any,
-    ) -> Verdict:
-        """Judge ``response`` against ``question``: one chat completion, one Verdict."""
+    ) -> Verdict | PanelVerdict:
+        """Judge ``response`` against ``question``: one chat completion, one Verdict.
+
+        With a panel configured (``llm_panel``, the marker's ``panel=``), every model of it is asked and
+        their pooled ``PanelVerdict`` is returned (``judge.panel``), unless the call names its ``model=``.
+        """
         __tracebackhide__ = True
+        if self.config.panel and "model" not in overrides:
+            return self.panel(
+                question, response, models=self.config.panel, context=context, expected=expected, **overrides
+            )
         return self._run(self._verdict_call(question, response, context, expected, overrides))
 
     async def acheck(
@@ -138,10 +157,22 @@ class Judge:
         context: str | None = None,
         expected: bool | None = None,
         **overrides: Any,
-    ) -> Verdict:
+    ) -> Verdict | PanelVerdict:
         """``await judge.acheck(question, response)``: ``judge(...)`` without blocking the event loop."""
         __tracebackhide__ = True
+        if self.config.panel and "model" not in overrides:
+            return await self.apanel(
+                question, response, models=self.config.panel, context=context, expected=expected, **overrides
+            )
         return await self._arun(self._verdict_call(question, response, context, expected, overrides))
+
+    def all(self, checks: Iterable[Check]) -> Checks:
+        """Many checks as one: ``assert judge.all(v.confident_true(0.9) for v in verdicts)``.
+
+        Truthy when every check holds; when one fails, the assertion lists each failed check (its position
+        and what it says), where ``assert all(...)`` shows a bare ``assert False``. No request is sent.
+        """
+        return Checks(checks)
 
     def many(self, items: Iterable[Any], *, concurrency: int = 8, **overrides: Any) -> list[Verdict]:
         """Judge many ``(question, response)`` pairs at once; the verdicts come in input order.
@@ -260,6 +291,143 @@ class Judge:
 
         return run_many(self._send, items, concurrency, "judge.choose_many()", BATCH_KEYS[:3], call)
 
+    def compare(
+        self, question: str, a: str, b: str, *, context: str | None = None, **overrides: Any
+    ) -> Preference:
+        """Which of ``a`` and ``b`` answers ``question`` better, asked in both orders: a ``Preference``.
+
+        Two requests: ``a`` shown first as "Response A" and ``b`` second as "Response B", then swapped;
+        the model answers ``A`` or ``B``. ``preference.prefers("a", 0.9)`` is the check.
+        """
+        __tracebackhide__ = True
+        return self._run_group(*self._compare_calls(question, a, b, context, overrides))
+
+    async def acompare(
+        self, question: str, a: str, b: str, *, context: str | None = None, **overrides: Any
+    ) -> Preference:
+        """``await judge.acompare(question, a, b)``: ``judge.compare(...)``, both orders awaited at once."""
+        __tracebackhide__ = True
+        return await self._arun_group(*self._compare_calls(question, a, b, context, overrides))
+
+    def compare_many(
+        self, triples: Iterable[Any], *, concurrency: int = 8, **overrides: Any
+    ) -> list[Preference]:
+        """Compare many ``(question, a, b[, context])`` at once (or dicts of ``compare()`` arguments);
+        the preferences come in input order, each asked in both orders, as ``many``'s verdicts."""
+        __tracebackhide__ = True
+        check_concurrency(concurrency)
+        plans = [self._compare_calls(*_triple(item), overrides) for item in triples]
+        orders = send_calls(self._send, [call for calls, _ in plans for call in calls], concurrency)
+        return [make(orders[2 * i : 2 * i + 2]) for i, (_, make) in enumerate(plans)]
+
+    def panel(
+        self,
+        question: str,
+        response: str | None = None,
+        *,
+        models: Sequence[str],
+        context: str | None = None,
+        expected: bool | None = None,
+        **overrides: Any,
+    ) -> PanelVerdict:
+        """Ask each of ``models`` the verdict question at once and pool them: a ``PanelVerdict``.
+
+        Each member's ``Verdict`` is recorded as any verdict; the panel's pooled ``p_true`` is the mean of
+        the members' normalized p_true, its ``agreement`` the share of members that agree with it.
+        """
+        __tracebackhide__ = True
+        return self._run_group(*self._panel_calls(question, response, context, expected, models, overrides))
+
+    async def apanel(
+        self,
+        question: str,
+        response: str | None = None,
+        *,
+        models: Sequence[str],
+        context: str | None = None,
+        expected: bool | None = None,
+        **overrides: Any,
+    ) -> PanelVerdict:
+        """``await judge.apanel(question, response, models=[...])``: ``judge.panel(...)``, awaited."""
+        __tracebackhide__ = True
+        call = self._panel_calls(question, response, context, expected, models, overrides)
+        return await self._arun_group(*call)
+
+    def _compare_calls(
+        self, question: str, a: str, b: str, context: str | None, overrides: Mapping[str, Any]
+    ) -> tuple[list[Call[PairOrder]], Callable[[list[PairOrder]], Preference]]:
+        """Both orders' requests, checked and built, and how their two answers become the Preference."""
+        __tracebackhide__ = True
+        from .._scoring.pairwise import pair_order_from_completion, preference
+
+        check_inputs(question, None, context)
+        for name, value in (("a", a), ("b", b)):
+            if not isinstance(value, str):
+                raise TypeError(f"judge.compare() needs {name} as a string, got {type(value).__name__}")
+        config = self.config_for(overrides)
+        calls: list[Call[PairOrder]] = []
+        for first, shown in (("a", (a, b)), ("b", (b, a))):
+            messages = self.hooks.build_pairwise_messages(question, shown[0], shown[1], context, config)
+            params = chat_request(
+                config.model, messages, top_logprobs=config.top_logprobs, max_tokens=max(config.max_tokens, 2)
+            )
+
+            def finish(completion: Any, replayed: bool, latency: float, first: Any = first) -> PairOrder:
+                __tracebackhide__ = True
+                return pair_order_from_completion(
+                    completion,
+                    first,
+                    config=config,
+                    base_url=base_url_of(self.transport.client),
+                    replayed=replayed,
+                    latency_s=latency,
+                )
+
+            calls.append(Call(params, finish))
+
+        def make(orders: list[PairOrder]) -> Preference:
+            found = preference(
+                (orders[0], orders[1]),
+                question=question,
+                response_a=a,
+                response_b=b,
+                context=context,
+                threshold=config.threshold,
+            )
+            return self._keep(found)
+
+        return calls, make
+
+    def _panel_calls(
+        self,
+        question: str,
+        response: str | None,
+        context: str | None,
+        expected: bool | None,
+        models: Sequence[str],
+        overrides: Mapping[str, Any],
+    ) -> tuple[list[Call[Verdict]], Callable[[list[Verdict]], PanelVerdict]]:
+        """Each member's verdict request, and how their verdicts become the panel's."""
+        __tracebackhide__ = True
+        from .._scoring.panel import pool
+
+        if "model" in overrides:
+            raise TypeError("judge.panel() takes its models as models=[...], not model=")
+        names = panel_models(models)
+        config = self.config_for(overrides)
+        calls = [
+            self._verdict_call(question, response, context, expected, {**overrides, "model": name})
+            for name in names
+        ]
+
+        def make(verdicts: list[Verdict]) -> PanelVerdict:
+            found = pool(
+                verdicts, question=question, response=response, context=context, threshold=config.threshold
+            )
+            return self._keep(found)
+
+        return calls, make
+
     def _verdict_call(
         self,
         question: str,
@@ -373,12 +541,27 @@ class Judge:
         __tracebackhide__ = True
         return call.finish(*self._send(call.params))
 
-    async def _arun(self, call: Call[_T]) -> _T:
-        """One request, awaited: ``acheck``, ``ascore``, ``achoose``."""
+    def _run_group(self, calls: list[Call[Any]], make: Callable[[list[Any]], _T]) -> _T:
+        """Several requests at once, one result made of their answers: ``compare``, ``panel``."""
         __tracebackhide__ = True
+        return make(send_calls(self._send, calls, len(calls)))
+
+    async def _arun_group(self, calls: list[Call[Any]], make: Callable[[list[Any]], _T]) -> _T:
+        """Several requests awaited at once, one result made of their answers: ``acompare``, ``apanel``."""
+        __tracebackhide__ = True
+        sent = await asyncio.gather(*(self._asend(call.params) for call in calls))
+        return make([call.finish(*found) for call, found in zip(calls, sent, strict=True)])
+
+    async def _asend(self, params: dict[str, Any]) -> tuple[Any, bool, float]:
+        """Send one request, awaited: its completion, whether it was replayed, and how long it took."""
         start = time.perf_counter()
-        completion, replayed = await self.transport.asend(call.params)
-        return call.finish(completion, replayed, time.perf_counter() - start)
+        completion, replayed = await self.transport.asend(params)
+        return completion, replayed, time.perf_counter() - start
+
+    async def _arun(self, call: Call[_T]) -> _T:
+        """One request, awaited: ``acheck``, ``ascore``, ``achoose``, each order of ``acompare``."""
+        __tracebackhide__ = True
+        return call.finish(*await self._asend(call.params))
 
     def _keep(self, result: _T) -> _T:
         self.hooks.keep(result)
@@ -457,3 +640,23 @@ class Judge:
             expected=expected,
         )
         return self.hooks.finish(verdict)
+
+
+def _triple(item: Any) -> tuple[str, str, str, str | None]:
+    """One item of ``compare_many``: ``(question, a, b[, context])`` or a dict of ``compare()`` arguments."""
+    keys = ("question", "a", "b", "context")
+    if isinstance(item, Mapping):
+        unknown = sorted(set(item) - set(keys))
+        if unknown or not {"question", "a", "b"} <= set(item):
+            raise TypeError(
+                f"judge.compare_many() items as dicts need 'question', 'a' and 'b' and may have 'context'; "
+                f"got {sorted(item)}"
+            )
+        return item["question"], item["a"], item["b"], item.get("context")
+    if isinstance(item, (tuple, list)) and len(item) in (3, 4):
+        question, a, b, *rest = item
+        return question, a, b, rest[0] if rest else None
+    raise TypeError(
+        f"judge.compare_many() takes (question, a, b[, context]) tuples or dicts of compare() arguments; "
+        f"got {item!r}"
+    )

@@ -8,7 +8,7 @@ from typing import Any, Generic, TypeVar
 
 _T = TypeVar("_T")
 
-__all__ = ["Call", "chat_request", "check_inputs", "option_names", "scale_items"]
+__all__ = ["Call", "chat_request", "check_inputs", "option_names", "panel_models", "scale_items"]
 
 
 def chat_request(
@@ -73,4 +73,17 @@ def option_names(options: Sequence[str]) -> tuple[str, ...]:
     names = tuple(options) if not isinstance(options, str) else ()
     if len(names) < 2 or len(set(names)) != len(names) or not all(isinstance(o, str) for o in names):
         raise ValueError(f"judge.choose() needs at least two distinct options as strings, got {options!r}")
+    return names
+
+
+def panel_models(models: Any) -> tuple[str, ...]:
+    """A panel's models, checked: at least two distinct model names."""
+    from .._settings import MARKER_FIELDS, ConfigValueError
+
+    try:
+        names: tuple[str, ...] = MARKER_FIELDS["panel"](models)
+    except ConfigValueError as exc:
+        raise ValueError(f"judge.panel(models=...): {str(exc).removeprefix('panel: ')}") from None
+    if not names:
+        raise ValueError(f"judge.panel() needs at least two distinct models, got {models!r}")
     return names

@@ -54,11 +54,32 @@ Completion = tuple[Any, bool]
 """What a send returns: the completion's JSON and whether it was replayed from a cassette."""
 
 
-def no_key_message(situation: str, remedy: str) -> str:
+def no_key_message(situation: str, remedy: str, variable: str = "OPENAI_API_KEY") -> str:
     """The one "no API key" message: what happened, what to do, or replay from a cassette."""
     return (
-        f"no API key: {situation} and OPENAI_API_KEY is not set.\n{remedy}\n"
+        f"no API key: {situation} and {variable} is not set.\n{remedy}\n"
         "or commit the test's cassette so it replays offline."
+    )
+
+
+def endpoint_setting(client: Any) -> tuple[str, str]:
+    """Where the user sets ``client``'s endpoint, and its key's variable, as an error should name them.
+
+    The plugin's own client follows --llm-base-url; an overridden ``judge_client`` (an ``AzureOpenAI``,
+    any client) is configured where the fixture builds it, and the option has no effect on it.
+    """
+    if is_own(client):
+        return "--llm-base-url / OPENAI_BASE_URL", "OPENAI_API_KEY"
+    if "Azure" in type(client).__name__:
+        return (
+            "the azure_endpoint your judge_client fixture builds its AzureOpenAI client with "
+            "(AZURE_OPENAI_ENDPOINT; --llm-base-url has no effect on it)",
+            "AZURE_OPENAI_API_KEY",
+        )
+    return (
+        "the base_url your judge_client fixture builds its client with "
+        "(--llm-base-url has no effect on an overridden client)",
+        "OPENAI_API_KEY",
     )
 
 
@@ -230,12 +251,14 @@ def _explained(exc: Exception, client: Any, model: str) -> BaseException:
     if ours is not None:
         return ours.with_traceback(None)
     where = base_url_of(client)
+    setting, variable = endpoint_setting(client)
     if isinstance(exc, openai.AuthenticationError):
         if getattr(client, "api_key", None) in PLACEHOLDER_KEYS:
             return LLMConfidenceError(
                 no_key_message(
                     f"{where} refused the judge's request (HTTP {exc.status_code})",
-                    "Set it to record the test, or point --llm-base-url at an endpoint that needs none,",
+                    f"Set it to record the test, or point {setting} at an endpoint that needs none,",
+                    variable,
                 )
             )
         return LLMConfidenceError(
@@ -253,7 +276,7 @@ def _explained(exc: Exception, client: Any, model: str) -> BaseException:
     if isinstance(exc, openai.NotFoundError):
         return LLMConfidenceError(
             f"{where} answered HTTP 404 for model {model!r}: {_api_error_text(exc)}. "
-            "Check --llm-model and --llm-base-url."
+            f"Check --llm-model (for Azure, the deployment's name) and {setting}."
         )
     if isinstance(exc, openai.APIStatusError):
         return LLMConfidenceError(
@@ -263,7 +286,7 @@ def _explained(exc: Exception, client: Any, model: str) -> BaseException:
     if isinstance(exc, openai.APIConnectionError):
         return LLMConfidenceError(
             f"could not reach {where} ({exc.__cause__ or exc}); is the server running, and is "
-            "--llm-base-url / OPENAI_BASE_URL right?"
+            f"{setting} right?"
         )
     return exc
 
@@ -428,7 +451,7 @@ class Transport:
                 raise LLMConfidenceError(
                     no_key_message(
                         "OpenAI's API would refuse the judge",
-                        "Set it, or point --llm-base-url at an endpoint that needs none,",
+                        f"Set it, or point {endpoint_setting(client)[0]} at an endpoint that needs none,",
                     )
                 )
             return client

@@ -59,6 +59,14 @@ class PluginHooks(JudgeHooks):
         )
         return checked_messages(messages, "pytest_llmconfidence_build_graded_messages")
 
+    def build_pairwise_messages(
+        self, question: str, response_a: str, response_b: str, context: str | None, config: JudgeConfig
+    ) -> Messages:
+        messages = self.hook.pytest_llmconfidence_build_pairwise_messages(
+            question=question, response_a=response_a, response_b=response_b, context=context, config=config
+        )
+        return checked_messages(messages, "pytest_llmconfidence_build_pairwise_messages")
+
     def finish(self, verdict: Verdict) -> Verdict:
         if self.calibrate is not None:
             verdict = self.calibrate(verdict)

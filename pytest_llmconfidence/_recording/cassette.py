@@ -38,6 +38,7 @@ from .._judge.transport import REPLAY_HEADER, is_judge_request
 from .._text import display_path, shorten
 from . import guard as _guard
 from . import secrets as _secrets
+from .hosts import allows
 from .secrets import is_secret, scrub_url
 
 # vcrpy imports every HTTP library it knows of: what was loaded before it is what the tests use.
@@ -365,6 +366,8 @@ class LLMCassette(Cassette):  # type: ignore[misc]
 
     nodeid = ""
     file_existed = False
+    allowed: tuple[Any, ...] = ()
+    """The networks of llm_allow_hosts: requests to them that cannot be replayed go out live."""
     watcher: Any = None
     """Called as ``watcher(request, response, replayed)`` with every response the test's code gets."""
 
@@ -462,9 +465,13 @@ class LLMCassette(Cassette):  # type: ignore[misc]
 
     def filter_request(self, request: Any) -> Any:
         # vcrpy calls this only for a request it cannot play while the cassette is write
-        # protected: that is a miss, reported as ours (a request the scope ignores passes).
+        # protected: that is a miss, reported as ours (a request the scope ignores passes). A host
+        # llm_allow_hosts lets in is reached live and, the cassette being write protected, not recorded.
         filtered = self._before_record_request(request)
         if filtered and self.write_protected:
+            if allows(self.allowed, request.host):
+                request.__dict__["_llm_filtered"] = None  # what append() asks next: nothing to store
+                return None
             raise self.miss(filtered)
         return filtered
 
@@ -768,6 +775,7 @@ class ActiveCassette:
         )
         cassette.nodeid = self.nodeid
         cassette.watcher = self.watcher
+        cassette.allowed = self.allow_hosts
         try:
             cassette._load()
         except LLMConfidenceError as exc:

@@ -9,13 +9,12 @@ Standard library only; installed and removed around each such test.
 
 from __future__ import annotations
 
-import ipaddress
 import socket
 import threading
 from typing import Any, ClassVar
 
 from .._errors import CassetteMissError
-from .hosts import Network, parse_hosts
+from .hosts import Network, allows, parse_hosts
 
 __all__ = ["SocketGuard", "parse_hosts"]
 
@@ -46,11 +45,7 @@ class SocketGuard:
         self.refused: list[str] = []
 
     def allows(self, host: str) -> bool:
-        try:
-            address = ipaddress.ip_address(host.split("%", 1)[0])
-        except ValueError:
-            return False
-        return any(address in network for network in self.allowed)
+        return allows(self.allowed, host)
 
     def check(self, family: int, address: Any) -> None:
         if family not in _INTERNET or not isinstance(address, tuple) or not address:

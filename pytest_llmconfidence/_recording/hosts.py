@@ -5,7 +5,7 @@ from __future__ import annotations
 import ipaddress
 from collections.abc import Iterable
 
-__all__ = ["Network", "parse_hosts"]
+__all__ = ["Network", "allows", "parse_hosts"]
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
@@ -29,3 +29,17 @@ def parse_hosts(values: Iterable[str]) -> tuple[Network, ...]:
                     "(10.0.0.0/8) or localhost"
                 ) from None
     return tuple(networks)
+
+
+def allows(networks: Iterable[Network], host: str) -> bool:
+    """Whether ``host`` (an address, or ``localhost``: an HTTP request's host) is in one of ``networks``."""
+    name = host.strip("[]").split("%", 1)[0]
+    candidates = ["127.0.0.1", "::1"] if name.lower() == "localhost" else [name]
+    for candidate in candidates:
+        try:
+            address = ipaddress.ip_address(candidate)
+        except ValueError:
+            return False
+        if any(address in network for network in networks):
+            return True
+    return False

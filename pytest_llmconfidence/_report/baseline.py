@@ -61,7 +61,7 @@ def load_report(path: str | Path, *, what: str = "report") -> dict[str, Any]:
     return data
 
 
-_RECORD_LISTS = ("verdicts", "responses", "scores", "choices", "app_responses")
+_RECORD_LISTS = ("verdicts", "responses", "scores", "choices", "comparisons", "panels", "app_responses")
 """The lists of records a report holds, one object per record."""
 
 

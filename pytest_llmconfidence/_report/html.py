@@ -459,6 +459,81 @@ def _graded_rows(summary: Summary) -> str:
     return "".join(rows)
 
 
+def _comparison_section(summary: Summary) -> str:
+    """The comparisons: the run's line, then one row per comparison with both orders' choices."""
+    from .pairs import comparison_stats
+
+    rows = []
+    for record in sorted(summary.comparisons, key=lambda r: str(r.get("test_id"))):
+        status = check_status(record, summary.band)
+        orders = []
+        for order in record.get("orders") or ():
+            if isinstance(order, Mapping):
+                chose = order.get("value") or "undecided"
+                first = str(order.get("first", "?")).upper()
+                orders.append(f"{first} first chose {chose} {_num(order.get('confidence')):.2f}")
+        rows.append(
+            f'<tr class="comparison" data-status="{status}">'
+            f'<td class="test">{html_test_id(record.get("test_id"))}</td>'
+            f'<td data-label="preferred">{_e(record.get("value") or "undecided")}</td>'
+            f'<td class="num" data-label="confidence">{_num(record.get("confidence")):.3f}</td>'
+            f'<td class="num" data-label="p_a">{_num(record.get("p_a")):.3f}</td>'
+            f'<td class="num" data-label="p_b">{_num(record.get("p_b")):.3f}</td>'
+            f'<td data-label="orders">{_e("; ".join(orders))}'
+            f"{'' if record.get('consistent') else ' (inconsistent)'}</td>"
+            f'<td class="num" data-label="position bias">{_num(record.get("position_bias")):+.2f}</td>'
+            f'<td class="status {status}">{_e(status)}</td>'
+            f'<td class="wide">{_e(shorten(record.get("question"), 140, marker="..."))}</td></tr>'
+        )
+    return (
+        f"<h2>Comparisons (both orders)</h2><p>{_e(comparison_stats(summary.comparisons).line())}</p>"
+        '<table class="comparisons"><thead><tr><th>test</th><th>preferred</th><th>confidence</th>'
+        "<th>p_a</th><th>p_b</th><th>orders</th><th>position bias</th><th>check</th><th>question</th>"
+        f"</tr></thead><tbody>{''.join(rows)}</tbody></table>"
+    )
+
+
+def _panel_section(summary: Summary) -> str:
+    """The panels: the run's line, each pair of models' agreement and kappa, then one row per panel."""
+    from .pairs import panel_agreement, panel_line
+
+    pairs = "".join(
+        f"<tr><td>{_e(pair.first)}</td><td>{_e(pair.second)}</td><td class='num'>{pair.panels}</td>"
+        f"<td class='num'>{fmt(pair.agreement)}</td><td class='num'>{fmt(pair.kappa)}</td></tr>"
+        for pair in panel_agreement(summary.panels)
+    )
+    rows = []
+    for record in sorted(summary.panels, key=lambda r: str(r.get("test_id"))):
+        status = check_status(record, summary.band)
+        members = "; ".join(
+            f"{m.get('model')} {value_text(m.get('value'))} {_num(m.get('confidence')):.2f}"
+            for m in record.get("members") or ()
+            if isinstance(m, Mapping)
+        )
+        rows.append(
+            f'<tr class="panel" data-status="{status}">'
+            f'<td class="test">{html_test_id(record.get("test_id"))}</td>'
+            f'<td data-label="verdict">{_e(value_text(record.get("value")))}</td>'
+            f'<td class="num" data-label="confidence">{_num(record.get("confidence")):.3f}</td>'
+            f'<td class="num" data-label="agreement">{_num(record.get("agreement")):.2f}</td>'
+            f'<td data-label="members">{_e(members)}</td>'
+            f'<td class="status {status}">{_e(status)}</td>'
+            f'<td class="wide">{_e(shorten(record.get("question"), 140, marker="..."))}</td></tr>'
+        )
+    return (
+        f"<h2>Panels</h2><p>{_e(panel_line(summary.panels))}</p>"
+        + (
+            '<table class="panel-pairs"><thead><tr><th>model</th><th>model</th><th>panels</th>'
+            f"<th>agreement</th><th>Cohen's kappa</th></tr></thead><tbody>{pairs}</tbody></table>"
+            if pairs
+            else ""
+        )
+        + '<table class="panels"><thead><tr><th>test</th><th>verdict</th><th>confidence</th>'
+        "<th>agreement</th><th>members</th><th>check</th><th>question</th></tr></thead>"
+        f"<tbody>{''.join(rows)}</tbody></table>"
+    )
+
+
 def render_html(
     summary: Summary, *, title: str = "LLM confidence report", calibration: Sequence[Any] | None = None
 ) -> str:
@@ -536,6 +611,10 @@ def render_html(
             "<th>check</th><th>distribution</th><th>question</th></tr></thead>"
             f"<tbody>{_graded_rows(summary)}</tbody></table>"
         )
+    if summary.comparisons:
+        sections.append(_comparison_section(summary))
+    if summary.panels:
+        sections.append(_panel_section(summary))
     return (
         "<!DOCTYPE html>\n"
         '<html lang="en"><head><meta charset="utf-8">'

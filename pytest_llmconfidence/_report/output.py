@@ -176,6 +176,22 @@ def graded_line(records: Sequence[Mapping[str, Any]]) -> str:
     )
 
 
+def beyond_lines(summary: Summary) -> list[Line]:
+    """The comparisons' line (how many, inconsistent across orders, mean position bias) and the panels'
+    (mean agreement, then per pair of models their agreement over the run and Cohen's kappa)."""
+    from .pairs import comparison_stats, panel_agreement, panel_line
+
+    lines: list[Line] = []
+    if summary.comparisons:
+        stats = comparison_stats(summary.comparisons)
+        tone = _RED if stats.checks_failed else (_YELLOW if stats.inconsistent else _NONE)
+        lines.append(_line((stats.line(), tone)))
+    if summary.panels:
+        lines.append(_line(panel_line(summary.panels)))
+        lines.extend(_line(pair.line()) for pair in panel_agreement(summary.panels))
+    return lines
+
+
 def summary_lines(summary: Summary, mode: str = "short", *, width: int = 120) -> list[Line]:
     """The terminal section's lines (``mode`` is ``short`` or ``full``; ``off`` gives none)."""
     if mode == "off" or (summary.empty and not summary.app_responses):
@@ -236,6 +252,7 @@ def summary_lines(summary: Summary, mode: str = "short", *, width: int = 120) ->
         lines.append(_line((text, _RED if summary.response_checks_failed else _NONE)))
     if summary.graded:
         lines.append(_line(graded_line(summary.graded)))
+    lines.extend(beyond_lines(summary))
     if summary.app_responses:
         lines.extend(app_lines(summary, mode))
     if mode == "full":
@@ -272,6 +289,8 @@ def to_json(summary: Summary, calibration: Sequence[Any] | None = None) -> dict[
         "responses": responses,
         "scores": [record for record in by_test(summary.graded) if record.get("kind") == "score"],
         "choices": [record for record in by_test(summary.graded) if record.get("kind") == "choice"],
+        "comparisons": [{**r, "status": check_status(r, summary.band)} for r in by_test(summary.comparisons)],
+        "panels": [{**r, "status": check_status(r, summary.band)} for r in by_test(summary.panels)],
     }
     if calibration is not None:
         data["calibration"] = [report.to_dict() for report in calibration]

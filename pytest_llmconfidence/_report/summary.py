@@ -119,12 +119,16 @@ class Summary:
     tokens_reported: bool = False
     app_responses: tuple[dict[str, Any], ...] = ()
     """The responses the code under test received while watched (kind ``"app_response"``, ``--llm-watch``)."""
+    comparisons: tuple[dict[str, Any], ...] = ()
+    """Pairwise comparisons (kind ``"comparison"``, ``judge.compare``), each with its checks."""
+    panels: tuple[dict[str, Any], ...] = ()
+    """Panel verdicts (kind ``"panel"``, ``judge.panel``); their members are among the verdicts."""
     cost: CostSummary = field(default_factory=CostSummary)
     """What the judge's calls (verdicts, scores, choices) cost in dollars, live and replayed apart."""
 
     @property
     def empty(self) -> bool:
-        return not self.verdicts and not self.responses and not self.graded
+        return not (self.verdicts or self.responses or self.graded or self.comparisons or self.panels)
 
     @property
     def thresholds(self) -> tuple[float, ...]:
@@ -166,8 +170,20 @@ class Summary:
                 for i, count in enumerate(self.histogram)
             ],
             "tokens": {source: dict(counts) for source, counts in self.tokens.items()},
+            **self._beyond_one_judge(),
             "cost": self.cost.to_dict(),
         }
+
+    def _beyond_one_judge(self) -> dict[str, Any]:
+        """The comparisons' and panels' aggregates, when the run made any."""
+        from .pairs import comparison_stats, panels_summary
+
+        found: dict[str, Any] = {}
+        if self.comparisons:
+            found["comparisons"] = comparison_stats(self.comparisons).to_dict()
+        if self.panels:
+            found["panels"] = panels_summary(self.panels)
+        return found
 
 
 def bin_of(confidence: float) -> int:
@@ -182,6 +198,7 @@ def summarize(records: Iterable[Mapping[str, Any]], *, band: float = 0.05, thres
     other = 0
     graded: list[dict[str, Any]] = []
     app: list[dict[str, Any]] = []
+    beyond: dict[str, list[dict[str, Any]]] = {"comparison": [], "panel": []}
     for record in records:
         kind = record.get("kind", "verdict")
         if kind == "verdict":
@@ -192,6 +209,8 @@ def summarize(records: Iterable[Mapping[str, Any]], *, band: float = 0.05, thres
             graded.append(dict(record))
         elif kind == "app_response":
             app.append(dict(record))
+        elif kind in beyond:
+            beyond[kind].append(dict(record))
         else:
             other += 1
     confidences = [number(r.get("confidence")) for r in verdicts]
@@ -234,6 +253,8 @@ def summarize(records: Iterable[Mapping[str, Any]], *, band: float = 0.05, thres
         tokens=tokens,
         tokens_reported=reported,
         app_responses=tuple(app),
+        comparisons=tuple(beyond["comparison"]),
+        panels=tuple(beyond["panel"]),
         cost=cost_summary([*verdicts, *graded]),
     )
 

@@ -174,7 +174,10 @@ def after_marker(
             )
         raise JudgeResponseError(
             f"model {model!r} reasoned but did not end with a `Verdict: true` or `Verdict: false` line "
-            f"(finish_reason {finish!r}); it wrote: {excerpt!r}"
+            f"(finish_reason {finish!r}); it wrote: {excerpt!r}. The model does not follow the format: "
+            "judge with a larger model (--llm-model, or judge(..., model=...)), or without reason=True (the "
+            "verdict is then its first word); a pytest_llmconfidence_build_messages hook must keep asking "
+            "for that last line."
         )
     marker = found[-1]
     offset = 0

@@ -5,14 +5,14 @@ Imported on first judge use only (pydantic costs a quarter of a second to import
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, PrivateAttr
 
 from .._text import fmt_probability, shorten, value_text, visible
 
-__all__ = ["Alternative", "Check", "Usage", "Verdict", "as_dict", "usage_counts"]
+__all__ = ["Alternative", "Check", "Checks", "Usage", "Verdict", "as_dict", "usage_counts"]
 
 _FROZEN = ConfigDict(frozen=True, extra="forbid")
 
@@ -107,6 +107,51 @@ class Check:
             data["raw"] = self.raw
             data["calibrated"] = True
         return data
+
+
+class Checks:
+    """Many checks asserted at once: ``assert judge.all(v.confident_true(0.9) for v in verdicts)``.
+
+    Truthy when every check holds (and there is at least one: an empty batch is more likely a bug than a
+    pass). ``all()`` over the same checks fails as a bare ``assert False``; this repr says how many failed
+    and, for each (by its position), what its own repr says.
+    """
+
+    __slots__ = ("checks",)
+
+    def __init__(self, checks: Iterable[Check]) -> None:
+        self.checks: tuple[Check, ...] = tuple(checks)
+        for index, check in enumerate(self.checks):
+            if not isinstance(check, Check):
+                raise TypeError(
+                    f"judge.all() takes checks, such as verdict.confident_true(0.9) or score.at_least(4); "
+                    f"item {index} is {type(check).__name__}: {shorten(repr(check), 80)}"
+                )
+
+    @property
+    def failed(self) -> list[tuple[int, Check]]:
+        """The checks that failed, each with its position among the checks given."""
+        return [(index, check) for index, check in enumerate(self.checks) if not check]
+
+    def __bool__(self) -> bool:
+        return bool(self.checks) and all(self.checks)
+
+    def __len__(self) -> int:
+        return len(self.checks)
+
+    def __iter__(self) -> Iterator[Check]:
+        return iter(self.checks)
+
+    def __repr__(self) -> str:
+        if not self.checks:
+            return "<all failed: no checks were given (an empty batch?)>"
+        failed = self.failed
+        if not failed:
+            return f"<all passed: {len(self.checks)} checks>"
+        listed = "; ".join(f"[{index}] {check.text}" for index, check in failed)
+        return f"<all failed: {len(failed)} of {len(self.checks)} checks failed: {listed}>"
+
+    __str__ = __repr__
 
 
 class Verdict(BaseModel):

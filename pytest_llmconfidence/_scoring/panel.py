@@ -1,0 +1,201 @@
+"""Panels: several judges asked the same verdict question, pooled. Pure.
+
+The pooled ``p_true`` is the mean of the members' normalized p_true (each member's p_true over its
+coverage, so a member that spread its probability over other words weighs as much as one that did not);
+``agreement`` is the share of members whose value equals the panel's. Imported on first use of
+``judge.panel``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, PrivateAttr
+
+from .._text import fmt_probability, shorten, value_text
+from .results import Check, Usage, Verdict
+
+__all__ = ["PanelVerdict", "member_p_true", "pool"]
+
+_FROZEN = ConfigDict(frozen=True, extra="forbid")
+
+
+def member_p_true(verdict: Verdict) -> float:
+    """A member's normalized p_true: its p_true over its coverage; 0.5 (no say) when it named no label."""
+    return verdict.p_true / verdict.coverage if verdict.coverage > 0 else 0.5
+
+
+def pool(
+    verdicts: Sequence[Verdict],
+    *,
+    question: str,
+    response: str | None = None,
+    context: str | None = None,
+    threshold: float = 0.9,
+) -> PanelVerdict:
+    """The panel's verdict: the mean normalized p_true, its value and confidence, and the agreement."""
+    if not verdicts:
+        raise ValueError("a panel needs at least one verdict")
+    p_true = math.fsum(member_p_true(verdict) for verdict in verdicts) / len(verdicts)
+    p_false = 1.0 - p_true
+    value: bool | None
+    if p_true > p_false:
+        value, confidence = True, p_true
+    elif p_false > p_true:
+        value, confidence = False, p_false
+    else:
+        value, confidence = None, 0.0
+    agreeing = sum(1 for verdict in verdicts if value is not None and verdict.value is value)
+    usages = [verdict.usage for verdict in verdicts if verdict.usage is not None]
+    return PanelVerdict(
+        value=value,
+        confidence=confidence,
+        p_true=p_true,
+        p_false=p_false,
+        agreement=agreeing / len(verdicts),
+        verdicts=tuple(verdicts),
+        question=question,
+        response=response,
+        context=context,
+        threshold=threshold,
+        replayed=all(verdict.replayed for verdict in verdicts),
+        usage=Usage(
+            prompt_tokens=sum(u.prompt_tokens for u in usages),
+            completion_tokens=sum(u.completion_tokens for u in usages),
+            total_tokens=sum(u.total_tokens for u in usages),
+        )
+        if usages
+        else None,
+        latency_s=max(verdict.latency_s for verdict in verdicts),
+    )
+
+
+class PanelVerdict(BaseModel):
+    """Several judges' verdicts on one question, pooled.
+
+    ``p_true`` is the mean of the members' normalized p_true (``p_false`` is the rest), ``value`` the
+    pooled verdict (None when p_true is exactly 0.5), ``confidence`` its pooled probability,
+    ``agreement`` the share of members whose value equals the panel's, ``verdicts`` one ``Verdict`` per
+    model, in the order the models were given.
+    """
+
+    model_config = _FROZEN
+
+    value: bool | None
+    confidence: float
+    p_true: float
+    p_false: float
+    agreement: float
+    verdicts: tuple[Verdict, ...]
+    question: str
+    response: str | None = None
+    context: str | None = None
+    threshold: float
+    replayed: bool = False
+    usage: Usage | None = None
+    latency_s: float = 0.0
+    """The slowest member's latency (the members are asked at the same time)."""
+
+    _checks: list[Check] = PrivateAttr(default_factory=list)
+
+    @property
+    def models(self) -> tuple[str, ...]:
+        """The members' models, in order."""
+        return tuple(verdict.model for verdict in self.verdicts)
+
+    @property
+    def checks(self) -> tuple[Check, ...]:
+        """Every check made on this panel verdict, in order."""
+        return tuple(self._checks)
+
+    def _members_text(self) -> str:
+        return ", ".join(f"{v.model} {value_text(v.value)} {v.confidence:.2f}" for v in self.verdicts)
+
+    def _agreement_text(self) -> str:
+        agreeing = round(self.agreement * len(self.verdicts))
+        return f"{agreeing} of {len(self.verdicts)} agree"
+
+    def _check(self, want: bool, threshold: float | None) -> Check:
+        needed = self.threshold if threshold is None else float(threshold)
+        if not 0.0 <= needed <= 1.0:
+            raise ValueError(f"threshold must be between 0 and 1, got {threshold!r}")
+        name = "confident_true" if want else "confident_false"
+        passed = self.value is want and self.confidence >= needed
+        if self.value is None:
+            facts = "panel undecided (p_true 0.50)"
+        else:
+            facts = f"panel {value_text(self.value)} at {fmt_probability(self.confidence, needed)}"
+        question = shorten(self.question, 120)
+        if passed:
+            text = f"{name} passed: {facts} >= {fmt_probability(needed)}; q={question!r}"
+        else:
+            text = (
+                f"{name} failed: {facts}, needed {value_text(want)} >= {fmt_probability(needed)}; "
+                f"{self._agreement_text()}: {self._members_text()}; q={question!r}"
+            )
+        check = Check(name, passed, needed, self.confidence, text)
+        self._checks.append(check)
+        return check
+
+    def confident_true(self, threshold: float | None = None) -> Check:
+        """A check that holds when the panel's verdict is true with ``confidence >= threshold``."""
+        return self._check(True, threshold)
+
+    def confident_false(self, threshold: float | None = None) -> Check:
+        """A check that holds when the panel's verdict is false with ``confidence >= threshold``."""
+        return self._check(False, threshold)
+
+    def __bool__(self) -> bool:
+        raise TypeError(
+            "a PanelVerdict has no truth value of its own: assert panel.confident_true(0.9), "
+            "panel.confident_false(0.9), or compare panel.value"
+        )
+
+    def __repr__(self) -> str:
+        return (
+            f"<PanelVerdict {value_text(self.value)} {self.confidence:.2f} (p_true {self.p_true:.2f}; "
+            f"{self._agreement_text()}: {self._members_text()}); q={shorten(self.question, 100)!r}>"
+        )
+
+    __str__ = __repr__
+
+    def describe(self) -> str:
+        """Every fact on a few lines (the members' own verdicts are listed beside it)."""
+        lines = [f"question:   {self.question}"]
+        if self.response is not None:
+            lines.append(f"response:   {shorten(self.response, 200)}")
+        lines.append(
+            f"panel:      {value_text(self.value)} at {self.confidence:.4f} (p_true {self.p_true:.4f}; "
+            f"threshold {self.threshold:.2f}); {self._agreement_text()}"
+        )
+        for verdict in self.verdicts:
+            lines.append(
+                f"  {verdict.model}: {value_text(verdict.value)} {verdict.confidence:.4f} "
+                f"(normalized p_true {member_p_true(verdict):.4f}, coverage {verdict.coverage:.4f})"
+            )
+        lines.extend(f"check:      {check.text}" for check in self._checks)
+        return "\n".join(lines)
+
+    def to_record(self) -> dict[str, Any]:
+        """A JSON-able dict (kind ``"panel"``): the pooled numbers, each member in brief, the checks.
+
+        The members' verdicts are recorded on their own as verdicts; here each is its model, value,
+        confidence, normalized p_true and coverage.
+        """
+        data = self.model_dump(mode="json", exclude={"verdicts"})
+        data["kind"] = "panel"
+        data["models"] = list(self.models)
+        data["members"] = [
+            {
+                "model": verdict.model,
+                "value": verdict.value,
+                "confidence": verdict.confidence,
+                "p_true": member_p_true(verdict),
+                "coverage": verdict.coverage,
+            }
+            for verdict in self.verdicts
+        ]
+        data["checks"] = [check.to_dict() for check in self._checks]
+        return data
