@@ -365,3 +365,16 @@ def test_a_bad_budget_is_a_usage_error(pytester: pytest.Pytester) -> None:
     result.stderr.fnmatch_lines(
         ["*llm_max_cost: 'lots' is not valid; valid values are an amount of dollars >= 0*"]
     )
+
+
+def test_the_html_report_shows_what_was_spent_and_each_verdicts_cost() -> None:
+    """A "spent" card (with what replaying saved), each verdict's cost in its details, unpriced models named."""
+    from pytest_llmconfidence._report.html import render_html
+
+    page = render_html(
+        summarize([_record("t.py::a", 0.5), _record("t.py::b", 0.25, replayed=True), _record("t.py::c", None)])
+    )
+    assert "$0.50" in page and "spent ($0.25 replayed, not spent again)" in page
+    assert "<dt>cost</dt><dd>$0.25</dd>" in page
+    assert "<dt>cost</dt><dd>no price for this model</dd>" in page
+    assert "no price for &#x27;m&#x27; (1 call counted in tokens only)" in page

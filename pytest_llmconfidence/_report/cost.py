@@ -41,7 +41,7 @@ BATCH_DISCOUNT = 0.5
 """The Batch API's price as a share of the standard price (half)."""
 COST_FIELD = "cost_usd"
 """The field of a record (verdict, score, choice) that holds what its call cost, in dollars."""
-_JUDGE_KINDS = ("verdict", "score", "choice")
+_JUDGE_KINDS = ("verdict", "score", "choice", "comparison")
 _TOKEN_FIELDS = ("prompt_tokens", "completion_tokens", "cached_tokens")
 HOW_TO_PRICE = "add it to llm_prices (MODEL INPUT CACHED_INPUT OUTPUT, dollars per million tokens)"
 
@@ -312,9 +312,9 @@ class CostSummary:
 
 
 def cost_summary(records: Iterable[Mapping[str, Any]]) -> CostSummary:
-    """Add up the ``cost_usd`` of the judge's records (verdicts, scores, choices); a record with usage but
-    no cost (``cost_usd`` null) names its model as unpriced. Records from before costs were kept (no
-    ``cost_usd`` at all) count as nothing."""
+    """Add up the ``cost_usd`` of the judge's records (verdicts, scores, choices, comparisons); a record
+    with usage but no cost (``cost_usd`` null) names its model as unpriced. Records from before costs were
+    kept (no ``cost_usd`` at all) count as nothing."""
     totals = {"live": 0.0, "replayed": 0.0, "batch": 0.0}
     calls: dict[str, int] = {}
     per_test: dict[str, float] = {}

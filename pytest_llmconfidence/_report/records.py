@@ -16,7 +16,8 @@ __all__ = ["COST_PROPERTY", "MIN_CONFIDENCE_PROPERTY", "TestRecords", "current",
 
 MIN_CONFIDENCE_PROPERTY = "llm_min_confidence"
 COST_PROPERTY = "llm_cost_usd"
-_PRICED_KINDS = ("verdict", "score", "choice")
+_PRICED_KINDS = ("verdict", "score", "choice", "comparison")
+"""The records of judge calls (a comparison's two orders together); a panel's members are verdicts."""
 
 
 class TestRecords:

@@ -255,7 +255,7 @@ def summarize(records: Iterable[Mapping[str, Any]], *, band: float = 0.05, thres
         app_responses=tuple(app),
         comparisons=tuple(beyond["comparison"]),
         panels=tuple(beyond["panel"]),
-        cost=cost_summary([*verdicts, *graded]),
+        cost=cost_summary([*verdicts, *graded, *beyond["comparison"]]),
     )
 
 
