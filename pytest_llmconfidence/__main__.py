@@ -127,13 +127,9 @@ def _compare(args: argparse.Namespace) -> int:
         for line in result.text_lines():
             print(line)
     if args.html is not None:
-        page = (
-            '<!doctype html><html><head><meta charset="utf-8"><meta name="viewport" '
-            'content="width=device-width"><title>llm confidence comparison</title></head><body>'
-            + html_section(result)
-            + "</body></html>\n"
-        )
-        _write(args.html, page, "comparison")
+        from ._report.html import page
+
+        _write(args.html, page("llm confidence comparison", [html_section(result)]), "comparison")
         print(f"comparison written to {args.html}")
     return 1 if args.fail_on_drop and result.failing else 0
 
@@ -143,7 +139,7 @@ _MERGED_LISTS = ("verdicts", "responses", "app_responses", "scores", "choices", 
 
 
 def _merge(args: argparse.Namespace) -> int:
-    from ._report.output import to_json
+    from ._report.json_report import to_json
     from ._report.summary import summarize
 
     records: list[dict[str, object]] = []

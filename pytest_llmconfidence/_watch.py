@@ -53,7 +53,7 @@ def read_response(response: Mapping[str, Any]) -> tuple[ResponseConfidence | Non
     """(the confidence, None) of a vcrpy response dict, or (None, why it was skipped); and its model."""
     headers = response.get("headers") or {}
     if _header(headers, "content-encoding"):
-        from vcr.filters import decode_response
+        from ._recording.vcr_internals import decode_response
 
         response = decode_response(response)
     body = (response.get("body") or {}).get("string")

@@ -43,6 +43,7 @@ class RunState:
         self.comparison: Any = None
         self.summarising = False
         """Set when the terminal summary starts: its short summary lines keep pytest's own words."""
+        self._summary: Any = None
         self._prices: Any = None
         self._budget: Any = None
         self.batch_queued: list[dict[str, Any]] = []
@@ -139,6 +140,16 @@ class RunState:
             self._calibration = calibration_report(self.records)
         return self._calibration
 
+    def summary(self) -> Any:
+        """The run's summary (``_report.summary.Summary``), built once, after the last test: every
+        writer (terminal, JSON, HTML, Markdown) prints this one."""
+        if self._summary is None:
+            from ._report.summary import summarize
+
+            c = self.config
+            self._summary = summarize(self.records, band=c.borderline, threshold=c.threshold)
+        return self._summary
+
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         self.records.extend(getattr(report, "llm_records", ()))
         self.batch_queued.extend(getattr(report, "llm_batch_queued", ()))
@@ -156,7 +167,7 @@ class RunState:
             from ._report.output import write_reports
 
             self.written = write_reports(
-                self.records,
+                self.summary(),
                 c,
                 github_summary=github,
                 calibration=self.calibration(),
@@ -178,14 +189,14 @@ class RunState:
         """The "llm confidence summary" section, the calibration report and the files written."""
         self.summarising = True
         if (self.records or self.written) and not _worker(config):
-            from ._report.output import write_terminal
+            from ._report.terminal import write_terminal
 
             def extra() -> Any:
                 return config.hook.pytest_llmconfidence_summary(records=list(self.records), config=config)
 
             width = config.get_terminal_writer().fullwidth
             write_terminal(
-                terminalreporter, self.records, self.config, width, extra, self.calibration(), self.written
+                terminalreporter, self.summary(), self.config, width, extra, self.calibration(), self.written
             )
         if self.batch_lines and not _worker(config):
             terminalreporter.write_sep("=", "llm batch")

@@ -19,8 +19,11 @@ import pytest_llmconfidence._judge.judge
 import pytest_llmconfidence._judge.transport
 import pytest_llmconfidence._recording.cassette
 import pytest_llmconfidence._report.html
+import pytest_llmconfidence._report.json_report
+import pytest_llmconfidence._report.markdown
 import pytest_llmconfidence._report.output
 import pytest_llmconfidence._report.summary
+import pytest_llmconfidence._report.terminal
 import pytest_llmconfidence._report.watch_summary
 import pytest_llmconfidence._scoring.prompts
 import pytest_llmconfidence._scoring.response

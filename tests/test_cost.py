@@ -20,8 +20,9 @@ from pytest_llmconfidence._report.cost import (
     load_price_file,
     parse_price_lines,
 )
-from pytest_llmconfidence._report.output import markdown, plain, summary_lines
+from pytest_llmconfidence._report.markdown import markdown
 from pytest_llmconfidence._report.summary import summarize
+from pytest_llmconfidence._report.terminal import plain, summary_lines
 from pytest_llmconfidence._scoring.results import Usage, usage_counts
 
 # --- pure: prices and the cost of one call ---------------------------------------------------------
@@ -372,7 +373,9 @@ def test_the_html_report_shows_what_was_spent_and_each_verdicts_cost() -> None:
     from pytest_llmconfidence._report.html import render_html
 
     page = render_html(
-        summarize([_record("t.py::a", 0.5), _record("t.py::b", 0.25, replayed=True), _record("t.py::c", None)])
+        summarize(
+            [_record("t.py::a", 0.5), _record("t.py::b", 0.25, replayed=True), _record("t.py::c", None)]
+        )
     )
     assert "$0.50" in page and "spent ($0.25 replayed, not spent again)" in page
     assert "<dt>cost</dt><dd>$0.25</dd>" in page

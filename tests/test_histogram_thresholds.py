@@ -9,8 +9,8 @@ from test_report_lines import verdict_record
 
 from pytest_llmconfidence._report.baseline import compare, html_section
 from pytest_llmconfidence._report.html import render_html, svg_histogram
-from pytest_llmconfidence._report.output import summary_lines
 from pytest_llmconfidence._report.summary import summarize
+from pytest_llmconfidence._report.terminal import summary_lines
 
 
 def _threshold_line_x(svg: str) -> float:

@@ -13,9 +13,10 @@ from hypothesis import strategies as st
 
 from pytest_llmconfidence import JudgeConfig, verdict_from_completion
 from pytest_llmconfidence._report.baseline import compare
-from pytest_llmconfidence._report.output import plain, summary_lines, to_json
+from pytest_llmconfidence._report.json_report import to_json
 from pytest_llmconfidence._report.pairs import cohen_kappa, comparison_stats, panel_agreement
 from pytest_llmconfidence._report.summary import summarize
+from pytest_llmconfidence._report.terminal import plain, summary_lines
 from pytest_llmconfidence._scoring.confidence import positions_from_logprobs
 from pytest_llmconfidence._scoring.pairwise import PairOrder, Preference, pair_order, preference
 from pytest_llmconfidence._scoring.panel import PanelVerdict, pool

@@ -389,3 +389,34 @@ def test_replayed_and_live_verdicts_and_tokens_are_counted_apart(
         ("test_old.py::test_old", True),
     ]
     assert (data["summary"]["replayed"], data["summary"]["live"]) == (2, 1)
+
+
+def test_the_summary_is_built_once_and_every_writer_prints_it(suite: pytest.Pytester, tmp_path: Path) -> None:
+    """Terminal, JSON, HTML and the GitHub step summary all print the one summary the run built."""
+    suite.makeconftest(
+        """
+        import pytest_llmconfidence._report.summary as summary
+
+        built = []
+        original = summary.summarize
+
+        def counting(*args, **kwargs):
+            built.append(1)
+            return original(*args, **kwargs)
+
+        summary.summarize = counting
+
+        def pytest_unconfigure(config):
+            summary.summarize = original
+            print("SUMMARIES BUILT", len(built))
+        """
+    )
+    step = tmp_path / "step.md"
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("GITHUB_STEP_SUMMARY", str(step))
+        result = suite.runpytest("--llm-report=r.json", "--llm-html=r.html", "-s")
+    result.stdout.fnmatch_lines(["*= llm confidence summary =*", "SUMMARIES BUILT 1"])
+    data = json.loads((suite.path / "r.json").read_text())
+    assert data["summary"]["verdicts"] == 5
+    assert "5 verdicts" in (suite.path / "r.html").read_text()
+    assert "5 verdicts in 4 tests" in step.read_text()

@@ -15,8 +15,11 @@ from hypothesis import strategies as st
 from pytest_llmconfidence import _files
 from pytest_llmconfidence._files import write_atomic
 from pytest_llmconfidence._report.html import render_html, svg_histogram
-from pytest_llmconfidence._report.output import markdown, plain, summary_lines, to_json, write_reports
+from pytest_llmconfidence._report.json_report import to_json
+from pytest_llmconfidence._report.markdown import markdown
+from pytest_llmconfidence._report.output import write_reports
 from pytest_llmconfidence._report.summary import bin_of, summarize
+from pytest_llmconfidence._report.terminal import plain, summary_lines
 
 
 def verdict_record(
@@ -220,9 +223,9 @@ def test_interrupted_write_keeps_the_previous_file(tmp_path: Path, monkeypatch: 
 def test_write_reports_skips_the_step_summary_without_records(tmp_path: Path) -> None:
     """The GitHub step summary is appended only when something was judged."""
     step = tmp_path / "step.md"
-    assert write_reports([], github_summary=str(step)) == []
+    assert write_reports(summarize([]), github_summary=str(step)) == []
     assert not step.exists()
-    (written,) = write_reports([verdict_record(0.5)], github_summary=str(step))
+    (written,) = write_reports(summarize([verdict_record(0.5)]), github_summary=str(step))
     assert written.error is None and "### LLM confidence summary" in step.read_text()
 
 

@@ -38,3 +38,49 @@ def test_vcrpy_cassettes_still_have_the_private_members_the_cassette_layer_uses(
         assert hasattr(cassette, name), f"vcrpy {vcr.__version__}: a Cassette has no {name}"
     assert cassette.write_protected is False
     assert issubclass(CassetteNotFoundError, Exception)
+
+
+def test_every_vcrpy_internal_the_cassette_layer_names_still_works(tmp_path) -> None:
+    """Each helper of vcr_internals round-trips a real cassette: read, adopt, filter, play, save, patch."""
+    from vcr.serializers import yamlserializer
+
+    from pytest_llmconfidence._recording import vcr_internals as internals
+
+    assert set(internals.PATCHER_MODULES.values()) >= {"httpx", "http.client"}
+    assert set(internals.PATCHER_MODULES.values()) >= internals.LOADED_BEFORE_VCR
+    path = tmp_path / "c.yaml"
+    request = internals.request_from_dict(
+        {"method": "POST", "uri": "http://h/v1/chat", "body": '{"a": 1}', "headers": {}}
+    )
+    assert (request.method, request.path, request.body) == ("POST", "/v1/chat", b'{"a": 1}')
+    response = internals.response_as_bytes(
+        {"status": {"code": 200, "message": "OK"}, "headers": {}, "body": {"string": "ok"}}
+    )
+    assert response["body"]["string"] == b"ok"
+    text = internals.serialize_cassette({"requests": [request], "responses": [response]}, yamlserializer)
+    assert "interactions:" in text and "/v1/chat" in text
+
+    cassette = internals.Cassette(
+        str(path), record_mode=internals.RecordMode.ONCE, before_record_request=lambda r: None
+    )
+    assert internals.cassette_file(cassette) == str(path)
+    assert internals.read_recordings(cassette) is None  # no file yet
+    assert internals.record_filter(cassette, request) is None  # the cassette's own filter ran
+    internals.adopt_recordings(cassette, [(request, response)], {"m": 1})
+    assert (len(cassette.data), cassette.dirty, cassette.rewound) == (1, False, True)
+    internals.mark_played(cassette, 0)
+    assert cassette.play_counts[0] == 1 and cassette.all_played
+    assert len(list(internals.patchers(cassette))) > 0
+
+    writer = internals.Cassette(str(path), record_mode=internals.RecordMode.ALL)
+    writer.append(request, response)
+    internals.save_cassette(writer)
+    requests, responses, metadata = internals.read_recordings(writer) or ([], [], None)
+    assert [r.path for r in requests] == ["/v1/chat"] and responses[0]["status"]["code"] == 200
+    assert isinstance(metadata, dict)
+    encoded = {
+        "status": {"code": 200, "message": "OK"},
+        "headers": {"content-encoding": ["gzip"]},
+        "body": {"string": __import__("gzip").compress(b"hi")},
+    }
+    assert internals.decode_response(encoded)["body"]["string"] == b"hi"

@@ -4,10 +4,8 @@ Knows nothing of pytest. Importing this module imports vcrpy, so it is imported 
 cassette only (the plugin's ``_llm_cassette`` fixture), never when the plugin loads.
 
 vcrpy is extended through its public seams (a persister, a matcher, ``before_record_*`` filters,
-``skip_patchers``) and a ``Cassette`` subclass. The subclass also relies on a few of vcrpy's private
-members (``_load``, ``_save``, ``_path``, ``_persister``, ``_serializer``, ``_before_record_request``,
-``_old_interactions``, ``_played_interactions``, ``_metadata``): the vcrpy range they were tested on is
-pinned in the package's requirements, and a test fails loudly when one of them changes.
+``skip_patchers``) and a ``Cassette`` subclass. What else it needs of vcrpy (its modules' helpers and
+a cassette's private members) goes through ``vcr_internals``, the one file that names them.
 
 The judge's requests reach a cassette through ``_transport``; a response played from a cassette
 carries ``REPLAY_HEADER``, so whether it was replayed travels on the response itself.
@@ -23,7 +21,6 @@ import json
 import os
 import re
 import shlex
-import sys
 import threading
 import zlib
 from collections.abc import Mapping
@@ -38,31 +35,10 @@ from .._judge.transport import REPLAY_HEADER, is_judge_request
 from .._text import display_path, shorten
 from . import guard as _guard
 from . import secrets as _secrets
+from . import vcr_internals as _vcr
 from .hosts import allows
 from .secrets import is_secret, scrub_url
-
-# vcrpy imports every HTTP library it knows of: what was loaded before it is what the tests use.
-_PATCHER_MODULES = {
-    "httplib": "http.client",
-    "requests": "requests",
-    "boto3": "botocore",
-    "urllib3": "urllib3",
-    "httplib2": "httplib2",
-    "tornado": "tornado",
-    "aiohttp": "aiohttp",
-    "httpx": "httpx",
-    "httpx2": "httpx2",
-}
-_LOADED_BEFORE_VCR = frozenset(module for module in _PATCHER_MODULES.values() if module in sys.modules)
-
-from vcr.cassette import Cassette  # noqa: E402
-from vcr.filters import decode_response  # noqa: E402
-from vcr.patch import CassettePatcherBuilder  # noqa: E402
-from vcr.persisters.filesystem import CassetteNotFoundError  # noqa: E402
-from vcr.record_mode import RecordMode  # noqa: E402
-from vcr.request import Request  # noqa: E402
-from vcr.serialize import serialize  # noqa: E402
-from vcr.serializers import compat  # noqa: E402
+from .vcr_internals import LOADED_BEFORE_VCR, PATCHER_MODULES, Cassette, RecordMode
 
 __all__ = [
     "IGNORED_BODY_FIELDS",
@@ -273,7 +249,7 @@ def _storable(response: Mapping[str, Any]) -> bool:
 def _clean_response(response: dict[str, Any], secrets: set[str]) -> dict[str, Any] | None:
     if not _storable(response):
         return None  # replay must never replay a failure the client got past
-    response = decode_response(response)
+    response = _vcr.decode_response(response)
     headers = {}
     for name, value in (response.get("headers") or {}).items():
         if name.lower() not in RESPONSE_HEADERS_KEPT:
@@ -379,26 +355,20 @@ class LLMCassette(Cassette):  # type: ignore[misc]
         self._next: dict[RequestKey, int] = {}
         self._checked: set[int] = set()
 
-    def _load(self) -> None:
+    def read_file(self) -> None:
+        """Load the recordings of the cassette's file, if it exists, and index them by request key."""
         # vcrpy's _load runs every recording through append (two deep copies and the record
         # filters): recordings read from the file are stored as they are, which halves the cost.
-        try:
-            requests, responses, *metadata = self._persister.load_cassette(
-                self._path, serializer=self._serializer
-            )
-        except CassetteNotFoundError:
+        recordings = _vcr.read_recordings(self)
+        if recordings is None:
             return
         self.file_existed = True
         if self.record_mode == RecordMode.ALL:
             return  # "all" records the test afresh: the file is replaced by what this run sends
-        for request, response in zip(requests, responses, strict=False):
-            self._index.setdefault(_key(request), []).append(len(self.data))
-            self.data.append((request, response))
-            self._old_interactions.append((request, response))
-        self._loaded_count = len(self.data)
-        self.dirty = False
-        self.rewound = True
-        self._metadata = metadata[0] if metadata else {}
+        requests, responses, metadata = recordings
+        for index, request in enumerate(requests[: len(responses)]):
+            self._index.setdefault(_key(request), []).append(index)
+        _vcr.adopt_recordings(self, zip(requests, responses, strict=False), metadata)
 
     def unplayed(self, key: RequestKey) -> int | None:
         """The first recording loaded from the file with this key that has not played yet.
@@ -424,12 +394,11 @@ class LLMCassette(Cassette):  # type: ignore[misc]
         with self._lock:
             if id(request) in self._reserved:
                 return True
-            filtered = self._before_record_request(request)
+            filtered = _vcr.record_filter(self, request)
             index = self.unplayed(_key(filtered)) if filtered else None
             if index is None:
                 return False
-            self.play_counts[index] += 1
-            self._played_interactions.append(self.data[index])
+            _vcr.mark_played(self, index)
             self._reserved[id(request)] = (request, index)
             return True
 
@@ -448,9 +417,8 @@ class LLMCassette(Cassette):  # type: ignore[misc]
             problem = _body_problem(response)
             if problem:
                 where = f"interaction {index + 1}, {_route(self.data[index][0])}"
-                raise CassetteCorruptError(
-                    _corrupt_message(Path(self._path), f"{where}: {problem}"), path=Path(self._path)
-                )
+                path = Path(_vcr.cassette_file(self))
+                raise CassetteCorruptError(_corrupt_message(path, f"{where}: {problem}"), path=path)
         headers = dict(response.get("headers") or {})
         headers[REPLAY_HEADER] = ["1"]
         if self.watcher is not None and not is_judge_request():
@@ -467,7 +435,7 @@ class LLMCassette(Cassette):  # type: ignore[misc]
         # vcrpy calls this only for a request it cannot play while the cassette is write
         # protected: that is a miss, reported as ours (a request the scope ignores passes). A host
         # llm_allow_hosts lets in is reached live and, the cassette being write protected, not recorded.
-        filtered = self._before_record_request(request)
+        filtered = _vcr.record_filter(self, request)
         if filtered and self.write_protected:
             if allows(self.allowed, request.host):
                 request.__dict__["_llm_filtered"] = None  # what append() asks next: nothing to store
@@ -476,13 +444,14 @@ class LLMCassette(Cassette):  # type: ignore[misc]
         return filtered
 
     def miss(self, request: Any) -> CassetteMissError:
-        path = display_path(Path(self._path))
+        file = Path(_vcr.cassette_file(self))
+        path = display_path(file)
         if not self.file_existed:
             return CassetteMissError(
                 f"no cassette for this test: {path} does not exist (record mode "
                 f"{self.record_mode.value!r}, {request.method} {request.path}).\n"
                 f"Record it with a key: {record_command(self.nodeid, 'once')}",
-                path=Path(self._path),
+                path=file,
                 nodeid=self.nodeid,
             )
         key = _key(request)
@@ -506,13 +475,14 @@ class LLMCassette(Cassette):  # type: ignore[misc]
             f"{reason}\n"
             f"Add it with a key: {record_command(self.nodeid, 'new_episodes')}\n"
             f"or re-record the test: {record_command(self.nodeid, 'all')}",
-            path=Path(self._path),
+            path=file,
             nodeid=self.nodeid,
         )
 
-    def _save(self, force: bool = False) -> None:
+    def write_file(self, force: bool = False) -> None:
+        """Write the cassette (atomically, through its persister) when it has new recordings."""
         with self._lock:
-            super()._save(force=force)
+            _vcr.save_cassette(self, force=force)
 
 
 def _route(request: Any) -> str:
@@ -594,7 +564,7 @@ class AtomicPersister:
         try:
             data = path.read_text(encoding="utf-8")
         except (FileNotFoundError, NotADirectoryError):
-            raise CassetteNotFoundError() from None
+            raise _vcr.CassetteNotFoundError() from None
         except (OSError, UnicodeDecodeError) as exc:
             raise CassetteCorruptError(_corrupt_message(path, self._detail(exc)), path=path) from None
         if not data.strip():
@@ -625,8 +595,8 @@ class AtomicPersister:
             request["headers"] = request["headers"] or {}
             response = dict(interaction["response"])
             response["headers"] = response.get("headers") or {}
-            requests.append(Request._from_dict(request))
-            responses.append(compat.convert_to_bytes(response))
+            requests.append(_vcr.request_from_dict(request))
+            responses.append(_vcr.response_as_bytes(response))
         metadata = parsed.get("metadata")
         return (requests, responses, metadata) if metadata else (requests, responses)
 
@@ -636,7 +606,7 @@ class AtomicPersister:
 
     def save_cassette(self, cassette_path: Any, cassette_dict: Any, serializer: Any) -> None:
         path = Path(cassette_path)
-        data = serialize(cassette_dict, serializer)
+        data = _vcr.serialize_cassette(cassette_dict, serializer)
         secrets = {secret for secret in self.secrets | _secrets.known() if is_secret(secret)}
         where = _leaks(cassette_dict, data, secrets)
         if where:
@@ -669,11 +639,11 @@ def _skip_patchers(scope: str) -> tuple[str, ...]:
     """The judge needs the openai client's HTTP library only (httpx2 for openai 3, httpx before); a
     whole-test cassette also patches what the test code loaded."""
     if scope == "judge":
-        return tuple(name for name in _PATCHER_MODULES if name not in ("httpx", "httpx2"))
+        return tuple(name for name in PATCHER_MODULES if name not in ("httpx", "httpx2"))
     keep = {"httpx2", "httplib"} | {
-        name for name, module in _PATCHER_MODULES.items() if module in _LOADED_BEFORE_VCR
+        name for name, module in PATCHER_MODULES.items() if module in LOADED_BEFORE_VCR
     }
-    return tuple(name for name in _PATCHER_MODULES if name not in keep)
+    return tuple(name for name in PATCHER_MODULES if name not in keep)
 
 
 # --- activating a test's cassette ------------------------------------------------------------
@@ -777,13 +747,13 @@ class ActiveCassette:
         cassette.watcher = self.watcher
         cassette.allowed = self.allow_hosts
         try:
-            cassette._load()
+            cassette.read_file()
         except LLMConfidenceError as exc:
             raise exc.with_traceback(None) from None
         self.cassette = cassette
         stack = contextlib.ExitStack()
         try:
-            for patcher in CassettePatcherBuilder(cassette).build():
+            for patcher in _vcr.patchers(cassette):
                 stack.enter_context(patcher)
         except BaseException:
             stack.close()
@@ -824,6 +794,6 @@ class ActiveCassette:
         if self.errored:
             return  # an interrupted recording is partial: the previous file, if any, stays as it was
         try:
-            self.cassette._save()
+            self.cassette.write_file()
         except LLMConfidenceError as error:
             raise error.with_traceback(None) from None

@@ -6,7 +6,7 @@ responses, test ids, tokens) is escaped. Pure: knows nothing of pytest.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from html import escape
 from typing import Any
 
@@ -14,7 +14,7 @@ from .._text import fmt, plural, shorten, value_text
 from .summary import BINS, Summary, bin_tone, calibrated_note, check_status, checked_threshold
 from .summary import number as _num
 
-__all__ = ["html_test_id", "render_html", "svg_histogram", "svg_reliability"]
+__all__ = ["html_test_id", "page", "render_html", "report_sections", "svg_histogram", "svg_reliability"]
 
 _COLOURS = {"red": "#d1495b", "yellow": "#e6a23c", "green": "#3c9d5d"}
 _STYLE = """
@@ -535,10 +535,36 @@ def _panel_section(summary: Summary) -> str:
 
 
 def render_html(
-    summary: Summary, *, title: str = "LLM confidence report", calibration: Sequence[Any] | None = None
+    summary: Summary,
+    *,
+    title: str = "LLM confidence report",
+    calibration: Sequence[Any] | None = None,
+    sections: Iterable[str] = (),
 ) -> str:
-    """The whole page: numbers, the SVG histogram, the verdict table (lowest confidence first), and with
-    a calibration report the metrics per model and a reliability diagram."""
+    """The whole page: numbers, the SVG histogram, the verdict table (lowest confidence first), with a
+    calibration report the metrics per model and a reliability diagram, the app's watched responses, and
+    then ``sections`` (the baseline's, …) in order."""
+    return page(title, [*report_sections(summary, title=title, calibration=calibration), *sections])
+
+
+def page(title: str, sections: Iterable[str]) -> str:
+    """A self-contained HTML document of ``sections`` (pieces of HTML), in order, under ``title``."""
+    return (
+        "<!DOCTYPE html>\n"
+        '<html lang="en"><head><meta charset="utf-8">'
+        '<meta http-equiv="Content-Security-Policy" '
+        "content=\"default-src 'none'; style-src 'unsafe-inline'; img-src data:\">"
+        '<meta name="viewport" content="width=device-width, initial-scale=1">'
+        f"<title>{_e(title)}</title><style>{_STYLE}</style></head>\n<body>\n"
+        + "\n".join(sections)
+        + "\n</body></html>\n"
+    )
+
+
+def report_sections(
+    summary: Summary, *, title: str = "LLM confidence report", calibration: Sequence[Any] | None = None
+) -> list[str]:
+    """The report's own sections, in page order (see ``render_html``)."""
     verdicts = len(summary.verdicts)
     lead = (
         f"{plural(verdicts, 'verdict')} in {plural(summary.tests, 'test')}: "
@@ -615,13 +641,8 @@ def render_html(
         sections.append(_comparison_section(summary))
     if summary.panels:
         sections.append(_panel_section(summary))
-    return (
-        "<!DOCTYPE html>\n"
-        '<html lang="en"><head><meta charset="utf-8">'
-        '<meta http-equiv="Content-Security-Policy" '
-        "content=\"default-src 'none'; style-src 'unsafe-inline'; img-src data:\">"
-        '<meta name="viewport" content="width=device-width, initial-scale=1">'
-        f"<title>{_e(title)}</title><style>{_STYLE}</style></head>\n<body>\n"
-        + "\n".join(sections)
-        + "\n</body></html>\n"
-    )
+    if summary.app is not None:
+        from .watch_summary import html_section
+
+        sections.append(html_section(summary.app))
+    return sections

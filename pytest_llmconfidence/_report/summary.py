@@ -8,7 +8,7 @@ JSON and Markdown reports (``_report``) and the HTML page (``_html``) all read a
 
 from __future__ import annotations
 
-import math
+import functools
 import statistics
 from collections import Counter
 from collections.abc import Iterable, Mapping
@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .cost import CostSummary, cost_summary
+from .figures import BINS, EPSILON, bin_of, number
 
 __all__ = [
     "BINS",
@@ -31,16 +32,8 @@ __all__ = [
     "summarize",
 ]
 
-BINS = 10
 LOWEST = 5
-_EPSILON = 1e-9
 _TOKEN_FIELDS = ("prompt_tokens", "completion_tokens", "total_tokens", "cached_tokens")
-
-
-def number(value: Any, default: float = 0.0) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or math.isnan(value):
-        return default
-    return float(value)
 
 
 def _checks(record: Mapping[str, Any]) -> list[Mapping[str, Any]]:
@@ -52,7 +45,7 @@ def is_borderline(record: Mapping[str, Any], band: float) -> bool:
     """A check's score lies within ``band`` of the threshold it was checked against, passed or not."""
     for check in _checks(record):
         score = number(check.get("score"), number(record.get("confidence")))
-        if abs(score - number(check.get("threshold"))) <= band + _EPSILON:
+        if abs(score - number(check.get("threshold"))) <= band + EPSILON:
             return True
     return False
 
@@ -126,6 +119,20 @@ class Summary:
     cost: CostSummary = field(default_factory=CostSummary)
     """What the judge's calls (verdicts, scores, choices) cost in dollars, live and replayed apart."""
 
+    @functools.cached_property
+    def app(self) -> Any:
+        """The app's watched responses summed up (``watch_summary.AppSummary``), or None: built once."""
+        if not self.app_responses:
+            return None
+        from .watch_summary import app_summary
+
+        return app_summary(self.app_responses)
+
+    @property
+    def has_records(self) -> bool:
+        """Whether the run reported any record at all (of any kind, watched responses included)."""
+        return bool(self.verdicts or self.responses or self.graded or self.app_responses or self.other)
+
     @property
     def empty(self) -> bool:
         return not (self.verdicts or self.responses or self.graded or self.comparisons or self.panels)
@@ -184,11 +191,6 @@ class Summary:
         if self.panels:
             found["panels"] = panels_summary(self.panels)
         return found
-
-
-def bin_of(confidence: float) -> int:
-    """The histogram bin (0..9) of a confidence; bins are [0, 0.1), …, [0.9, 1.0]."""
-    return min(BINS - 1, max(0, math.floor(confidence * BINS + _EPSILON)))
 
 
 def summarize(records: Iterable[Mapping[str, Any]], *, band: float = 0.05, threshold: float = 0.9) -> Summary:
@@ -262,9 +264,9 @@ def summarize(records: Iterable[Mapping[str, Any]], *, band: float = 0.05, thres
 def bin_tone(index: int, threshold: float) -> str:
     """How a histogram bin reads: ``red`` at or below 0.5, ``yellow`` below the threshold, else ``green``."""
     low, high = index / BINS, (index + 1) / BINS
-    if high <= 0.5 + _EPSILON:
+    if high <= 0.5 + EPSILON:
         return "red"
-    if low + _EPSILON < threshold:
+    if low + EPSILON < threshold:
         return "yellow"
     return "green"
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .._text import fmt, md_cell, plural, shorten
-from .summary import BINS, bin_of, number
+from .figures import BINS, bin_of, number
 
 __all__ = ["AppSummary", "app_summary", "choice_points_text", "html_section"]
 
