@@ -18,6 +18,7 @@ if TYPE_CHECKING:
         LLMConfidenceError,
         NoLogprobsError,
         ReportFileError,
+        UnassertedCheckWarning,
     )
     from ._judge.judge import Judge, JudgeHooks
     from ._judge.transport import Transport
@@ -53,6 +54,7 @@ __all__ = [
     "Score",
     "TokenConfidence",
     "Transport",
+    "UnassertedCheckWarning",
     "Usage",
     "Verdict",
     "response_confidence",
@@ -70,6 +72,7 @@ _LAZY = {
     "LLMConfidenceError": "._errors",
     "NoLogprobsError": "._errors",
     "ReportFileError": "._errors",
+    "UnassertedCheckWarning": "._errors",
     "Alternative": "._scoring.results",
     "Check": "._scoring.results",
     "Checks": "._scoring.results",

@@ -1,10 +1,15 @@
 """The command line: ``calibrate REPORT.json`` (calibration of labelled verdicts), ``compare OLD NEW``
-(what changed between two runs) and ``merge A B ... -o ALL`` (the reports of shards joined)."""
+(what changed between two runs) and ``merge A B ... -o ALL`` (the reports of shards joined).
+
+An error (a report that is missing or corrupt, an output that cannot be written) is one line on stderr
+and exit status 2, as for a bad argument; ``--fail-on-drop`` and a calibration with no map exit 1. Output
+piped into a reader that stops early (``| head``) ends quietly."""
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -155,11 +160,10 @@ def _merge(args: argparse.Namespace) -> int:
         here: set[str] = set()
         for name in _MERGED_LISTS:
             for record in data.get(name) or ():
-                if isinstance(record, dict):
-                    test_id = str(record.get("test_id", "?"))
-                    here.add(test_id)
-                    clean = {k: v for k, v in record.items() if k not in ("status", "borderline")}
-                    records.append({"kind": "verdict" if name == "verdicts" else name[:-1], **clean})
+                test_id = str(record.get("test_id", "?"))
+                here.add(test_id)
+                clean = {k: v for k, v in record.items() if k not in ("status", "borderline")}
+                records.append({"kind": "verdict" if name == "verdicts" else name[:-1], **clean})
         for test_id in here:
             if test_id in owner:
                 duplicates.setdefault(test_id, [owner[test_id]]).append(path)
@@ -208,6 +212,24 @@ def _load_records(path: Path) -> list[dict[str, object]]:
     return [record for record in records if isinstance(record, dict)]
 
 
+def cli(argv: Sequence[str] | None = None) -> int:
+    """The ``pytest-llmconfidence`` command: ``main``, with an error as one line on stderr and status 2."""
+    try:
+        status = main(argv)
+        sys.stdout.flush()  # a reader that stopped early is met here, not at interpreter exit
+    except SystemExit as exc:
+        if isinstance(exc.code, str):
+            print(exc.code, file=sys.stderr)
+            return 2
+        raise
+    except BrokenPipeError:
+        # `pytest-llmconfidence compare ... | head`: the reader has gone; what is left unwritten goes nowhere
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 1
+    return status
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if args.command == "compare":
@@ -249,4 +271,4 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    raise SystemExit(cli())

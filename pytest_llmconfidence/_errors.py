@@ -10,6 +10,8 @@
      ├── BudgetExceededError       a live call not sent: it would pass llm_max_cost    .limit .spent
      └── BatchQueuedError          a request queued for the Batch API (test skipped)
 
+    UnassertedCheckWarning         (a UserWarning) a failed check that nothing asserted
+
 Each carries the data it names (``None`` where the situation has none) as keyword arguments, keeps it
 through ``pickle`` (pytest-xdist sends errors between processes), and prints as
 ``pytest_llmconfidence.<Name>``, the name users import.
@@ -29,6 +31,7 @@ __all__ = [
     "LLMConfidenceError",
     "NoLogprobsError",
     "ReportFileError",
+    "UnassertedCheckWarning",
 ]
 
 
@@ -114,6 +117,11 @@ class BudgetExceededError(LLMConfidenceError):
     """What the run had spent on live judge calls when this one was refused, in dollars."""
 
 
+class UnassertedCheckWarning(UserWarning):
+    """A check (``confident_true(...)``, ``at_least(...)``…) failed and nothing asserted it: the test passed
+    in silence. Warned at the end of the test; ``-W error`` makes it fail the test."""
+
+
 # Tracebacks show the name users import (pytest_llmconfidence.CassetteMissError), not this module's.
 for _error in (
     LLMConfidenceError,
@@ -125,6 +133,7 @@ for _error in (
     ReportFileError,
     BudgetExceededError,
     BatchQueuedError,
+    UnassertedCheckWarning,
 ):
     _error.__module__ = "pytest_llmconfidence"
 del _error

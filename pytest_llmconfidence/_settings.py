@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterable, Mapping, MutableMapping
 from pathlib import Path
 from typing import Any, NoReturn
 
-from ._scoring.labels import DEFAULT_FALSE_LABELS, DEFAULT_TRUE_LABELS
+from ._scoring.labels import DEFAULT_FALSE_LABELS, DEFAULT_TRUE_LABELS, normalize_token
 
 __all__ = [
     "CALL_FIELDS",
@@ -27,6 +27,7 @@ __all__ = [
     "ConfigValueError",
     "JudgeConfig",
     "apply_overrides",
+    "check_labels",
     "clear_placeholders",
     "set_placeholders",
 ]
@@ -94,6 +95,8 @@ class JudgeConfig:
     """A TOML or JSON file of model prices (``llm_prices_file``), read over the shipped table."""
     max_cost: float | None = None
     """The most the run may spend on live judge calls, in dollars (``--llm-max-cost``); None: no limit."""
+    secret_env: tuple[str, ...] = ()
+    """Environment variables whose values are secrets too (``llm_secret_env``)."""
 
     def __init__(self, **values: Any) -> None:
         unknown = sorted(set(values) - set(_JUDGE_FIELDS))
@@ -186,6 +189,10 @@ def _choice(name: str, choices: tuple[str, ...]) -> Callable[[Any], str]:
 
 def _probability(name: str, *, upper_open: bool = False) -> Callable[[Any], float]:
     def check(value: Any) -> float:
+        if isinstance(value, bool):  # True is 1.0 to float(), never a threshold anyone meant
+            raise ConfigValueError(
+                f"{name}: {value!r} is not valid; give a number from 0 to 1, not a boolean"
+            )
         try:
             number = float(value)
         except (TypeError, ValueError):
@@ -216,7 +223,9 @@ def _int_range(name: str, low: int, high: int) -> Callable[[Any], int]:
 
 def _text(name: str) -> Callable[[Any], str]:
     def check(value: Any) -> str:
-        text = str(value).strip()
+        if not isinstance(value, str):
+            raise ConfigValueError(f"{name}: {value!r} is not valid; give a non-empty string")
+        text = value.strip()
         if not text:
             raise ConfigValueError(f"{name}: an empty value is not valid; give a non-empty string")
         return text
@@ -283,6 +292,48 @@ def _dollars(name: str) -> Callable[[Any], float]:
     return check
 
 
+def _url(name: str) -> Callable[[Any], str]:
+    def check(value: Any) -> str:
+        from urllib.parse import urlsplit
+
+        text = _text(name)(value)
+        try:
+            parts = urlsplit(text)
+            parts.port  # noqa: B018 (a port that is not a number raises here)
+        except ValueError as exc:
+            raise ConfigValueError(f"{name}: {text!r} is not a valid URL ({exc})") from None
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ConfigValueError(
+                f"{name}: {text!r} is not a valid URL; give an http or https URL with a host, "
+                "e.g. http://127.0.0.1:8080/v1"
+            )
+        return text
+
+    return check
+
+
+def _env_names(name: str) -> Callable[[Any], tuple[str, ...]]:
+    def check(value: Any) -> tuple[str, ...]:
+        items = value.split() if isinstance(value, str) else list(value)
+        if not all(isinstance(item, str) and item.strip() for item in items):
+            raise ConfigValueError(f"{name}: {value!r} is not valid; give names of environment variables")
+        return tuple(item.strip() for item in items)
+
+    return check
+
+
+def check_labels(config: JudgeConfig, where: str) -> JudgeConfig:
+    """``config``, unless a label counts as both true and false (the verdict would be both)."""
+    trues = {normalize_token(label) for label in config.true_labels}
+    shared = sorted(trues & {normalize_token(label) for label in config.false_labels})
+    if shared:
+        raise ConfigValueError(
+            f"{where}: {', '.join(map(repr, shared))} is both a true and a false label "
+            f"(true labels {config.true_labels!r}, false labels {config.false_labels!r}); give them apart"
+        )
+    return config
+
+
 def _hosts(name: str) -> Callable[[Any], tuple[Any, ...]]:
     def check(value: Any) -> tuple[Any, ...]:
         from ._recording.hosts import parse_hosts
@@ -297,8 +348,13 @@ def _hosts(name: str) -> Callable[[Any], tuple[Any, ...]]:
 
 def _labels(name: str) -> Callable[[Any], tuple[str, ...]]:
     def check(value: Any) -> tuple[str, ...]:
-        items = value.split() if isinstance(value, str) else list(value)
-        labels = tuple(str(item) for item in items if str(item).strip())
+        items = value.split() if isinstance(value, str) else value
+        if not isinstance(items, (list, tuple)) or not all(isinstance(item, str) for item in items):
+            raise ConfigValueError(
+                f"{name}: {value!r} is not valid; give labels as a list of strings or a space-separated "
+                "string, e.g. 'true yes'"
+            )
+        labels = tuple(item for item in items if item.strip())
         if not labels:
             raise ConfigValueError(f"{name}: give at least one label, e.g. 'true yes'")
         return labels
@@ -387,7 +443,7 @@ OPTIONS: tuple[Option, ...] = (
         flag="--llm-base-url",
         env="OPENAI_BASE_URL",
         default=None,
-        convert=_text("llm_base_url"),
+        convert=_url("llm_base_url"),
     ),
     Option(
         "threshold",
@@ -530,6 +586,16 @@ OPTIONS: tuple[Option, ...] = (
         ini_type="args",
     ),
     Option(
+        "secret_env",
+        "llm_secret_env",
+        "names of environment variables whose values are secrets too: never written to a cassette, a "
+        "report or the terminal, in any form (default: none; *_API_KEY and names with KEY, TOKEN, SECRET, "
+        "PASSWORD always are).",
+        default=(),
+        convert=_env_names("llm_secret_env"),
+        ini_type="args",
+    ),
+    Option(
         "watch",
         "llm_watch",
         "score every chat completion and Responses API result the code under test receives (live or "
@@ -647,4 +713,7 @@ def apply_overrides(
             changes[name] = MARKER_FIELDS[name](value)
         except ConfigValueError as exc:
             raise ConfigValueError(f"{where}: {exc}") from None
-    return base.replace(**changes) if changes else base
+    if not changes:
+        return base
+    config = base.replace(**changes)
+    return check_labels(config, where) if "true_labels" in changes or "false_labels" in changes else config

@@ -22,8 +22,10 @@ def visible(text: str, *, lines: bool = False) -> str:
 
 def shorten(text: Any, limit: int = 80, *, marker: str = "…") -> str:
     """``text`` on one line (runs of whitespace as one space, control characters escaped), cut to ``limit``
-    characters with ``marker``."""
-    flat = visible(" ".join(str("" if text is None else text).split()))
+    characters with ``marker``. Secrets are redacted first, so no piece of one survives the cut."""
+    from ._recording.secrets import redact
+
+    flat = visible(" ".join(redact(str("" if text is None else text)).split()))
     if len(flat) <= limit:
         return flat
     return flat[: max(0, limit - len(marker))].rstrip() + marker

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import functools
 import os
+import sys
 from collections.abc import Generator
 from typing import TYPE_CHECKING, Any
 
@@ -280,6 +281,10 @@ def pytest_configure(config: pytest.Config) -> None:
             state.prices()
         except ValueError as exc:
             raise pytest.UsageError(f"pytest-llmconfidence: llm_prices_file: {exc}") from None
+    if state.config.secret_env or "pytest_llmconfidence._recording.secrets" in sys.modules:
+        from ._recording.secrets import secret_env
+
+        secret_env(state.config.secret_env)  # this run's names, not an earlier run's in this process
     config.stash[STATE] = state
     config.pluginmanager.register(state, "llmconfidence-run")
     if state.config.max_cost is not None:
@@ -547,12 +552,18 @@ def pytest_runtest_call(item: pytest.Item) -> Generator[None, None, None]:
     """While the test runs, ``response_confidence()`` records into the test's records."""
     with _records.running(records_of(item)):
         try:
-            return (yield)
+            result = yield
         except BaseException as exc:
             item.stash[TEST_ERROR] = exc
             if type(exc).__name__ == "BatchQueuedError":  # record mode batch: answered by a later run
                 raise pytest.skip.Exception(str(exc), _use_item_location=True) from None
             raise
+    records = item.stash.get(ITEM_RECORDS, None)
+    if records is not None and records.results:
+        from ._plugin.adapters import warn_unasserted
+
+        warn_unasserted(item, records.unasserted())
+    return result
 
 
 @pytest.hookimpl(wrapper=True)
@@ -570,6 +581,10 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     batch = item.stash.get(BATCH, None)
     if batch is not None and batch.queued and call.when == "call":
         report.llm_batch_queued = batch.queued
+    if report.longrepr is not None or report.sections:
+        from ._recording.secrets import redact_report
+
+        redact_report(report)
     return report
 
 

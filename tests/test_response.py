@@ -252,7 +252,8 @@ def test_aggregates_are_ordered_min_geometric_mean_arithmetic_mean(probabilities
 )
 def test_choice_points_are_in_order_and_within_the_margin(positions: list[list[float]]) -> None:
     """Every choice point's margin is below the limit, and the points come in text order."""
-    data = completion(*[[(f"t{j}", p) for j, p in enumerate(ps)] for ps in positions])
+    distributions = [[p / max(1.0, sum(ps)) for p in ps] for ps in positions]  # each adds up to at most 1
+    data = completion(*[[(f"t{j}", p) for j, p in enumerate(ps)] for ps in distributions])
     try:
         rc = contextvars.Context().run(response_confidence, data)
     except NoLogprobsError:

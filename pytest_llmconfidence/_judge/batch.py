@@ -34,9 +34,21 @@ def run_many(
     finished (recorded) on this thread in input order; the first failure, in input order, is raised.
     """
     __tracebackhide__ = True
+    check_items(items, where)
     check_concurrency(concurrency)
     calls = [make(**batch_item(item, where, keys)) for item in items]
     return send_calls(send, calls, concurrency)
+
+
+def check_items(items: Any, where: str) -> None:
+    """A batch's items are a list (any iterable) of them: a string or a dict is one item spelled out, and
+    iterating it would send one request per character or key."""
+    if isinstance(items, (str, bytes, bytearray, Mapping)) or not isinstance(items, Iterable):
+        shown = repr(items) if len(repr(items)) <= 60 else repr(items)[:57] + "..."
+        raise TypeError(
+            f"{where} takes a list of items (questions, (question, response) pairs or dicts), "
+            f"got {type(items).__name__} {shown}: wrap a single item in a list, [...]"
+        )
 
 
 def check_concurrency(concurrency: Any) -> None:

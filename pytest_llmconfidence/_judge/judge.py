@@ -19,7 +19,7 @@ from .._scoring.prompts import REASON_MAX_TOKENS, default_messages
 from .._scoring.results import Check, Checks, Verdict
 from .._settings import CALL_FIELDS, DEFAULT_MAX_TOKENS, ConfigValueError, JudgeConfig, apply_overrides
 from .._text import shorten
-from .batch import BATCH_KEYS, check_concurrency, run_many, send_calls
+from .batch import BATCH_KEYS, check_concurrency, check_items, run_many, send_calls
 from .request import Call, chat_request, check_inputs, option_names, panel_models, scale_items
 from .transport import OPTION_NAMES, Transport, base_url_of
 
@@ -315,6 +315,7 @@ class Judge:
         """Compare many ``(question, a, b[, context])`` at once (or dicts of ``compare()`` arguments);
         the preferences come in input order, each asked in both orders, as ``many``'s verdicts."""
         __tracebackhide__ = True
+        check_items(triples, "judge.compare_many()")
         check_concurrency(concurrency)
         plans = [self._compare_calls(*_triple(item), overrides) for item in triples]
         orders = send_calls(self._send, [call for calls, _ in plans for call in calls], concurrency)
@@ -532,6 +533,7 @@ class Judge:
 
     def _send(self, params: dict[str, Any]) -> tuple[Any, bool, float]:
         """Send one request: its completion, whether it was replayed, and how long it took."""
+        __tracebackhide__ = True  # its locals hold the question
         start = time.perf_counter()
         completion, replayed = self.transport.send(params)
         return completion, replayed, time.perf_counter() - start
@@ -587,10 +589,9 @@ class Judge:
         __tracebackhide__ = True
         from .._scoring.response import response_confidence
 
-        if isinstance(prompt, str):
-            messages: list[Any] = [{"role": "user", "content": prompt}]
-        else:
-            messages = [dict(message) for message in prompt]
+        messages = _prompt_messages(prompt)
+        if model is not None and (not isinstance(model, str) or not model.strip()):
+            raise TypeError(f"judge.ask() needs model as a non-empty string or None, got {model!r}")
         options = {name: params.pop(name) for name in OPTION_NAMES if name in params}
         request = chat_request(
             model or self.config.model,
@@ -640,6 +641,23 @@ class Judge:
             expected=expected,
         )
         return self.hooks.finish(verdict)
+
+
+def _prompt_messages(prompt: Any) -> list[Any]:
+    """``ask()``'s prompt as chat messages: a non-empty string, or a non-empty list of message dicts."""
+    __tracebackhide__ = True
+    if isinstance(prompt, str) and prompt.strip():
+        return [{"role": "user", "content": prompt}]
+    if (
+        isinstance(prompt, (list, tuple))
+        and prompt
+        and all(isinstance(message, Mapping) and "role" in message for message in prompt)
+    ):
+        return [dict(message) for message in prompt]
+    raise TypeError(
+        "judge.ask() needs the prompt as a non-empty string or a list of chat messages "
+        f"({{'role': ..., 'content': ...}}), got {type(prompt).__name__} {prompt!r:.80}"
+    )
 
 
 def _triple(item: Any) -> tuple[str, str, str, str | None]:

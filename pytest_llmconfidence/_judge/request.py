@@ -73,6 +73,9 @@ def option_names(options: Sequence[str]) -> tuple[str, ...]:
     names = tuple(options) if not isinstance(options, str) else ()
     if len(names) < 2 or len(set(names)) != len(names) or not all(isinstance(o, str) for o in names):
         raise ValueError(f"judge.choose() needs at least two distinct options as strings, got {options!r}")
+    blank = [name for name in names if not name.strip()]
+    if blank:
+        raise ValueError(f"judge.choose() needs options that are not blank, got {options!r}")
     return names
 
 

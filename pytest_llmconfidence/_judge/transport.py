@@ -18,6 +18,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from .._errors import JudgeResponseError, LLMConfidenceError, NoLogprobsError, no_logprobs_message
+from .._recording import secrets as _secrets
 from .._recording.secrets import PLACEHOLDER_KEY, PLACEHOLDER_KEYS, scrub_url
 from .openai_internals import post_args
 
@@ -333,6 +334,11 @@ class Transport:
         """The test's ``TestBatch`` in record mode batch: a request with no recording is queued for it."""
         self.cassette = cassette
         self.watch = watch
+        _secrets.add(  # the client's own key and organisation, wherever they came from: secrets of the run
+            value
+            for value in (getattr(client, "api_key", None), getattr(client, "organization", None))
+            if isinstance(value, str)
+        )
         self._make_async_client = async_client
         self._async_client: Any = None
 

@@ -16,7 +16,7 @@ if TYPE_CHECKING:
     from .._scoring.results import Verdict
     from .._settings import JudgeConfig
 
-__all__ = ["PluginHooks", "apply_strict", "name_batch"]
+__all__ = ["PluginHooks", "apply_strict", "name_batch", "warn_unasserted"]
 
 
 class PluginHooks(JudgeHooks):
@@ -113,3 +113,24 @@ def name_batch(config: Any, batch_id: str) -> None:
         longrepr = getattr(report, "longrepr", None)
         if isinstance(longrepr, tuple) and len(longrepr) == 3 and QUEUED in str(longrepr[2]):
             report.longrepr = (*longrepr[:2], str(longrepr[2]).replace(QUEUED, f"queued in batch {batch_id}"))
+
+
+def warn_unasserted(item: Any, checks: Sequence[Any]) -> None:
+    """Warn, at the test's own line, of each failed check its test never asserted (an error with -W error)."""
+    if not checks:
+        return
+    import warnings
+
+    from .._errors import UnassertedCheckWarning
+
+    lineno = item.location[1]
+    for check in checks:
+        warnings.warn_explicit(
+            UnassertedCheckWarning(
+                f"{item.nodeid}: the check {check!r} failed, but nothing asserted it, so the test passed; "
+                f"write `assert ....{check.kind}(...)` (a check alone on its line fails nothing)"
+            ),
+            UnassertedCheckWarning,
+            filename=str(item.path),
+            lineno=(lineno or 0) + 1,
+        )

@@ -12,7 +12,15 @@ from typing import Any
 
 import pytest
 
-from .._settings import OPTIONS, ConfigValueError, JudgeConfig, Option, _text, default_record_mode
+from .._settings import (
+    OPTIONS,
+    ConfigValueError,
+    JudgeConfig,
+    Option,
+    _text,
+    check_labels,
+    default_record_mode,
+)
 
 __all__ = ["add_options", "early_record_mode", "resolve_config"]
 
@@ -115,4 +123,7 @@ def resolve_config(config: pytest.Config) -> JudgeConfig:
                 path = base / path
             value = path
         values[option.field] = value
-    return JudgeConfig(**values)
+    try:
+        return check_labels(JudgeConfig(**values), "llm_true_labels and llm_false_labels")
+    except ConfigValueError as exc:
+        raise pytest.UsageError(f"pytest-llmconfidence: {exc}") from None

@@ -22,7 +22,6 @@ import os
 import re
 import shlex
 import threading
-import zlib
 from collections.abc import Mapping
 from pathlib import Path
 from types import TracebackType
@@ -36,6 +35,8 @@ from .._text import display_path, shorten
 from . import guard as _guard
 from . import secrets as _secrets
 from . import vcr_internals as _vcr
+from .encodings import IDENTITY, UndecodableBody
+from .encodings import decode as decode_body
 from .hosts import allows
 from .secrets import is_secret, scrub_url
 from .vcr_internals import LOADED_BEFORE_VCR, PATCHER_MODULES, Cassette, RecordMode
@@ -71,10 +72,15 @@ RESPONSE_HEADERS_KEPT = frozenset(
 """Response headers are stored by allow-list: what a replay (or an app reading rate limits) needs."""
 RETRIED_STATUSES = frozenset({408, 409, 429})
 """Failures the openai client retries (with every 5xx, and whatever says ``x-should-retry: true``)."""
-_SECRET_WORDS = ("key", "secret", "token", "auth", "cookie", "session", "password")
+_SECRET_WORDS = ("key", "secret", "token", "auth", "cookie", "session", "password", "organization")
 _UNSAFE = re.compile(r"[^\w.\-\[\]=,+@]")
 _MAX_NAME_BYTES = 200
 """A file name's budget in bytes (file systems allow 255), with room left for the temporary file's."""
+MALFORMED = "malformed_body"
+"""Set on a stored response whose body did not parse as the JSON it claims, as the server sent it: it
+replays as sent (the judge's error again), where a body edited into broken JSON is a corrupt cassette."""
+UNDECODABLE = "_llm_undecodable"
+"""Set on a request (and a response's dict) whose body could not be decoded: what its encoding was."""
 _HASH_MARK = "~"
 """Separates a name from the hash that keeps it distinct; itself unsafe, so never part of a plain name."""
 
@@ -95,7 +101,7 @@ def _safe(part: str, *, distinct: bool = True) -> str:
         text = text.replace(".", "_")
     encoded = text.encode("utf-8", "surrogatepass")
     if (distinct and text != part) or len(encoded) > _MAX_NAME_BYTES:
-        digest = hashlib.sha1(part.encode("utf-8", "surrogatepass")).hexdigest()[:10]
+        digest = _digest(part)
         room = _MAX_NAME_BYTES - len(digest) - len(_HASH_MARK)
         text = encoded[:room].decode("utf-8", "ignore") + _HASH_MARK + digest
     return text
@@ -113,7 +119,16 @@ def cassette_path(cassette_dir: Path, rootpath: Path, module_path: Path, nodeid:
     module_parts = list(relative.with_suffix("").parts)
     names = nodeid.split("::")[1:] or [module_path.stem]
     directory = cassette_dir.joinpath(*(_safe(part, distinct=False) for part in module_parts))
-    return directory / (_safe(".".join(names)) + ".yaml")
+    name = ".".join(names)
+    if _secrets.contains(name):  # a key as a parametrize id: the file is named by a hash, never by the key
+        return directory / (
+            _safe(_secrets.redact(name)).split(_HASH_MARK)[0] + _HASH_MARK + _digest(name) + ".yaml"
+        )
+    return directory / (_safe(name) + ".yaml")
+
+
+def _digest(text: str) -> str:
+    return hashlib.sha1(text.encode("utf-8", "surrogatepass")).hexdigest()[:10]
 
 
 def record_command(nodeid: str, mode: str) -> str:
@@ -156,18 +171,19 @@ def request_key(method: str, path: str, body: Any) -> RequestKey:
 
 def _decoded_body(request: Any) -> Any:
     """A vcrpy request's body as it is stored and matched: decompressed when its ``Content-Encoding``
-    says gzip or deflate, a form's secret fields replaced (``_scrubbed_form``).
+    says gzip, deflate, br or zstd, a form's secret fields replaced (``_scrubbed_form``).
 
     A compressed body is stored decoded, so the secret scan reads it and a gzip header's timestamp does
     not make the same request differ from its recording.
     """
     body = request.body_bytes if hasattr(request, "body_bytes") else request.body
     encoding = _header(getattr(request, "headers", None) or {}, "content-encoding")
-    if encoding in ("gzip", "x-gzip", "deflate") and isinstance(body, (bytes, bytearray)) and body:
-        with contextlib.suppress(OSError, EOFError, zlib.error):
-            return zlib.decompress(bytes(body), 47)  # 47: gzip or zlib, told apart by the header
-        with contextlib.suppress(zlib.error):
-            return zlib.decompress(bytes(body), -15)  # raw deflate, as some clients send it
+    if encoding not in IDENTITY and isinstance(body, (bytes, bytearray)) and body:
+        try:
+            return decode_body(bytes(body), encoding)
+        except UndecodableBody as exc:  # never stored unscanned: the cassette is not written (_undecodable)
+            request.__dict__[UNDECODABLE] = str(exc)
+            return body
     if "x-www-form-urlencoded" in _header(getattr(request, "headers", None) or {}, "content-type"):
         return _scrubbed_form(body)
     return body
@@ -249,7 +265,9 @@ def _storable(response: Mapping[str, Any]) -> bool:
 def _clean_response(response: dict[str, Any], secrets: set[str]) -> dict[str, Any] | None:
     if not _storable(response):
         return None  # replay must never replay a failure the client got past
-    response = _vcr.decode_response(response)
+    response = _decoded_response(response)
+    if _body_problem(response):
+        response[MALFORMED] = True
     headers = {}
     for name, value in (response.get("headers") or {}).items():
         if name.lower() not in RESPONSE_HEADERS_KEPT:
@@ -262,20 +280,54 @@ def _clean_response(response: dict[str, Any], secrets: set[str]) -> dict[str, An
     return response
 
 
+def _decoded_response(response: dict[str, Any]) -> dict[str, Any]:
+    """A response (vcrpy's dict, a copy) with its body decoded as its ``Content-Encoding`` says.
+
+    A body that cannot be decoded keeps its encoding, and ``UNDECODABLE`` says why: the cassette is not
+    written (``_undecodable``).
+    """
+    headers = dict(response.get("headers") or {})
+    names = [name for name in headers if name.lower() == "content-encoding"]
+    encoding = ", ".join(_header(headers, name) for name in names[:1])
+    body = (response.get("body") or {}).get("string")
+    if encoding in IDENTITY or not isinstance(body, (bytes, bytearray, str)) or not body:
+        return response
+    raw = body.encode("latin-1", "replace") if isinstance(body, str) else bytes(body)
+    try:
+        decoded = decode_body(raw, encoding)
+    except UndecodableBody as exc:
+        return {**response, UNDECODABLE: str(exc)}
+    for name in names:
+        del headers[name]
+    for name in [name for name in headers if name.lower() == "content-length"]:
+        headers[name] = [str(len(decoded))]
+    return {**response, "headers": headers, "body": {**response["body"], "string": decoded}}
+
+
+def _undecodable(cassette_dict: Mapping[str, Any]) -> str | None:
+    """Which body of the cassette could not be decoded to be scanned, and its encoding."""
+    pairs = zip(cassette_dict["requests"], cassette_dict["responses"], strict=False)
+    for number, (request, response) in enumerate(pairs, 1):
+        for side, why in (
+            ("request", request.__dict__.get(UNDECODABLE)),
+            ("response", response.get(UNDECODABLE)),
+        ):
+            if why:
+                return f"the {side} body of interaction {number} is compressed with {why}"
+    return None
+
+
 def _leaks(cassette_dict: Mapping[str, Any], text: str, secrets: set[str]) -> str | None:
-    """Where a secret would be written: in the text, or in the bytes of a body (binary ones too)."""
-    for secret in secrets:
-        if secret in text:
-            return "the cassette's text"
-    needles = [secret.encode() for secret in secrets]
+    """Where a secret would be written, in any of its forms (``secrets.contains``): in the text, or in
+    the bytes of a body (binary ones too)."""
     pairs = zip(cassette_dict["requests"], cassette_dict["responses"], strict=False)
     for number, (request, response) in enumerate(pairs, 1):
         bodies = {"request": request.body_bytes, "response": (response.get("body") or {}).get("string")}
         for side, body in bodies.items():
             raw = body.encode() if isinstance(body, str) else body
-            if isinstance(raw, (bytes, bytearray)) and any(needle in raw for needle in needles):
+            if isinstance(raw, (bytes, bytearray)) and _secrets.found_in_bytes(bytes(raw), secrets):
                 return f"the {side} body of interaction {number}"
-    return None
+    return "the cassette's text" if _secrets.contains(text, secrets) else None
 
 
 # --- the miss message ---------------------------------------------------------------------------
@@ -293,7 +345,7 @@ def _excerpt(value: Any, width: int = 90) -> str:
 
 def _differing(now: Any, recorded: Any, context: int = 30, width: int = 90) -> tuple[str, str]:
     """Both texts around the first character where they differ, ``context`` characters before it."""
-    a, b = _text_of(now), _text_of(recorded)
+    a, b = _secrets.redact(_text_of(now)), _secrets.redact(_text_of(recorded))  # before any cut
     at = next((i for i, (x, y) in enumerate(zip(a, b, strict=False)) if x != y), min(len(a), len(b)))
     start = max(0, at - context)
 
@@ -414,7 +466,7 @@ class LLMCassette(Cassette):  # type: ignore[misc]
         response = self.data[index][1]
         if index not in self._checked:
             self._checked.add(index)
-            problem = _body_problem(response)
+            problem = None if response.get(MALFORMED) is True else _body_problem(response)
             if problem:
                 where = f"interaction {index + 1}, {_route(self.data[index][0])}"
                 path = Path(_vcr.cassette_file(self))
@@ -606,6 +658,15 @@ class AtomicPersister:
 
     def save_cassette(self, cassette_path: Any, cassette_dict: Any, serializer: Any) -> None:
         path = Path(cassette_path)
+        undecodable = _undecodable(cassette_dict)
+        if undecodable:
+            raise CassetteSecretError(
+                f"not writing the cassette {display_path(path)}: {undecodable}, so it cannot be scanned for "
+                "secrets. Nothing was written; the previous file, if any, is intact. Install the module "
+                "named, or have the test send and receive bodies in an encoding that can be decoded."
+            )
+        for response in cassette_dict["responses"]:
+            response.pop(UNDECODABLE, None)
         data = _vcr.serialize_cassette(cassette_dict, serializer)
         secrets = {secret for secret in self.secrets | _secrets.known() if is_secret(secret)}
         where = _leaks(cassette_dict, data, secrets)
@@ -715,7 +776,7 @@ class ActiveCassette:
             _secrets.add(found)
             _key(request)
             stored = copy.copy(request)
-            stored.uri = scrub_url(request.uri, secrets)
+            stored.uri = _secrets.redact(scrub_url(request.uri, secrets), secrets)  # q=<key>, in any form
             stored.headers = {k: v for k, v in headers.items() if k.lower() in REQUEST_HEADERS_KEPT}
             decoded = _decoded_body(request)
             if decoded is not request.body_bytes:  # stored decoded (no content-encoding kept), scrubbed

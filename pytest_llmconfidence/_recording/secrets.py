@@ -1,22 +1,31 @@
 """What counts as a secret, and how it is kept out of cassettes, messages and reports. Standard library only.
 
 The known secrets are the API keys of the environment (``OPENAI_API_KEY``, ``AZURE_OPENAI_API_KEY`` and
-any variable whose name says key, token, secret or password), plus every credential the cassettes saw
-in a request's headers, query string or URL. ``redact`` replaces them with ``***`` and removes
-user-info and secret query values from URLs; the errors of the plugin and its report files pass
-through it.
+any variable whose name says key, token, secret or password), the organisation id (``OPENAI_ORG_ID``), the
+variables named by ``llm_secret_env``, the judge client's key, plus every credential the cassettes saw in a
+request's headers, query string or URL. A secret is found in every form it takes on the way out: as is,
+percent-encoded (``%2F``, either case, ``+`` for a space), JSON-escaped (``\\/``, ``\\u002f``), as an HTML
+character reference, and base64 (standard or URL-safe, at any alignment inside a longer base64 text).
+``redact`` replaces every form with ``***`` and removes user-info and secret query values from URLs; the
+errors of the plugin, its reports and every excerpt cut for display pass through it first.
 """
 
 from __future__ import annotations
 
+import base64
+import contextlib
+import dataclasses
+import functools
 import os
 import re
 import threading
 from collections.abc import Iterable
 from typing import Any
-from urllib.parse import quote, unquote
+from urllib.parse import unquote
 
 from .._settings import CLIENT_KEY_VARIABLES, PLACEHOLDER_KEY, PLACEHOLDER_KEYS
+
+ORGANIZATION_VARIABLES = ("OPENAI_ORG_ID", "OPENAI_ORGANIZATION")
 
 __all__ = [
     "PLACEHOLDER_KEY",
@@ -24,11 +33,15 @@ __all__ = [
     "QUERY_PLACEHOLDER",
     "Redacting",
     "add",
+    "contains",
+    "found_in_bytes",
     "is_secret",
     "is_secret_name",
     "known",
     "redact",
+    "redact_report",
     "scrub_url",
+    "secret_env",
 ]
 
 QUERY_PLACEHOLDER = "REDACTED"
@@ -43,6 +56,7 @@ _QUERY_PAIR = re.compile(r"(?P<lead>[?&;])(?P<name>[^=&#\s;]+)=(?P<value>[^&#\s;
 MIN_SECRET_LENGTH = 8
 
 _seen: set[str] = set()
+_env_names: set[str] = set()
 _lock = threading.Lock()
 
 
@@ -65,16 +79,93 @@ def add(values: Iterable[str]) -> None:
             _seen.update(found)
 
 
+def secret_env(names: Iterable[str]) -> None:
+    """Treat the values of these environment variables as secrets too (``llm_secret_env``, one run's)."""
+    with _lock:
+        _env_names.clear()
+        _env_names.update(names)
+
+
 def known() -> set[str]:
     """Every secret known now: the environment's keys and those seen at run time."""
-    found = {
+    with _lock:
+        extra = set(_env_names)
+        found = set(_seen)
+    found.update(
         value
         for name, value in os.environ.items()
-        if (name in CLIENT_KEY_VARIABLES or _SECRET_ENV.search(name)) and is_secret(value)
-    }
-    with _lock:
-        found.update(_seen)
+        if (
+            name in CLIENT_KEY_VARIABLES
+            or name in ORGANIZATION_VARIABLES
+            or name in extra
+            or _SECRET_ENV.search(name)
+        )
+        and is_secret(value)
+    )
     return found
+
+
+# --- every form of a secret -------------------------------------------------------------------
+
+
+def _hex_pattern(byte: int) -> str:
+    """Two hex digits of ``byte``, either case (``%2f`` and ``%2F`` alike)."""
+    return "".join(f"[{d.lower()}{d.upper()}]" if d.isalpha() else d for d in f"{byte:02x}")
+
+
+def _char_pattern(char: str) -> str:
+    """Every spelling of one character on its way out: itself, percent-encoded, JSON-escaped, as an HTML
+    character reference, ``+`` for a space and ``\\/`` for a slash."""
+    forms = [re.escape(char), "".join(f"%{_hex_pattern(b)}" for b in char.encode("utf-8"))]
+    code = ord(char)
+    if code <= 0xFFFF:
+        forms.append(r"\\u" + "".join(_hex_pattern(b) for b in code.to_bytes(2, "big")))
+    forms.append(f"&#0*{code};")
+    forms.append(f"&#[xX]0*{_hex_pattern(code) if code < 256 else f'{code:x}'};")
+    forms.extend({" ": ["[+]"], "/": [r"\\/"], "&": ["&amp;"], "<": ["&lt;"], ">": ["&gt;"]}.get(char, []))
+    forms.extend({'"': ["&quot;", r'\\"'], "'": ["&#39;"], "\\": [r"\\\\"]}.get(char, []))
+    return "(?:" + "|".join(forms) + ")"
+
+
+def _base64_forms(secret: str) -> set[str]:
+    """The base64 text that stands for ``secret`` wherever it starts in a longer base64 text: for each of
+    the three alignments, the characters that encode the secret's bits only (standard and URL-safe)."""
+    raw = secret.encode("utf-8")
+    found = set()
+    for offset in range(3):
+        encoded = base64.b64encode(bytes(offset) + raw).decode("ascii")
+        start = -(-8 * offset // 6)
+        core = encoded[start : 8 * (offset + len(raw)) // 6]
+        if len(core) >= MIN_SECRET_LENGTH:
+            found.update({core, core.replace("+", "-").replace("/", "_")})
+    return found
+
+
+@functools.lru_cache(maxsize=32)
+def _patterns(secrets: frozenset[str]) -> tuple[re.Pattern[str], re.Pattern[bytes]] | None:
+    """One pattern (for text, and for bytes) matching every form of every secret, longest first."""
+    if not secrets:
+        return None
+    parts = []
+    for secret in sorted(secrets, key=len, reverse=True):
+        parts.append("".join(_char_pattern(char) for char in secret))
+        parts.extend(re.escape(form) for form in sorted(_base64_forms(secret), key=len, reverse=True))
+    source = "|".join(parts)
+    return re.compile(source), re.compile(source.encode("utf-8"))
+
+
+def contains(text: str, secrets: Iterable[str] | None = None) -> bool:
+    """Whether ``text`` holds a secret (every known one, or those of ``secrets``) in any of its forms."""
+    patterns = _patterns(
+        frozenset(value for value in (known() if secrets is None else secrets) if is_secret(value))
+    )
+    return patterns is not None and patterns[0].search(text) is not None
+
+
+def found_in_bytes(data: bytes, secrets: Iterable[str]) -> bool:
+    """Whether ``data`` (a body, binary or not) holds one of ``secrets`` in any of its forms."""
+    patterns = _patterns(frozenset(value for value in secrets if is_secret(value)))
+    return patterns is not None and patterns[1].search(data) is not None
 
 
 def scrub_url(url: str, secrets: set[str] | None = None) -> str:
@@ -109,12 +200,68 @@ def redact(text: str, secrets: set[str] | None = None) -> str:
     values = known() if secrets is None else set(secrets)
     if "://" in text or "=" in text:
         text = scrub_url(text, values)
-    for value in sorted(values, key=len, reverse=True):
-        if value in text:
-            text = text.replace(value, MASK)
-        quoted = quote(value, safe="")
-        if quoted != value and quoted in text:
-            text = text.replace(quoted, MASK)
+    patterns = _patterns(frozenset(value for value in values if is_secret(value)))
+    return text if patterns is None else patterns[0].sub(MASK, text)
+
+
+def redact_report(report: Any) -> None:
+    """A test report with every known secret shown as ``***``: its failure (the assertion line, the
+    traceback's source and locals, the crash message) and its captured output, in place.
+
+    pytest's failure representation is a tree of dataclasses holding text; each text is redacted where it
+    is, so the terminal, the short summary, JUnit XML and xdist all get the same redacted failure.
+    """
+    secrets = {value for value in known() if is_secret(value)}
+    if not secrets:
+        return
+    if report.longrepr is not None:
+        report.longrepr = _redacted(report.longrepr, secrets, 0)
+    if report.sections:
+        report.sections = _redacted(report.sections, secrets, 0)
+
+
+def _redacted(value: Any, secrets: set[str], depth: int) -> Any:
+    """``value`` with its texts redacted: strings, lists and tuples of them, dataclasses holding them."""
+    if isinstance(value, str):
+        return _without_pieces(redact(value, secrets) if contains(value, secrets) else value, secrets)
+    if depth > 8:
+        return value
+    if isinstance(value, list):
+        return [_redacted(item, secrets, depth + 1) for item in value]
+    if isinstance(value, tuple):
+        return tuple(_redacted(item, secrets, depth + 1) for item in value)
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        for field in dataclasses.fields(value):
+            current = getattr(value, field.name, None)
+            new = _redacted(current, secrets, depth + 1)
+            if new is not current and new != current:
+                with contextlib.suppress(AttributeError, TypeError, dataclasses.FrozenInstanceError):
+                    object.__setattr__(value, field.name, new)
+    return value
+
+
+PIECE_LENGTH = 10
+"""A run of this many characters of a secret is hidden in a failure, wherever pytest cut the rest of it."""
+
+
+def _without_pieces(text: str, secrets: set[str]) -> str:
+    """``text`` with every run of ``PIECE_LENGTH`` or more characters of a secret shown as ``***``.
+
+    pytest cuts long values in the middle when it shows locals and arguments (``'abc...xyz'``), after
+    anything of ours could redact them: what is left of a key there is a piece of it.
+    """
+    for secret in secrets:
+        windows = [secret[i : i + PIECE_LENGTH] for i in range(len(secret) - PIECE_LENGTH + 1)]
+        while True:
+            hits = [(text.find(window), offset) for offset, window in enumerate(windows)]
+            found = [(at, offset) for at, offset in hits if at >= 0]
+            if not found:
+                break
+            begin, offset = min(found)
+            end, at = begin + PIECE_LENGTH, offset + PIECE_LENGTH
+            while end < len(text) and at < len(secret) and text[end] == secret[at]:
+                end, at = end + 1, at + 1
+            text = text[:begin] + MASK + text[end:]
     return text
 
 

@@ -61,7 +61,7 @@ def load_report(path: str | Path, *, what: str = "report") -> dict[str, Any]:
     return data
 
 
-_RECORD_LISTS = ("verdicts", "responses", "scores", "choices", "comparisons", "panels", "app_responses")
+RECORD_LISTS = ("verdicts", "responses", "scores", "choices", "comparisons", "panels", "app_responses")
 """The lists of records a report holds, one object per record."""
 
 
@@ -72,7 +72,7 @@ def _json_type(value: Any) -> str:
 def wrong_entry(data: Mapping[str, Any]) -> str | None:
     """What is wrong with the report's record lists (a list that is not one, an entry that is not an
     object, a confidence that is not a probability), or None: so that nothing is read as if absent."""
-    for name in _RECORD_LISTS:
+    for name in RECORD_LISTS:
         if name not in data:
             continue
         entries = data[name]
@@ -81,10 +81,45 @@ def wrong_entry(data: Mapping[str, Any]) -> str | None:
         for index, entry in enumerate(entries):
             if not isinstance(entry, dict):
                 return f"entry {index} of {name!r} is {_json_type(entry)}, not an object"
-            confidence = entry.get("confidence")
-            is_number = isinstance(confidence, int | float) and not isinstance(confidence, bool)
-            if confidence is not None and not (is_number and 0.0 <= confidence <= 1.0):
-                return f"entry {index} of {name!r} has confidence {confidence!r}, not a number from 0 to 1"
+            problem = _entry_problem(entry, verdict=name == "verdicts")
+            if problem:
+                return f"entry {index} of {name!r} has {problem} (test {entry.get('test_id', '?')!r})"
+    return None
+
+
+def _probability(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and 0.0 <= value <= 1.0
+
+
+def _entry_problem(entry: Mapping[str, Any], *, verdict: bool) -> str | None:
+    """What is wrong with one record of a report: a field of the wrong type, a number out of range."""
+    confidence = entry.get("confidence")
+    if confidence is not None and not _probability(confidence):
+        return f"confidence {confidence!r}, not a number from 0 to 1"
+    for name in ("test_id", "question", "model"):
+        value = entry.get(name)
+        if value is not None and not isinstance(value, str):
+            return f"{name} {value!r}, not text"
+    if verdict:
+        for name in ("value", "expected"):
+            value = entry.get(name)
+            if value is not None and not isinstance(value, bool):
+                return f"{name} {value!r}, not true, false or null"
+    threshold = entry.get("threshold")
+    if threshold is not None and not _probability(threshold):
+        return f"threshold {threshold!r}, not a number from 0 to 1"
+    checks = entry.get("checks")
+    if checks is None:
+        return None
+    if not isinstance(checks, list):
+        return f"checks {_json_type(checks)}, not a list"
+    for at, check in enumerate(checks):
+        if not isinstance(check, dict):
+            return f"checks[{at}] {_json_type(check)}, not an object"
+        if "passed" in check and not isinstance(check["passed"], bool):
+            return f"checks[{at}].passed {check['passed']!r}, not true or false"
+        if check.get("threshold") is not None and not _probability(check["threshold"]):
+            return f"checks[{at}].threshold {check['threshold']!r}, not a number from 0 to 1"
     return None
 
 

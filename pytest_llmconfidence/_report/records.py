@@ -60,6 +60,15 @@ class TestRecords:
             )
         return records
 
+    def unasserted(self) -> list[Any]:
+        """The failed checks whose truth nothing asked for (a check written without ``assert``)."""
+        return [
+            check
+            for result in self.results
+            for check in getattr(result, "checks", ())
+            if not check.passed and not check.evaluated
+        ]
+
     def describe(self) -> str:
         """Every result in full, for the "llm verdicts" section of a failed test's report."""
         return "\n\n".join(result.describe() for result in self.results)

@@ -62,6 +62,13 @@ def read_completion(
     __tracebackhide__ = True
     data = as_dict(completion, JudgeResponseError, f"the endpoint {base_url} did not send a chat completion")
     model = str(data.get("model") or config.model)
+    error = data.get("error")
+    if error and not data.get("choices"):  # a proxy's failure sent with status 200
+        said = error.get("message") if isinstance(error, Mapping) else None
+        raise JudgeResponseError(
+            f"the endpoint {base_url} answered HTTP 200 with an error instead of a completion for model "
+            f"{model!r}: {said if isinstance(said, str) and said else error!r}"
+        )
     choice, message = first_choice(data, model, base_url)
     finish = choice.get("finish_reason")
     refusal = message.get("refusal")
@@ -74,6 +81,13 @@ def read_completion(
         )
     logprobs = choice.get("logprobs") or {}
     content = logprobs.get("content")
+    calls = message.get("tool_calls") or message.get("function_call")
+    if not content and calls and not (message.get("content") or "").strip():
+        raise JudgeResponseError(
+            f"model {model!r} answered with a {_tool_calls_text(calls)} instead of a word (finish_reason "
+            f"{finish!r}); the judge sends no tools: a proxy or server default that adds tools, or forces "
+            "a tool choice, must be turned off for the judge's requests"
+        )
     if not content:
         text = message.get("content")
         if content is not None and not (text.strip() if isinstance(text, str) else text):
@@ -138,6 +152,17 @@ def verdict_from_completion(
         latency_s=latency_s,
         expected=expected,
     )
+
+
+def _tool_calls_text(calls: Any) -> str:
+    """``tool call (lookup_order)``: what a tool-call answer called, as a message names it."""
+    items = calls if isinstance(calls, list) else [calls]
+    names = []
+    for item in items:
+        function = item.get("function", item) if isinstance(item, Mapping) else None
+        name = function.get("name") if isinstance(function, Mapping) else None
+        names.append(str(name) if name else "?")
+    return f"tool call ({', '.join(names)})"
 
 
 def first_choice(

@@ -11,7 +11,7 @@ import math
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, NamedTuple, NoReturn
 
-from .labels import DEFAULT_FALSE_LABELS, DEFAULT_TRUE_LABELS
+from .labels import DEFAULT_FALSE_LABELS, DEFAULT_TRUE_LABELS, normalize_token
 
 __all__ = [
     "DEFAULT_FALSE_LABELS",
@@ -26,17 +26,6 @@ __all__ = [
 ]
 
 PADDING_LOGPROB = -100.0
-_QUOTES = "\"'`\u201c\u201d\u2018\u2019"
-
-
-def normalize_token(token: str) -> str:
-    """Token text as a label: whitespace and quotes stripped, case-folded (``' "True'`` -> ``'true'``)."""
-    previous = None
-    text = token
-    while previous != text:
-        previous = text
-        text = text.strip().strip(_QUOTES)
-    return text.casefold()
 
 
 def is_padding(logprob: float) -> bool:
@@ -69,11 +58,19 @@ class Position:
         return ()
 
 
+MAX_POSITION_MASS = 1.01
+"""The most the alternatives at one position may add up to: a distribution, give or take rounding."""
+ROUNDING_LOGPROB = 1e-6
+"""A positive logprob up to this is rounding (read as probability 1); beyond it, not a probability."""
+
+
 def positions_from_logprobs(content: Iterable[Mapping[str, Any]]) -> list[Position]:
     """Positions from OpenAI's ``choices[0].logprobs.content`` (a list of token dicts).
 
-    A malformed entry raises ``JudgeResponseError`` naming it; a non-finite logprob counts as absent and
-    a positive one (rounding, or a broken server) as probability 1.
+    Numbers that cannot be probabilities are never read: a malformed entry, a NaN or infinite logprob, a
+    positive one beyond rounding, a token that is not text, or alternatives adding up to more than 1.01
+    raise ``JudgeResponseError`` naming the position, the token and the value. A token sent only as
+    ``bytes`` is decoded from them; a null logprob counts as absent.
     """
     if not isinstance(content, (list, tuple)):
         _malformed(f"logprobs.content is a {type(content).__name__}, not a list of token entries")
@@ -90,16 +87,18 @@ def positions_from_logprobs(content: Iterable[Mapping[str, Any]]) -> list[Positi
                 _malformed(
                     f"logprobs.content[{index}].top_logprobs[{rank}] is a {type(alt).__name__}, not an entry"
                 )
-            where = f"logprobs.content[{index}].top_logprobs[{rank}].logprob"
-            alternatives.append((str(alt.get("token", "")), _as_logprob(alt.get("logprob"), where)))
-        positions.append(
-            Position(
-                index=index,
-                token=str(entry.get("token", "")),
-                logprob=_as_logprob(entry.get("logprob"), f"logprobs.content[{index}].logprob"),
-                alternatives=tuple(alternatives),
-            )
+            where = f"logprobs.content[{index}].top_logprobs[{rank}]"
+            token = _as_token(alt, where)
+            alternatives.append((token, _as_logprob(alt.get("logprob"), where, token)))
+        token = _as_token(entry, f"logprobs.content[{index}]")
+        position = Position(
+            index=index,
+            token=token,
+            logprob=_as_logprob(entry.get("logprob"), f"logprobs.content[{index}]", token),
+            alternatives=tuple(alternatives),
         )
+        _check_mass(position)
+        positions.append(position)
     return positions
 
 
@@ -109,18 +108,59 @@ def _malformed(what: str) -> NoReturn:
     raise JudgeResponseError(f"malformed logprobs: {what}")
 
 
-def _as_logprob(value: Any, where: str = "logprob") -> float:
+def _as_token(entry: Mapping[str, Any], where: str) -> str:
+    """An entry's token text; decoded from its ``bytes`` when only they were sent."""
+    token = entry.get("token")
+    if isinstance(token, str):
+        return token
+    if token is not None:
+        _malformed(f"{where}.token is {token!r} ({_kind(token)}), not text: a token is sent as a string")
+    raw = entry.get("bytes")
+    if raw is None:
+        return ""
+    if not isinstance(raw, (list, tuple)) or not all(
+        isinstance(b, int) and not isinstance(b, bool) and 0 <= b <= 255 for b in raw
+    ):
+        _malformed(f"{where}.bytes is {raw!r}, not a list of byte values (0 to 255)")
+    return bytes(raw).decode("utf-8", "replace")
+
+
+def _kind(value: Any) -> str:
+    return "a JSON boolean" if isinstance(value, bool) else f"a {type(value).__name__}"
+
+
+def _as_logprob(value: Any, where: str = "logprob", token: str | None = None) -> float:
     if value is None:
         return float("-inf")
+    named = f"{where}.logprob"
+    of = "" if token is None else f" (token {token!r})"
     if isinstance(value, bool) or not isinstance(value, (int, float, str)):
-        _malformed(f"{where} is {value!r}, not a number")
+        _malformed(f"{named} is {value!r}{of}, not a number")
     try:
         number = float(value)
     except ValueError:
-        _malformed(f"{where} is {value!r}, not a number")
+        _malformed(f"{named} is {value!r}{of}, not a number")
     if not math.isfinite(number):
-        return float("-inf")  # NaN or infinite: absent, so no NaN reaches a verdict or a report
+        _malformed(f"{named} is {number!r}{of}: a logprob is a finite number at most 0")
+    if number > ROUNDING_LOGPROB:
+        _malformed(f"{named} is {number!r}{of}: a positive logprob is a probability above 1")
     return min(0.0, number)
+
+
+def _check_mass(position: Position) -> None:
+    """The alternatives at one position are a distribution: their probabilities add up to at most 1.01."""
+    best: dict[str, float] = {}
+    for token, logprob in position.alternatives:
+        if not is_padding(logprob) and (token not in best or logprob > best[token]):
+            best[token] = logprob
+    mass = math.fsum(math.exp(logprob) for logprob in best.values())
+    if mass > MAX_POSITION_MASS:
+        top = max(best.items(), key=lambda pair: pair[1])
+        _malformed(
+            f"the alternatives at logprobs.content[{position.index}] (sampled token {position.token!r}) "
+            f"add up to a probability of {mass:.2f}, more than 1: the largest is {top[0]!r} at "
+            f"{math.exp(top[1]):.2f}. They are not a distribution and are not read as a verdict"
+        )
 
 
 class Scores(NamedTuple):

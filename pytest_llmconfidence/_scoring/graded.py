@@ -17,7 +17,7 @@ from .._text import fmt_probability, shorten
 from .completion import read_completion, usage_of
 from .confidence import Position, is_padding, normalize_token
 from .prompts import question_parts
-from .results import Alternative, Check, Usage
+from .results import Alternative, Check, Usage, needed_threshold
 
 if TYPE_CHECKING:
     from .._settings import JudgeConfig
@@ -59,11 +59,8 @@ class _Graded(BaseModel):
         """Every check made on this result, in order."""
         return tuple(self._checks)
 
-    def _needed(self, threshold: float | None) -> float:
-        needed = self.threshold if threshold is None else float(threshold)
-        if not 0.0 <= needed <= 1.0:
-            raise ValueError(f"threshold must be between 0 and 1, got {threshold!r}")
-        return needed
+    def _needed(self, threshold: float | None, where: str) -> float:
+        return needed_threshold(threshold, self.threshold, where)
 
     def _keep_check(self, name: str, passed: bool, needed: float, score: float, text: str) -> Check:
         """A check made on this result, kept (the report lists it) and returned (the test asserts it)."""
@@ -128,7 +125,7 @@ class Score(_Graded):
         labels = [str(item) for item in self.scale]
         if label not in labels:
             raise ValueError(f"at_least({k!r}): not on the scale {', '.join(labels)}")
-        needed = self._needed(confidence)
+        needed = self._needed(confidence, "at_least(confidence=...)")
         mass = math.fsum(self.distribution.get(item, 0.0) for item in self.scale[labels.index(label) :])
         mass = min(1.0, mass)
         passed = mass >= needed
@@ -171,7 +168,7 @@ class Choice(_Graded):
         __tracebackhide__ = True
         if option not in self.options:
             raise ValueError(f"confident({option!r}): not one of the options {list(self.options)}")
-        needed = self._needed(threshold)
+        needed = self._needed(threshold, "confident(threshold=...)")
         score = self.distribution.get(option, 0.0)
         passed = self.value == option and self.confidence >= needed
         facts = f"{_shown(self.value)!r} at {fmt_probability(self.confidence, needed)}"

@@ -18,7 +18,7 @@ from .._report.records import record
 from .._text import fmt_probability, shorten
 from .completion import chat_choice, kind_of
 from .confidence import is_padding, positions_from_logprobs
-from .results import Alternative, Check, as_dict
+from .results import Alternative, Check, as_dict, needed_threshold
 
 __all__ = [
     "AGGREGATES",
@@ -176,9 +176,9 @@ class ResponseConfidence(BaseModel):
     def at_least(self, threshold: float, by: str = "geometric_mean") -> Check:
         """A check that holds when the aggregate ``by`` is at least ``threshold``."""
         __tracebackhide__ = True
-        if isinstance(threshold, bool) or not isinstance(threshold, (int, float)) or not 0 <= threshold <= 1:
-            raise ValueError(f"threshold must be a number between 0 and 1, got {threshold!r}")
-        needed = float(threshold)
+        if threshold is None:
+            raise TypeError("at_least() needs a threshold, a number from 0 to 1; got None")
+        needed = needed_threshold(threshold, 0.0, "at_least(threshold=...)")
         score = self.score(by)
         passed = score >= needed
         facts = f"{by} {fmt_probability(score, needed)}"

@@ -12,7 +12,16 @@ from pydantic import BaseModel, ConfigDict, PrivateAttr
 
 from .._text import fmt_probability, shorten, value_text, visible
 
-__all__ = ["Alternative", "Check", "Checks", "Usage", "Verdict", "as_dict", "usage_counts"]
+__all__ = [
+    "Alternative",
+    "Check",
+    "Checks",
+    "Usage",
+    "Verdict",
+    "as_dict",
+    "needed_threshold",
+    "usage_counts",
+]
 
 _FROZEN = ConfigDict(frozen=True, extra="forbid")
 
@@ -69,6 +78,21 @@ def as_dict(value: Any, error: type[Exception], what: str) -> dict[str, Any]:
     raise error(f"{what}; got {type(value).__name__}")
 
 
+def needed_threshold(value: Any, default: float, where: str) -> float:
+    """A check's threshold: ``default`` for None, else a number from 0 to 1.
+
+    ``True`` (1.0 to ``float()``) or ``"high"`` is a TypeError and 1.5 a ValueError, each naming ``where``
+    (``confident_true(threshold=...)``) and what was given.
+    """
+    if value is None:
+        return default
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise TypeError(f"{where} takes a number from 0 to 1, got {value!r} ({type(value).__name__})")
+    if not 0.0 <= value <= 1.0:
+        raise ValueError(f"{where}: threshold must be a number between 0 and 1, got {value!r}")
+    return float(value)
+
+
 class Check:
     """The result of ``confident_true``/``confident_false``/``at_least``: truthy when it holds.
 
@@ -76,7 +100,7 @@ class Check:
     with ``calibrated=True`` keeps the raw confidence beside its calibrated ``score``.
     """
 
-    __slots__ = ("kind", "passed", "raw", "score", "text", "threshold")
+    __slots__ = ("evaluated", "kind", "passed", "raw", "score", "text", "threshold")
 
     def __init__(
         self, kind: str, passed: bool, threshold: float, score: float, text: str, raw: float | None = None
@@ -87,8 +111,12 @@ class Check:
         self.score = score
         self.text = text
         self.raw = raw
+        self.evaluated = False
+        """Whether anything asked for its truth (``assert``, ``if``): a failed check nobody asked about
+        passes in silence, so the plugin warns about it at the end of its test."""
 
     def __bool__(self) -> bool:
+        self.evaluated = True
         return self.passed
 
     def __repr__(self) -> str:
@@ -204,10 +232,8 @@ class Verdict(BaseModel):
         return " ".join(f"{alt.token!r} {alt.probability:.2f}" for alt in tops)
 
     def _check(self, want: bool, threshold: float | None, calibrated: bool) -> Check:
-        needed = self.threshold if threshold is None else float(threshold)
-        if not 0.0 <= needed <= 1.0:
-            raise ValueError(f"threshold must be between 0 and 1, got {threshold!r}")
         name = "confident_true" if want else "confident_false"
+        needed = needed_threshold(threshold, self.threshold, f"{name}(threshold=...)")
         if calibrated and self.calibrated is None:
             raise ValueError(
                 f"{name}(calibrated=True) needs a calibration map: set llm_calibration_file "
