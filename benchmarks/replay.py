@@ -42,6 +42,13 @@ MODE = os.environ["BENCH_MODE"]
 BASE_URL = "{base_url}"
 
 
+def pytest_unconfigure(config):
+    import resource
+
+    with open(os.environ["BENCH_RSS"], "w") as handle:
+        handle.write(str(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss))
+
+
 def _answer(request):
     body = json.loads(request.content)
     top = [
@@ -101,6 +108,17 @@ def test_bare(n):
 """
 
 
+RSS_CONFTEST = """
+import os
+import resource
+
+
+def pytest_unconfigure(config):
+    with open(os.environ["BENCH_RSS"], "w") as handle:
+        handle.write(str(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss))
+"""
+
+
 def make_project(root: Path, n: int) -> None:
     (root / "suite").mkdir()
     (root / "suite" / "conftest.py").write_text(CONFTEST.format(base_url=BASE_URL))
@@ -109,6 +127,7 @@ def make_project(root: Path, n: int) -> None:
     (root / "suite" / "test_judged.py").write_text(JUDGED.format(n=n))
     (root / "suite" / "test_one.py").write_text(JUDGED.format(n=1))
     (root / "bare").mkdir()
+    (root / "bare" / "conftest.py").write_text(RSS_CONFTEST)
     (root / "bare" / "test_bare.py").write_text(BARE.format(n=n))
     (root / "bare" / "test_one.py").write_text(BARE.format(n=1))
     (root / "pytest.ini").write_text("[pytest]\nllm_model = bench-judge\nllm_summary = off\n")
@@ -121,14 +140,19 @@ def run(n: int = 1000, repeat: int = 3) -> dict[str, Any]:
         off = ("-p", "no:randomly", "-p", "no:xdist", "-p", "no:asyncio")
 
         walls: dict[str, list[float]] = {}
+        rss: dict[str, list[float]] = {}
+        rss_file = root / "rss"
 
-        def timed(mode: str, *args: str, record_mode: str | None = None, kind: str | None = None) -> float:
-            env = clean_env(BENCH_MODE=mode)
+        def timed(
+            mode: str, *args: str, record_mode: str | None = None, kind: str | None = None, size: str = "n"
+        ) -> float:
+            env = clean_env(BENCH_MODE=mode, BENCH_RSS=str(rss_file))
             if record_mode == "none":
                 env["CI"] = "true"
             wall, cpu = timed_run(pytest_cmd(*off, *args), root, env)
             if kind is not None:
                 walls.setdefault(kind, []).append(wall)
+                rss.setdefault(f"{kind}:{size}", []).append(float(rss_file.read_text()))
             return cpu
 
         timed("record", "suite", "--llm-record-mode=once")
@@ -155,9 +179,12 @@ def run(n: int = 1000, repeat: int = 3) -> dict[str, Any]:
                         kind=name,
                     )
                 )
-                one[name].append(timed(mode, f"{where}/test_one.py", *args, record_mode=record_mode))
+                one[name].append(
+                    timed(mode, f"{where}/test_one.py", *args, record_mode=record_mode, kind=name, size="1")
+                )
         times = {name: median(values) for name, values in samples.items()}
-        wall = {name: median(values) for name, values in walls.items()}
+        wall = {name: median(values[::2]) for name, values in walls.items()}
+        kb = {key: median(values) for key, values in rss.items()}
         single = {name: median(values) for name, values in one.items()}
     finally:
         shutil.rmtree(root, ignore_errors=True)
@@ -167,7 +194,11 @@ def run(n: int = 1000, repeat: int = 3) -> dict[str, Any]:
     marginal = {name: (times[name] - single[name]) / (n - 1) * 1000 for name in times}
     over_bare = {name: ms - marginal["bare"] for name, ms in marginal.items()}
     wall_over_bare = {name: (wall[name] - wall["bare"]) / n * 1000 for name in wall}
+    # Memory kept per test: the peak of the run of n tests over the run of one, per extra test.
+    kb_per_test = {name: (kb[f"{name}:n"] - kb[f"{name}:1"]) / (n - 1) for name in times}
     return {
+        "kb_per_test": kb_per_test,
+        "kb_per_test_over_bare": {name: k - kb_per_test["bare"] for name, k in kb_per_test.items()},
         "wall_seconds": wall,
         "wall_ms_per_test_over_bare": wall_over_bare,
         "n": n,
@@ -235,32 +266,44 @@ def run_calls(small: int = 1000, factor: int = 5, repeat: int = 3) -> dict[str, 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--n", type=int, default=1000, help="judged tests per run (default 1000)")
+    parser.add_argument(
+        "--sizes",
+        default="1000",
+        help="judged tests per module, comma-separated (default 1000; e.g. 1000,5000,10000)",
+    )
     parser.add_argument("--repeat", type=int, default=3, help="runs of each kind; the median is kept")
+    parser.add_argument("--no-calls", action="store_true", help="skip the many-calls-in-one-test benchmark")
     args = parser.parse_args()
-    calls = run_calls(small=max(args.n // 5, 20), repeat=args.repeat)
-    result = run(args.n, args.repeat)
-    print(f"{result['n']} judged tests, one pytest run each (median of {args.repeat})")
-    print(f"{'run':<18}{'CPU s':>9}{'x floor':>9}{'ms/test':>9}{'ms/test over bare':>19}")
-    for name, seconds in result["seconds"].items():
-        ratio = result["ratio_to_floor"][name]
-        per_test = result["ms_per_test"][name]
-        over = result["ms_per_test_over_bare"][name]
-        print(f"{name:<18}{seconds:>9.2f}{ratio:>9.2f}{per_test:>9.2f}{over:>19.2f}")
-    theirs = result["seconds"]["pytest-recording"] / result["seconds"]["cassettes"]
-    print(f"cassettes are {theirs:.2f}x faster than pytest-recording + vcrpy defaults")
-    wall = result["wall_ms_per_test_over_bare"]["cassettes"]
-    print(f"wall time over bare, first use included: {wall:.2f} ms per replayed test")
+    sizes = [int(size) for size in args.sizes.split(",")]
+    print(f"judged tests in one module, one pytest run each (median of {args.repeat}); CPU = user + system")
     print(
-        "goal (<= 1.5x floor, faster than pytest-recording, <= 2.5 ms wall/test over bare): "
-        + ("met" if result["goal_met"] else "NOT met")
+        f"{'tests':>7} {'run':<18}{'CPU s':>8}{'x floor':>9}{'ms/test':>9}{'over bare':>11}"
+        f"{'KB/test':>9}{'KB over bare':>13}"
     )
-    small, large = calls["calls"]["small"], calls["calls"]["large"]
-    print(
-        f"one test replaying {large} calls: {calls['seconds']['large']:.2f} s, {small} calls: "
-        f"{calls['seconds']['small']:.2f} s; ratio to {large // small}x the small one {calls['ratio']:.2f} "
-        f"(goal <= 1.2: {'met' if calls['goal_met'] else 'NOT met'})"
-    )
+    results = {}
+    for n in sizes:
+        result = results[n] = run(n, args.repeat)
+        for name, seconds in result["seconds"].items():
+            print(
+                f"{n:>7} {name:<18}{seconds:>8.2f}{result['ratio_to_floor'][name]:>9.2f}"
+                f"{result['ms_per_test'][name]:>9.2f}{result['ms_per_test_over_bare'][name]:>11.2f}"
+                f"{result['kb_per_test'][name]:>9.2f}{result['kb_per_test_over_bare'][name]:>13.2f}"
+            )
+        theirs = result["seconds"]["pytest-recording"] / result["seconds"]["cassettes"]
+        print(f"{n:>7} cassettes are {theirs:.2f}x faster than pytest-recording + vcrpy defaults", flush=True)
+    if len(sizes) > 1:
+        first = results[sizes[0]]["ms_per_test_over_bare"]["cassettes"]
+        for n in sizes[1:]:
+            ratio = results[n]["ms_per_test_over_bare"]["cassettes"] / first
+            print(f"ms per replayed test over bare at {n} against {sizes[0]}: {ratio:.2f}x")
+    if not args.no_calls:
+        calls = run_calls(small=max(sizes[0] // 5, 20), repeat=args.repeat)
+        small, large = calls["calls"]["small"], calls["calls"]["large"]
+        print(
+            f"one test replaying {large} calls: {calls['seconds']['large']:.2f} s, {small} calls: "
+            f"{calls['seconds']['small']:.2f} s; ratio to {large // small}x the small one {calls['ratio']:.2f} "
+            f"(goal <= 1.2: {'met' if calls['goal_met'] else 'NOT met'})"
+        )
 
 
 if __name__ == "__main__":

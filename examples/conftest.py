@@ -1,4 +1,4 @@
-"""Shows, at the end of the run, what the checks that fail on purpose said.
+"""Shows, at the end of the run, what the checks that fail on purpose said; the panel's harsh judge.
 
 The tests marked ``@on_purpose`` (a strict ``xfail``) fail on purpose: they show what a failed check
 looks like without turning the run red. pytest lists an expected failure by its reason only; this
@@ -8,6 +8,12 @@ section adds the assertion each one failed with, as a real failure would show it
 from __future__ import annotations
 
 import pytest
+from panel_judges import HARSH_JUDGE, harsh_messages
+
+
+def pytest_llmconfidence_build_messages(question, response, context, config):
+    """The panel's harsh judge gets its own prompt; every other judge keeps the default (None)."""
+    return harsh_messages(question, response) if config.model == HARSH_JUDGE else None
 
 
 @pytest.hookimpl(trylast=True)

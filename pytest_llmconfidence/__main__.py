@@ -144,7 +144,7 @@ _MERGED_LISTS = ("verdicts", "responses", "app_responses", "scores", "choices", 
 
 
 def _merge(args: argparse.Namespace) -> int:
-    from ._report.json_report import to_json
+    from ._report.json_report import dumps, to_json
     from ._report.summary import summarize
 
     records: list[dict[str, object]] = []
@@ -178,7 +178,7 @@ def _merge(args: argparse.Namespace) -> int:
             "them all):\n" + "\n".join(lines)
         )
     merged = summarize(records, band=band, threshold=threshold)
-    _write(args.output, json.dumps(to_json(merged), indent=2, ensure_ascii=False) + "\n", "merged report")
+    _write(args.output, dumps(to_json(merged)), "merged report")
     counts = f"{len(merged.verdicts)} verdicts in {len(owner)} tests"
     print(f"merged {len(args.reports)} reports: {counts} -> {args.output}")
     if not merged.cost.empty:

@@ -34,9 +34,13 @@ class RunState:
     Registered as a plugin of its own, so its hooks see the run's state without globals.
     """
 
-    def __init__(self, config: JudgeConfig) -> None:
+    def __init__(self, config: JudgeConfig, *, worker: bool = False) -> None:
         self.config = config
-        self.records: list[dict[str, Any]] = []
+        self.worker = worker
+        """On an xdist worker the records travel to the controller on the reports; none are kept here."""
+        self._packed: list[str] = []
+        """Each test report's records as one JSON text: compact while the run lasts, read at its end."""
+        self._records: list[dict[str, Any]] = []
         self.calibrate: Any = None
         self.written: list[Any] = []
         self._calibration: list[Any] | None = None
@@ -151,8 +155,31 @@ class RunState:
             self._summary = summarize(self.records, band=c.borderline, threshold=c.threshold)
         return self._summary
 
+    @property
+    def records(self) -> list[dict[str, Any]]:
+        """Every record the tests reported, in the order they arrived (read from the packed texts)."""
+        if self._packed:
+            import json
+
+            for text in self._packed:
+                self._records.extend(json.loads(text))
+            self._packed.clear()
+        return self._records
+
+    def has_records(self) -> bool:
+        """Whether any test reported a record (without reading them)."""
+        return bool(self._packed or self._records)
+
+    @pytest.hookimpl(trylast=True)
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
-        self.records.extend(getattr(report, "llm_records", ()))
+        """Keep the report's records as JSON text, and take them off the report (which pytest keeps
+        to the end of the run): a judged test costs the run a few hundred bytes, not its objects."""
+        found = getattr(report, "llm_records", None)
+        if found and not self.worker:
+            import json
+
+            self._packed.append(json.dumps(found))
+            del report.llm_records
         self.batch_queued.extend(getattr(report, "llm_batch_queued", ()))
 
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
@@ -164,7 +191,7 @@ class RunState:
 
                 name_batch(session.config, batch_id)
         github, c = os.environ.get("GITHUB_STEP_SUMMARY"), self.config
-        if (c.report or c.html or (github and self.records)) and not _worker(session.config):
+        if (c.report or c.html or (github and self.has_records())) and not _worker(session.config):
             from ._report.output import write_reports
 
             self.written = write_reports(
@@ -189,15 +216,16 @@ class RunState:
     def pytest_terminal_summary(self, terminalreporter: Any, config: pytest.Config) -> None:
         """The "llm confidence summary" section, the calibration report and the files written."""
         self.summarising = True
-        if (self.records or self.written) and not _worker(config):
+        if (self.has_records() or self.written) and not _worker(config):
             from ._report.terminal import write_terminal
 
             def extra() -> Any:
                 return config.hook.pytest_llmconfidence_summary(records=list(self.records), config=config)
 
             width = config.get_terminal_writer().fullwidth
+            summary = self.summary() if self.config.summary != "off" else None  # off: no records read
             write_terminal(
-                terminalreporter, self.summary(), self.config, width, extra, self.calibration(), self.written
+                terminalreporter, summary, self.config, width, extra, self.calibration(), self.written
             )
         if self.batch_lines and not _worker(config):
             terminalreporter.write_sep("=", "llm batch")
@@ -260,7 +288,7 @@ def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", MARKER_HELP)
-    state = RunState(_options.resolve_config(config))
+    state = RunState(_options.resolve_config(config), worker=_worker(config))
     if state.config.calibration_file is not None:
         from ._calibration.report import calibrator, load_maps
 
@@ -585,6 +613,10 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
         from ._recording.secrets import redact_report
 
         redact_report(report)
+    if call.when == "teardown":  # the test is over: its results (pydantic objects) are not kept
+        for key in (ITEM_RECORDS, WATCHER, TEST_ERROR):
+            if key in item.stash:
+                del item.stash[key]
     return report
 
 

@@ -8,6 +8,7 @@ from typing import Any
 import openai  # noqa: F401  (loaded once here, not again in every in-process inner run)
 import pytest
 from fake_openai import FakeOpenAI, Reply, completion, verdict
+from records_seen import RecordsSeen
 
 from pytest_llmconfidence import Judge, JudgeConfig, NoLogprobsError, Transport
 from pytest_llmconfidence._judge.transport import build_client
@@ -43,7 +44,9 @@ ANYIO_ON_ASYNCIO = """
     """
 
 
-def _run_async(judged: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, runner: str) -> Any:
+def _run_async(
+    judged: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, runner: str, seen: RecordsSeen | None = None
+) -> Any:
     if runner == "asyncio":
         monkeypatch.setenv("PYTEST_ADDOPTS", "-p asyncio")
         ini = judged.path.joinpath("tox.ini").read_text().rstrip("\n")
@@ -60,7 +63,7 @@ def _run_async(judged: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, runner:
             """
         )
     judged.makepyfile(ASYNC_TESTS.format(mark=mark))
-    return judged.inline_run("-s")
+    return judged.inline_run("-s", plugins=[seen] if seen is not None else [])
 
 
 @pytest.mark.parametrize("runner", ["asyncio", "anyio"])
@@ -75,15 +78,12 @@ def test_acheck_gives_the_same_verdict_under_pytest_asyncio_and_anyio(
     fake_openai.rule("capital", completion([("true", 0.90), (" True", 0.05), ("false", 0.03)]))
     fake_openai.rule("slow", Reply(verdict(0.9, 0.1), delay_s=0.2))
     fake_openai.max_in_flight = 0
-    reprec = _run_async(judged, monkeypatch, runner)
+    seen = RecordsSeen()
+    reprec = _run_async(judged, monkeypatch, runner, seen)
     reprec.assertoutcome(passed=2)
     assert "CLIENT AsyncOpenAI" in capfd.readouterr().out
     assert fake_openai.max_in_flight == 3
-    records = [
-        record
-        for report in reprec.getreports("pytest_runtest_logreport")
-        for record in getattr(report, "llm_records", None) or []
-    ]
+    records = seen.records
     verdicts = [r for r in records if r["kind"] == "verdict"]
     assert sorted(r["question"] for r in verdicts) == [
         "Is the capital right?",

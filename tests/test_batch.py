@@ -7,14 +7,11 @@ from typing import Any
 import openai  # noqa: F401  (loaded once here, not again in every in-process inner run)
 import pytest
 from fake_openai import FakeOpenAI, Reply, error, verdict
+from records_seen import RecordsSeen
 
 
-def _records(reprec: Any) -> list[dict[str, Any]]:
-    return [
-        record
-        for report in reprec.getreports("pytest_runtest_logreport")
-        for record in getattr(report, "llm_records", None) or []
-    ]
+def _records(seen: RecordsSeen) -> list[dict[str, Any]]:
+    return seen.records
 
 
 def test_many_returns_verdicts_in_input_order_whatever_finishes_first(
@@ -33,9 +30,10 @@ def test_many_returns_verdicts_in_input_order_whatever_finishes_first(
             assert [v.response for v in verdicts] == [f"answer {n}" for n in range(4)]
         """
     )
-    reprec = judged.inline_run()
+    seen = RecordsSeen()
+    reprec = judged.inline_run(plugins=[seen])
     reprec.assertoutcome(passed=1)
-    assert [r["question"] for r in _records(reprec)] == [f"question {n}?" for n in range(4)]
+    assert [r["question"] for r in _records(seen)] == [f"question {n}?" for n in range(4)]
 
 
 def test_many_keeps_at_most_concurrency_requests_in_flight(
@@ -157,9 +155,10 @@ def test_a_failure_raises_the_first_error_in_input_order_after_recording_earlier
             judge.many(["fine 0?", "fine 1?", "broken?", "fine 3?"], concurrency=2)
         """
     )
-    reprec = judged.inline_run()
+    seen = RecordsSeen()
+    reprec = judged.inline_run(plugins=[seen])
     reprec.assertoutcome(failed=1)
-    assert [r["question"] for r in _records(reprec)] == ["fine 0?", "fine 1?"]
+    assert [r["question"] for r in _records(seen)] == ["fine 0?", "fine 1?"]
     (failed,) = [r for r in reprec.getreports("pytest_runtest_logreport") if r.failed]
     assert "rejected the judge's request" in str(failed.longrepr)
     assert "max_tokens is too large" in str(failed.longrepr)

@@ -335,3 +335,13 @@ def test_a_preference_that_flipped_since_the_baseline_is_a_flip() -> None:
     assert (change.kind, change.old_value, change.new_value) == ("comparison", "a", "b")
     assert "flipped     t::a  a 0.70 -> b 0.70" in change.describe()
     assert math.isclose(result.matched, 1)
+
+
+def test_a_panel_names_its_members_as_they_were_asked_for() -> None:
+    """A server that answers as one model for several names keeps the panel's names apart."""
+    panel = pool(
+        [member(0.8, 0.2, "served"), member(0.3, 0.6, "served")], question="q", models=["strict", "lenient"]
+    )
+    assert panel.models == ("strict", "lenient")
+    assert [m["model"] for m in panel.to_record()["members"]] == ["strict", "lenient"]
+    assert "strict true 0.80, lenient false 0.60" in repr(panel)

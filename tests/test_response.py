@@ -14,6 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from openai.types.chat import ChatCompletion
 from openai.types.responses import Response
+from records_seen import RecordsSeen
 
 from pytest_llmconfidence import (
     ChoicePoint,
@@ -283,13 +284,10 @@ def test_response_confidence_is_recorded_in_the_test_that_made_it(pytester: pyte
             assert rc.at_least(0.9, by="min")
         """
     )
-    reprec = pytester.inline_run()
+    seen = RecordsSeen()
+    reprec = pytester.inline_run(plugins=[seen])
     reprec.assertoutcome(passed=1, failed=1)
-    records = {
-        r.nodeid.split("::")[-1]: r.llm_records
-        for r in reprec.getreports("pytest_runtest_logreport")
-        if getattr(r, "llm_records", None)
-    }
+    records = {r.nodeid.split("::")[-1]: found for r, found in seen.by_report if found}
     (good,) = records["test_good"]
     assert good["kind"] == "response"
     assert good["test_id"].endswith("::test_good")
@@ -375,15 +373,16 @@ def test_judge_ask_scores_a_models_answer_in_one_line(judged: pytest.Pytester, f
             assert not judge.ask([{"role": "user", "content": "France?"}], top_logprobs=2).at_least(0.9, by="min")
         """
     )
-    reprec = judged.inline_run()
+    seen = RecordsSeen()
+    reprec = judged.inline_run(plugins=[seen])
     reprec.assertoutcome(passed=1)
     first, second = (r.body for r in fake_openai.requests)
     assert first["model"] == "bot-model" and first["max_tokens"] == 20
     assert (first["logprobs"], first["top_logprobs"]) == (True, 20)
     assert first["messages"] == [{"role": "user", "content": "What is the capital of France?"}]
     assert (second["model"], second["top_logprobs"]) == ("fake-judge", 2)
-    (report,) = [r for r in reprec.getreports("pytest_runtest_logreport") if r.when == "call"]
-    assert [(r["kind"], r["model"], [c["passed"] for c in r["checks"]]) for r in report.llm_records] == [
+    (found,) = [records for r, records in seen.by_report if r.when == "call"]
+    assert [(r["kind"], r["model"], [c["passed"] for c in r["checks"]]) for r in found] == [
         ("response", "bot-model", [True]),
         ("response", "fake-judge", [False]),
     ]

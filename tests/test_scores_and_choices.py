@@ -41,6 +41,7 @@ def test_score_gives_the_distribution_the_value_and_the_mean_of_the_scale(
     (request,) = fake_openai.requests
     assert "exactly one of 1, 2, 3, 4, 5" in request.body["messages"][0]["content"]
     assert request.body["temperature"] == 0
+    assert request.body["max_tokens"] == 1  # every label of 1-5 is one token
     (score,) = json.loads((judged.path / "report.json").read_text())["scores"]
     assert score["kind"] == "score" and score["expected_label"] == "4"
     assert score["expected"] == pytest.approx(4.1579, abs=1e-4)
@@ -90,6 +91,7 @@ def test_choose_asks_by_letters_for_long_options_and_maps_them_back(
     assert '<td data-label="value">warm and friendly</td>' in html and "warm and friendly:0.75" in html
     user = fake_openai.requests[0].body["messages"][-1]["content"]
     assert "A. very formal\nB. warm and friendly\nC. rude" in user
+    assert fake_openai.requests[0].body["max_tokens"] == 1  # A, B, C: one token each
     (choice,) = json.loads((judged.path / "report.json").read_text())["choices"]
     assert choice["value"] == "warm and friendly" and choice["kind"] == "choice"
 
@@ -163,3 +165,13 @@ def test_a_two_token_split_keeps_the_sampled_tokens_probability(
     assert reading.distribution["1"] == pytest.approx(p_one * (1 - p_zero), abs=1e-12)
     assert math.fsum(reading.distribution.values()) <= 1.0 + 1e-12
     assert reading.token == "10"
+
+
+def test_a_graded_answer_asks_for_one_token_only_when_every_label_is_one_character() -> None:
+    """1-5 and A-C are one token in every tokenizer; 10 or a word may take two."""
+    from pytest_llmconfidence._scoring.graded import answer_tokens
+
+    assert answer_tokens(("1", "2", "3", "4", "5")) == 1
+    assert answer_tokens(("A", "B", "C")) == 1
+    assert answer_tokens(tuple(str(n) for n in range(11))) == 2
+    assert answer_tokens(("billing", "returns")) == 2

@@ -10,6 +10,11 @@ test records its cassette afresh under cassettes/examples/ (the old ones are rem
 test leaves no stale file behind). No network access and no API key are
 needed. Run it with ``make record-examples`` or ``python tools/record_examples.py [pytest args]``.
 
+``--missing`` records only the tests that have no cassette yet (record mode ``once``): the existing
+cassettes are kept and replayed as they are, never rewritten, e.g. after adding a test::
+
+    python tools/record_examples.py --missing examples/test_pairwise_and_panels.py
+
 The examples that fail on purpose are expected failures (exit status 0). Status 1 (a test failed) still
 writes the cassettes and counts as recorded here, since a new model may answer differently: the
 recording is then reviewed with ``make examples``; any other status (usage error, interrupted run, no
@@ -35,14 +40,17 @@ CASSETTES = ROOT / "cassettes" / "examples"
 CLEARED = ("CI", "OPENAI_API_KEY", "OPENAI_BASE_URL", "LLM_JUDGE_MODEL", "LLM_RECORD_MODE", "PYTEST_ADDOPTS")
 
 
-def record_suite(suite: str, pytest_args: list[str]) -> tuple[int, int]:
+def record_suite(suite: str, pytest_args: list[str], *, missing_only: bool = False) -> tuple[int, int]:
     """Re-record ``cassettes/<suite>/`` from ``pytest <suite>`` against the local model.
 
-    Returns pytest's exit status and how many cassettes were written.
+    With ``missing_only`` the existing cassettes are kept and only absent ones recorded (record mode
+    ``once``). Returns pytest's exit status and how many cassettes were written.
     """
     cassettes = ROOT / "cassettes" / suite
-    if cassettes.exists():
+    before = set(cassettes.rglob("*.yaml")) if cassettes.exists() else set()
+    if cassettes.exists() and not missing_only:
         shutil.rmtree(cassettes)
+        before = set()
     env = {name: value for name, value in os.environ.items() if name not in CLEARED}
     started = time.perf_counter()
     with serve() as base_url:
@@ -54,15 +62,15 @@ def record_suite(suite: str, pytest_args: list[str]) -> tuple[int, int]:
             sys.executable,
             "-m",
             "pytest",
-            suite,
+            *([] if missing_only and any(not arg.startswith("-") for arg in pytest_args) else [suite]),
             "-p",
             "no:cacheprovider",
-            "--llm-record-mode=all",
+            f"--llm-record-mode={'once' if missing_only else 'all'}",
             f"--llm-base-url={base_url}",
             *pytest_args,
         ]
         status = subprocess.call(command, cwd=ROOT, env=env)
-    recorded = len(list(cassettes.rglob("*.yaml"))) if cassettes.exists() else 0
+    recorded = len(set(cassettes.rglob("*.yaml")) - before) if cassettes.exists() else 0
     print(
         f"recorded {recorded} cassettes under {cassettes.relative_to(ROOT)}/ "
         f"in {time.perf_counter() - started:.1f} s (pytest exit status {status})"
@@ -72,7 +80,9 @@ def record_suite(suite: str, pytest_args: list[str]) -> tuple[int, int]:
 
 def main(argv: list[str]) -> int:
     # --llm-watch, as `make examples` runs them: the example app's own calls are scored too.
-    status, recorded = record_suite("examples", ["--llm-watch", *argv])
+    missing_only = "--missing" in argv
+    args = [arg for arg in argv if arg != "--missing"]
+    status, recorded = record_suite("examples", ["--llm-watch", *args], missing_only=missing_only)
     if status in (0, 1) and recorded:
         return 0
     return status or 1

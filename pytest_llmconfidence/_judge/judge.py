@@ -423,7 +423,12 @@ class Judge:
 
         def make(verdicts: list[Verdict]) -> PanelVerdict:
             found = pool(
-                verdicts, question=question, response=response, context=context, threshold=config.threshold
+                verdicts,
+                question=question,
+                response=response,
+                context=context,
+                threshold=config.threshold,
+                models=names,
             )
             return self._keep(found)
 
@@ -515,11 +520,14 @@ class Judge:
         messages = self.hooks.build_graded_messages(
             kind, question, response, context, labels, options, config
         )
-        params = chat_request(
-            config.model, messages, top_logprobs=config.top_logprobs, max_tokens=max(config.max_tokens, 2)
-        )
+        from .._scoring.graded import answer_tokens, graded_facts
 
-        from .._scoring.graded import graded_facts
+        params = chat_request(
+            config.model,
+            messages,
+            top_logprobs=config.top_logprobs,
+            max_tokens=max(config.max_tokens, answer_tokens(labels)),
+        )
 
         def finish(completion: Any, replayed: bool, latency: float) -> _T:
             __tracebackhide__ = True

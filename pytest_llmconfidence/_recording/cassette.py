@@ -678,6 +678,7 @@ class AtomicPersister:
                 "plugin should have scrubbed it.",
                 path=path,
             )
+        remove_stale_temp_files(path)
         try:
             write_atomic(path, data)
         except OSError as exc:
@@ -793,7 +794,6 @@ class ActiveCassette:
     def __enter__(self) -> ActiveCassette:
         __tracebackhide__ = True
         secrets: set[str] = _secrets.known()
-        remove_stale_temp_files(self.path)
         before_record_request, before_record_response = self._filters(secrets)
         cassette = LLMCassette(
             path=str(self.path),

@@ -213,6 +213,9 @@ class Change:
         return f"{self.what:<11} {self.test_id}  {old} -> {new}{moved}  [{self.model}]  {question!r}".rstrip()
 
 
+_KINDS = ("flipped", "dropped", "rose", "now_failing", "new", "gone")
+
+
 @dataclass
 class Comparison:
     """What changed between an earlier report (``old``) and this one (``new``)."""
@@ -266,13 +269,18 @@ class Comparison:
         return sorted({change.test_id for change in self.of(what)})
 
     def counts(self) -> dict[str, int]:
-        names = ("flipped", "dropped", "rose", "now_failing", "new", "gone")
-        return {name: len(self.of(name)) for name in names}
+        counts = dict.fromkeys(_KINDS, 0)
+        for change in self.changes:
+            counts[change.what] += 1
+        return counts
 
     def per_model(self) -> dict[str, dict[str, int]]:
+        """The counts of each model's changes, in one pass over the changes."""
         models: dict[str, dict[str, int]] = {}
         for change in self.changes:
-            counts = models.setdefault(change.model, dict.fromkeys(self.counts(), 0))
+            counts = models.get(change.model)
+            if counts is None:
+                counts = models[change.model] = dict.fromkeys(_KINDS, 0)
             counts[change.what] += 1
         return dict(sorted(models.items()))
 

@@ -48,6 +48,8 @@ details summary { cursor: pointer; }
 details dl { display: grid; grid-template-columns: max-content 1fr; gap: 2px 12px; margin: 8px 0 4px; }
 details dt { color: var(--muted); }
 details dd { margin: 0; white-space: pre-wrap; word-break: break-word; }
+table.long { table-layout: fixed; }
+.compact pre { margin: 4px 0 8px; font-size: 12px; white-space: pre; overflow-x: auto; }
 code { font-family: ui-monospace, SFMono-Regular, Menlo, monospace; font-size: 12px; }
 .iv { color: var(--muted); font-size: 11px; }
 .note { color: var(--muted); font-size: 12px; margin: 4px 0 0; }
@@ -396,9 +398,63 @@ def _details(record: Mapping[str, Any], *, open_: bool = False) -> str:
     )
 
 
-def _verdict_rows(summary: Summary) -> str:
-    rows = []
+FULL_ROWS = 1000
+"""Up to this many verdicts, every one is a row of the table, details included."""
+LOWEST_ROWS = 200
+FAILED_ROWS = 1000
+OPEN_FAILED = 100
+"""Up to this many failing verdicts in the table have their details open."""
+"""Past FULL_ROWS, the table holds the lowest LOWEST_ROWS and the first FAILED_ROWS failing verdicts; the
+rest are listed compactly, by module, in collapsed sections (a page that opens quickly at 100,000)."""
+
+
+_LONG_COLUMNS = (
+    "<colgroup>"
+    + "".join(f'<col style="width:{width}%">' for width in (24, 7, 11, 9, 10, 8, 31))
+    + "</colgroup>"
+)
+
+
+def _in_full(summary: Summary) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """(the verdicts shown in full, lowest confidence first; the others, by test id)."""
     ordered = sorted(summary.verdicts, key=lambda r: (_num(r.get("confidence")), str(r.get("test_id"))))
+    if len(ordered) <= FULL_ROWS:
+        return ordered, []
+    failed = [r for r in ordered if check_status(r, summary.band) == "failed"][:FAILED_ROWS]
+    chosen = {id(r) for r in ordered[:LOWEST_ROWS]} | {id(r) for r in failed}
+    full = [r for r in ordered if id(r) in chosen]
+    rest = sorted((r for r in ordered if id(r) not in chosen), key=lambda r: str(r.get("test_id")))
+    return full, rest
+
+
+def _compact_section(summary: Summary, rest: Sequence[Mapping[str, Any]]) -> str:
+    """The verdicts not shown in full: one collapsed section per module, a line per verdict."""
+    modules: dict[str, list[str]] = {}
+    for record in rest:
+        module, _, name = str(record.get("test_id")).partition("::")
+        line = (
+            f"{_num(record.get('confidence')):.3f} {value_text(record.get('value'))} "
+            f"{check_status(record, summary.band)} {name or module}"
+        )
+        modules.setdefault(module, []).append(line)
+    parts = "".join(
+        f"<details><summary>{_e(module)} ({plural(len(lines), 'verdict')})</summary>"
+        f"<pre>{_e(chr(10).join(lines))}</pre></details>"
+        for module, lines in modules.items()
+    )
+    return (
+        f"<h2>The other {plural(len(rest), 'verdict')}, by module</h2>"
+        '<p class="note">confidence, verdict, check and test, a line each; the table above shows the lowest '
+        f"{LOWEST_ROWS} and the failing ones in full. The JSON report (--llm-report) has every field.</p>"
+        f'<div class="compact">{parts}</div>'
+    )
+
+
+def _verdict_rows(summary: Summary, ordered: Sequence[Mapping[str, Any]]) -> str:
+    """The table's rows; a failing verdict's details open, unless so many fail that the page would be slow."""
+    rows = []
+    failing = sum(1 for record in ordered if check_status(record, summary.band) == "failed")
+    open_failed = failing <= OPEN_FAILED
     for record in ordered:
         status = check_status(record, summary.band)
         label = "failed, borderline" if status == "failed" and record.get("borderline") else status
@@ -415,7 +471,7 @@ def _verdict_rows(summary: Summary) -> str:
             f'<td class="num" data-label="threshold">{checked_threshold(record):.2f}</td>'
             f'<td class="status {status}">{_e(label)}</td>'
             f"<td>{'replayed' if record.get('replayed') else 'live'}</td>"
-            f'<td class="wide">{_details(record, open_=status == "failed")}</td></tr>'
+            f'<td class="wide">{_details(record, open_=open_failed and status == "failed")}</td></tr>'
         )
     return "".join(rows)
 
@@ -616,11 +672,16 @@ def report_sections(
         "<h2>Verdicts, lowest confidence first</h2>",
     ]
     if summary.verdicts:
+        full, rest = _in_full(summary)
+        # A long table is laid out from its column widths, not by measuring every cell: it opens fast.
+        long = '<table class="verdicts long">' + _LONG_COLUMNS if rest else '<table class="verdicts">'
         sections.append(
-            '<table class="verdicts"><thead><tr><th>test</th><th>verdict</th><th>confidence</th>'
+            f"{long}<thead><tr><th>test</th><th>verdict</th><th>confidence</th>"
             "<th>threshold</th><th>check</th><th>source</th><th>question (click for details)</th></tr>"
-            f"</thead><tbody>{_verdict_rows(summary)}</tbody></table>"
+            f"</thead><tbody>{_verdict_rows(summary, full)}</tbody></table>"
         )
+        if rest:
+            sections.append(_compact_section(summary, rest))
     else:
         sections.append("<p>No verdicts in this run.</p>")
     if summary.responses:

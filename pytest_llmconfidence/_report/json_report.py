@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import json
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from .summary import Summary, by_test, check_status
 
-__all__ = ["REPORT_VERSION", "to_json"]
+__all__ = ["REPORT_VERSION", "dumps", "to_json"]
 
 REPORT_VERSION = 1
 
@@ -39,3 +40,21 @@ def to_json(summary: Summary, calibration: Sequence[Any] | None = None) -> dict[
         data["summary"]["app_responses"] = summary.app.to_dict()  # type: ignore[index]
         data["app_responses"] = by_test(summary.app_responses)
     return data
+
+
+def dumps(data: Mapping[str, Any]) -> str:
+    """A report as text: indented, with each record of a list (a verdict, a response…) on a line of its own.
+
+    One record per line keeps the file readable and its diffs short, and lets the C encoder write each
+    record: a report of 100,000 verdicts is written in a second, not a minute as with ``indent=2``.
+    """
+    parts = []
+    for key, value in data.items():
+        name = json.dumps(key, ensure_ascii=False)
+        if isinstance(value, list) and value and all(isinstance(item, Mapping) for item in value):
+            items = ",\n    ".join(json.dumps(item, ensure_ascii=False) for item in value)
+            parts.append(f"  {name}: [\n    {items}\n  ]")
+        else:
+            text = json.dumps(value, indent=2, ensure_ascii=False).replace("\n", "\n  ")
+            parts.append(f"  {name}: {text}")
+    return "{\n" + ",\n".join(parts) + "\n}\n"

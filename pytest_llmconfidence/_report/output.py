@@ -6,7 +6,6 @@ writes them, each atomically, and says what it wrote or could not write.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -53,12 +52,12 @@ def write_reports(
             written.append(Written(label, path))
 
     if json_path is not None:
-        from .json_report import to_json
+        from .json_report import dumps, to_json
 
         data = to_json(summary, calibration)
         if baseline is not None:
             data["baseline"] = baseline.to_dict()
-        text = redact(json.dumps(data, indent=2, ensure_ascii=False), secrets) + "\n"
+        text = redact(dumps(data), secrets)
         attempt("llm confidence report (JSON)", json_path, lambda: write_atomic(json_path, text))
     if html_path is not None:
         from .html import render_html

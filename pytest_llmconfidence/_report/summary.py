@@ -137,7 +137,7 @@ class Summary:
     def empty(self) -> bool:
         return not (self.verdicts or self.responses or self.graded or self.comparisons or self.panels)
 
-    @property
+    @functools.cached_property
     def thresholds(self) -> tuple[float, ...]:
         """The thresholds the verdicts' checks used, most used first (ties: first met); with no checks,
         the run's default. The first is the one the histograms draw."""

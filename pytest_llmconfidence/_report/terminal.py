@@ -259,7 +259,7 @@ def plain(lines: Iterable[Line]) -> list[str]:
 
 def write_terminal(
     terminal: Any,
-    summary: Summary,
+    summary: Summary | None,
     config: Any,
     width: int,
     extra: Callable[[], Iterable[Any]] = tuple,
@@ -275,7 +275,7 @@ def write_terminal(
     from .._recording.secrets import Redacting
 
     terminal = Redacting(terminal)
-    if summary.has_records and config.summary != "off":
+    if summary is not None and summary.has_records and config.summary != "off":
         terminal.write_sep("=", "llm confidence summary")
         for line in summary_lines(summary, config.summary, width=width):
             for text, markup in line:

@@ -200,6 +200,12 @@ def _fmt(value: float | None) -> str:
     return "-" if value is None else f"{value:.2f}"
 
 
+def answer_tokens(labels: Sequence[str]) -> int:
+    """The completion tokens a graded answer needs: 1 when every label is one character (a digit or a
+    letter, one token in every tokenizer: ``1``-``5``, ``A``-``E``), else 2 (``10``, ``billing``)."""
+    return 1 if all(len(label.strip()) == 1 for label in labels) else 2
+
+
 def choice_labels(options: Sequence[str]) -> tuple[str, ...]:
     """The options themselves when each is one short word and they normalise apart; else A, B, C…"""
     normalised = [normalize_token(option) for option in options]

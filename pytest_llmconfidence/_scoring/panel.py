@@ -34,10 +34,18 @@ def pool(
     response: str | None = None,
     context: str | None = None,
     threshold: float = 0.9,
+    models: Sequence[str] | None = None,
 ) -> PanelVerdict:
-    """The panel's verdict: the mean normalized p_true, its value and confidence, and the agreement."""
+    """The panel's verdict: the mean normalized p_true, its value and confidence, and the agreement.
+
+    ``models`` names the members as they were asked for (default: the model each verdict says answered;
+    a server that serves one model under several names answers as that one).
+    """
     if not verdicts:
         raise ValueError("a panel needs at least one verdict")
+    names = tuple(models) if models is not None else tuple(verdict.model for verdict in verdicts)
+    if len(names) != len(verdicts):
+        raise ValueError(f"a panel of {len(verdicts)} verdicts needs as many model names, got {names!r}")
     p_true = math.fsum(member_p_true(verdict) for verdict in verdicts) / len(verdicts)
     p_false = 1.0 - p_true
     value: bool | None
@@ -56,6 +64,7 @@ def pool(
         p_false=p_false,
         agreement=agreeing / len(verdicts),
         verdicts=tuple(verdicts),
+        models=names,
         question=question,
         response=response,
         context=context,
@@ -89,6 +98,8 @@ class PanelVerdict(BaseModel):
     p_false: float
     agreement: float
     verdicts: tuple[Verdict, ...]
+    models: tuple[str, ...]
+    """The members' models as the panel asked for them, in order (``verdicts[i].model`` is who answered)."""
     question: str
     response: str | None = None
     context: str | None = None
@@ -101,17 +112,13 @@ class PanelVerdict(BaseModel):
     _checks: list[Check] = PrivateAttr(default_factory=list)
 
     @property
-    def models(self) -> tuple[str, ...]:
-        """The members' models, in order."""
-        return tuple(verdict.model for verdict in self.verdicts)
-
-    @property
     def checks(self) -> tuple[Check, ...]:
         """Every check made on this panel verdict, in order."""
         return tuple(self._checks)
 
     def _members_text(self) -> str:
-        return ", ".join(f"{v.model} {value_text(v.value)} {v.confidence:.2f}" for v in self.verdicts)
+        pairs = zip(self.models, self.verdicts, strict=True)
+        return ", ".join(f"{name} {value_text(v.value)} {v.confidence:.2f}" for name, v in pairs)
 
     def _agreement_text(self) -> str:
         agreeing = round(self.agreement * len(self.verdicts))
@@ -170,9 +177,9 @@ class PanelVerdict(BaseModel):
             f"panel:      {value_text(self.value)} at {self.confidence:.4f} (p_true {self.p_true:.4f}; "
             f"threshold {self.threshold:.2f}); {self._agreement_text()}"
         )
-        for verdict in self.verdicts:
+        for name, verdict in zip(self.models, self.verdicts, strict=True):
             lines.append(
-                f"  {verdict.model}: {value_text(verdict.value)} {verdict.confidence:.4f} "
+                f"  {name}: {value_text(verdict.value)} {verdict.confidence:.4f} "
                 f"(normalized p_true {member_p_true(verdict):.4f}, coverage {verdict.coverage:.4f})"
             )
         lines.extend(f"check:      {check.text}" for check in self._checks)
@@ -186,16 +193,15 @@ class PanelVerdict(BaseModel):
         """
         data = self.model_dump(mode="json", exclude={"verdicts"})
         data["kind"] = "panel"
-        data["models"] = list(self.models)
         data["members"] = [
             {
-                "model": verdict.model,
+                "model": name,
                 "value": verdict.value,
                 "confidence": verdict.confidence,
                 "p_true": member_p_true(verdict),
                 "coverage": verdict.coverage,
             }
-            for verdict in self.verdicts
+            for name, verdict in zip(self.models, self.verdicts, strict=True)
         ]
         data["checks"] = [check.to_dict() for check in self._checks]
         return data

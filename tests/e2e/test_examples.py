@@ -25,6 +25,9 @@ PASSING = [
     "test_chat_app.py::TestCompareResponses::test_the_clearest_prompt_gets_the_surest_answer",
     "test_chat_app.py::TestCompareResponses::test_answers_without_logprobs_are_counted_not_scored",
     "test_grading.py::TestChoices::test_password_trouble_goes_to_the_account_team",
+    "test_pairwise_and_panels.py::TestPairwise::test_the_judge_is_pulled_to_the_answer_it_sees_first",
+    "test_pairwise_and_panels.py::TestPanel::test_both_judges_call_the_order_status_reply_polite",
+    "test_pairwise_and_panels.py::TestPanel::test_every_judge_call_of_a_marked_test_is_a_panel",
 ]
 ON_PURPOSE = [
     "test_support_bot.py::TestPolicy::test_late_returns_are_refused_citing_the_window",
@@ -35,6 +38,8 @@ ON_PURPOSE = [
     "test_chat_app.py::TestPromptSanity::test_a_random_words_prompt_is_understood",
     "test_grading.py::TestScores::test_the_order_status_reply_is_rated_polite",
     "test_grading.py::TestChoices::test_a_late_return_goes_to_the_returns_team",
+    "test_pairwise_and_panels.py::TestPairwise::test_the_greeting_prompt_answers_better_than_random_words",
+    "test_pairwise_and_panels.py::TestPanel::test_the_rude_reply_is_not_called_polite",
 ]
 
 
@@ -57,10 +62,18 @@ def test_the_examples_replay_offline_green_with_their_failures_shown(examples: p
     )
     assert result.ret == pytest.ExitCode.OK
     result.assert_outcomes(passed=len(PASSING), xfailed=len(ON_PURPOSE))
-    result.stdout.fnmatch_lines(["11 verdicts in 11 tests: 11 replayed, 0 live"])
-    result.stdout.fnmatch_lines(["1 score and 2 choices: 2 of 3 checks failed*"])
+    result.stdout.fnmatch_lines(["17 verdicts in 14 tests: 17 replayed, 0 live"])
     result.stdout.fnmatch_lines(
-        ["6 app responses in 4 tests: 5 scored (5 replayed, 0 live), 1 skipped (no logprobs 1)"]
+        [
+            "1 score and 2 choices: 2 of 3 checks failed*",
+            "4 comparisons (both orders): 4 inconsistent across orders; mean position bias +0.42; "
+            "1 of 1 check failed",
+            "3 panels: mean agreement 1.00; 0 undecided; 1 of 3 checks failed",
+            "  smollm2-135m-instruct ~ smollm2-135m-instruct-harsh: agreed on 3 of 3 panels (1.00), kappa 1.00",
+        ]
+    )
+    result.stdout.fnmatch_lines(
+        ["10 app responses in 6 tests: 9 scored (9 replayed, 0 live), 1 skipped (no logprobs 1)"]
     )
     result.stdout.fnmatch_lines_random([f"PASSED examples/{name}" for name in PASSING])
     result.stdout.fnmatch_lines_random([f"XFAIL examples/{name}*on purpose*" for name in ON_PURPOSE])
@@ -74,7 +87,13 @@ def test_the_examples_replay_offline_green_with_their_failures_shown(examples: p
         ]
     )
     result.stdout.fnmatch_lines(["*confident_false failed: undecided (no false/true among the top tokens)*"])
-    result.stdout.fnmatch_lines(["These 8 tests failed as expected; every other check passed.*"])
+    result.stdout.fnmatch_lines(
+        [
+            "*assert <prefers failed: b at 0.09, needed a >= 0.30; the order decided: A first chose a 0.16, "
+            "B first chose b 0.16; position bias +0.41; q='Which response greets the user better?'>",
+        ]
+    )
+    result.stdout.fnmatch_lines(["These 10 tests failed as expected; every other check passed.*"])
     assert (examples.path / "reports" / "examples.html").stat().st_size > 0
 
 
