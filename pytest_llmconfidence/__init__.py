@@ -27,12 +27,13 @@ if TYPE_CHECKING:
     from ._scoring.pairwise import PairOrder, Preference
     from ._scoring.panel import PanelVerdict
     from ._scoring.response import ChoicePoint, ResponseConfidence, TokenConfidence, response_confidence
-    from ._scoring.results import Alternative, Check, Checks, Usage, Verdict
+    from ._scoring.results import Alternative, CascadeStep, Check, Checks, Usage, Verdict
     from ._settings import JudgeConfig
 
 __all__ = [
     "Alternative",
     "BudgetExceededError",
+    "CascadeStep",
     "CassetteCorruptError",
     "CassetteMissError",
     "CassetteSecretError",
@@ -74,6 +75,7 @@ _LAZY = {
     "ReportFileError": "._errors",
     "UnassertedCheckWarning": "._errors",
     "Alternative": "._scoring.results",
+    "CascadeStep": "._scoring.results",
     "Check": "._scoring.results",
     "Checks": "._scoring.results",
     "Usage": "._scoring.results",

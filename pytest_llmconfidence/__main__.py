@@ -16,6 +16,23 @@ from pathlib import Path
 from typing import Any
 
 
+def _accuracy(option: str) -> Any:
+    """An argparse type: a number strictly between 0 and 1."""
+
+    def convert(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            value = float("nan")
+        if not 0.0 < value < 1.0:
+            raise argparse.ArgumentTypeError(
+                f"{option} takes a number between 0 and 1 (such as 0.9), got {text!r}"
+            )
+        return value
+
+    return convert
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="pytest-llmconfidence",
@@ -53,6 +70,23 @@ def _parser() -> argparse.ArgumentParser:
         help="write the fitted maps here (use it as llm_calibration_file); refused maps are not written",
     )
     calibrate.add_argument("--json", type=Path, default=None, help="write the metrics as JSON here")
+    calibrate.add_argument(
+        "--certify",
+        type=_accuracy("--certify"),
+        nargs="+",
+        default=None,
+        metavar="ACCURACY",
+        help=(
+            "per model, the lowest confidence whose verdicts are right at least this share of the time "
+            "with probability 1 - delta (e.g. --certify 0.9 0.95); --out writes them beside the maps"
+        ),
+    )
+    calibrate.add_argument(
+        "--delta",
+        type=_accuracy("--delta"),
+        default=0.1,
+        help="the chance a certificate may be wrong (default: 0.1)",
+    )
     compare = commands.add_parser(
         "compare",
         help="what changed between two JSON reports: flips, confidence moves, checks now failing, new, gone",
@@ -207,8 +241,8 @@ def _load_records(path: Path) -> list[dict[str, object]]:
     wrong = wrong_entry(data)
     if wrong:
         raise SystemExit(f"error: {path} is not a report as --llm-report writes it: {wrong}")
-    scores = data.get("scores")
-    records = [*verdicts, *(scores if isinstance(scores, list) else ())]
+    graded = [data.get(key) for key in ("scores", "choices")]
+    records = [*verdicts, *(entry for kind in graded if isinstance(kind, list) for entry in kind)]
     return [record for record in records if isinstance(record, dict)]
 
 
@@ -237,6 +271,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "merge":
         return _merge(args)
     from ._calibration import report as _calibration
+    from ._calibration.fit import save_maps
+    from ._calibration.labelled import VERDICTS
 
     if args.bins < 1:
         raise SystemExit("error: --bins must be 1 or more")
@@ -252,19 +288,32 @@ def main(argv: Sequence[str] | None = None) -> int:
         seed=args.seed,
         train_fraction=args.train_fraction,
         resamples=args.resamples,
+        certify_for=args.certify or (),
+        delta=args.delta,
     )
     for line in _calibration.report_lines(reports):
         print(line)
     if args.out is not None:
-        maps = {r.model: r.map for r in reports if r.map is not None and r.question == _calibration.VERDICTS}
+        maps = {r.model: r.map for r in reports if r.map is not None and r.question == VERDICTS}
         for report in reports:
-            if report.question == _calibration.VERDICTS and report.map is None:
+            if report.question == VERDICTS and report.map is None:
                 print(f"no map written for {report.model}: {report.map_sentence}", file=sys.stderr)
-        if not maps:
-            print("no map fitted: nothing written to", args.out, file=sys.stderr)
+        certified: dict[str, dict[str, Any]] = {}
+        for report in reports:
+            found = [c for c in report.certified if c.threshold is not None]
+            if found:
+                certified.setdefault(report.model, {})[report.question] = found
+        if not maps and not certified:
+            what = "no map fitted and no threshold certified" if args.certify else "no map fitted"
+            print(f"{what}: nothing written to", args.out, file=sys.stderr)
             return 1
-        _calibration.save_maps(args.out, maps)
-        print(f"calibration map written to {args.out} (set llm_calibration_file to use it)")
+        save_maps(args.out, maps, certified=certified)
+        written = " and ".join(
+            part
+            for part, present in (("calibration map", maps), ("certified thresholds", certified))
+            if present
+        )
+        print(f"{written} written to {args.out} (set llm_calibration_file to use it)")
     if args.json is not None:
         _write(args.json, json.dumps([r.to_dict() for r in reports], indent=2) + "\n", "calibration metrics")
     return 0

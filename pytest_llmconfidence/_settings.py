@@ -87,16 +87,22 @@ class JudgeConfig:
     watch_strict: bool = False
     progress_delay: float | None = 2.0
     """Seconds a live judge call waits before ``-v`` prints a line about it; None: never (``off``)."""
+    certified: float | None = None
+    """The certified accuracy every check without a threshold asks for (``llm_certified``); None: off."""
+    cascade: tuple[str, ...] = ()
+    """The models a verdict escalates through (``llm_cascade``); empty: one model."""
+    cascade_accuracy: float = 0.9
+    """The certified accuracy a cascade's verdict must reach to stop escalating (``llm_cascade_accuracy``)."""
     panel: tuple[str, ...] = ()
     """The models every ``judge(...)`` asks as a panel (``llm_panel``, the marker's ``panel=``)."""
+    secret_env: tuple[str, ...] = ()
+    """Environment variables whose values are secrets too (``llm_secret_env``)."""
     prices: tuple[tuple[str, Any], ...] = ()
     """The ``llm_prices`` lines: (model, ``Price``) pairs over the shipped price table."""
     prices_file: Path | None = None
     """A TOML or JSON file of model prices (``llm_prices_file``), read over the shipped table."""
     max_cost: float | None = None
     """The most the run may spend on live judge calls, in dollars (``--llm-max-cost``); None: no limit."""
-    secret_env: tuple[str, ...] = ()
-    """Environment variables whose values are secrets too (``llm_secret_env``)."""
 
     def __init__(self, **values: Any) -> None:
         unknown = sorted(set(values) - set(_JUDGE_FIELDS))
@@ -265,27 +271,25 @@ def _seconds_or_off(name: str) -> Callable[[Any], float | None]:
     return check
 
 
-def _prices(name: str) -> Callable[[Any], tuple[tuple[str, Any], ...]]:
-    def check(value: Any) -> tuple[tuple[str, Any], ...]:
-        from ._report.cost import parse_price_lines
-
-        try:
-            return tuple(parse_price_lines(value).items())
-        except ValueError as exc:
-            raise ConfigValueError(f"{name}: {exc}") from None
+def _accuracy_or_off(name: str) -> Callable[[Any], float | None]:
+    def check(value: Any) -> float | None:
+        text = str(value).strip().lower()
+        if text in ("", "off", "none"):
+            return None
+        return _accuracy(name)(value)
 
     return check
 
 
-def _dollars(name: str) -> Callable[[Any], float]:
+def _accuracy(name: str) -> Callable[[Any], float]:
     def check(value: Any) -> float:
         try:
-            number = float(str(value).strip().lstrip("$"))
+            number = float(str(value).strip()) if not isinstance(value, bool) else float("nan")
         except ValueError:
             number = float("nan")
-        if isinstance(value, bool) or not 0.0 <= number < float("inf"):
+        if not 0.0 < number < 1.0:
             raise ConfigValueError(
-                f"{name}: {value!r} is not valid; valid values are an amount of dollars >= 0, e.g. 5.00"
+                f"{name}: {value!r} is not valid; valid values are accuracies between 0 and 1, such as 0.9"
             )
         return number
 
@@ -334,6 +338,33 @@ def check_labels(config: JudgeConfig, where: str) -> JudgeConfig:
     return config
 
 
+def _prices(name: str) -> Callable[[Any], tuple[tuple[str, Any], ...]]:
+    def check(value: Any) -> tuple[tuple[str, Any], ...]:
+        from ._report.cost import parse_price_lines
+
+        try:
+            return tuple(parse_price_lines(value).items())
+        except ValueError as exc:
+            raise ConfigValueError(f"{name}: {exc}") from None
+
+    return check
+
+
+def _dollars(name: str) -> Callable[[Any], float]:
+    def check(value: Any) -> float:
+        try:
+            number = float(str(value).strip().lstrip("$"))
+        except ValueError:
+            number = float("nan")
+        if isinstance(value, bool) or not 0.0 <= number < float("inf"):
+            raise ConfigValueError(
+                f"{name}: {value!r} is not valid; valid values are an amount of dollars >= 0, e.g. 5.00"
+            )
+        return number
+
+    return check
+
+
 def _hosts(name: str) -> Callable[[Any], tuple[Any, ...]]:
     def check(value: Any) -> tuple[Any, ...]:
         from ._recording.hosts import parse_hosts
@@ -362,8 +393,8 @@ def _labels(name: str) -> Callable[[Any], tuple[str, ...]]:
     return check
 
 
-def _models(name: str) -> Callable[[Any], tuple[str, ...]]:
-    """A panel's models: none (no panel), or at least two distinct model names."""
+def _models(name: str, what: str = "panel") -> Callable[[Any], tuple[str, ...]]:
+    """A panel's (or a cascade's) models: none, or at least two distinct model names."""
 
     def check(value: Any) -> tuple[str, ...]:
         if value is None:
@@ -375,7 +406,7 @@ def _models(name: str) -> Callable[[Any], tuple[str, ...]]:
         if len(models) < 2 or len(set(models)) != len(models) or not all(models):
             raise ConfigValueError(
                 f"{name}: {value!r} is not valid; give at least two distinct model names, "
-                "e.g. 'gpt-4.1-mini gpt-4.1', or none for no panel"
+                f"e.g. 'gpt-4.1-mini gpt-4.1', or none for no {what}"
             )
         return models
 
@@ -630,6 +661,30 @@ OPTIONS: tuple[Option, ...] = (
         default=False,
         convert=_boolean("llm_watch_strict"),
         is_switch=True,
+    ),
+    Option(
+        "certified",
+        "llm_certified",
+        "the certified accuracy (e.g. 0.9) every check without a threshold asks for, from the certificates "
+        "in llm_calibration_file (default: off).",
+        default=None,
+        convert=_accuracy_or_off("llm_certified"),
+    ),
+    Option(
+        "cascade",
+        "llm_cascade",
+        "models the judge escalates through, cheapest first: the next is asked while a verdict is below "
+        "its model's certified threshold (needs llm_calibration_file; default: none).",
+        default=(),
+        convert=_models("llm_cascade", "cascade"),
+        ini_type="args",
+    ),
+    Option(
+        "cascade_accuracy",
+        "llm_cascade_accuracy",
+        "the certified accuracy a cascade's verdict must reach (default: 0.9).",
+        default=0.9,
+        convert=_accuracy("llm_cascade_accuracy"),
     ),
     Option(
         "progress_delay",

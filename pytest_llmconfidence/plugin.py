@@ -42,6 +42,7 @@ class RunState:
         """Each test report's records as one JSON text: compact while the run lasts, read at its end."""
         self._records: list[dict[str, Any]] = []
         self.calibrate: Any = None
+        self.certified: Any = None
         self.written: list[Any] = []
         self._calibration: list[Any] | None = None
         self.baseline: dict[str, Any] | None = None
@@ -140,9 +141,11 @@ class RunState:
     def calibration(self) -> list[Any] | None:
         """The calibration report of the labelled verdicts (with --llm-calibration), computed once."""
         if self._calibration is None and self.config.calibration and self.records:
+            from ._calibration.metrics import TARGETS
             from ._calibration.report import calibration_report
 
-            self._calibration = calibration_report(self.records)
+            accuracies = sorted({*TARGETS, *([self.config.certified] if self.config.certified else [])})
+            self._calibration = calibration_report(self.records, certify_for=accuracies)
         return self._calibration
 
     def summary(self) -> Any:
@@ -289,13 +292,13 @@ def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", MARKER_HELP)
     state = RunState(_options.resolve_config(config), worker=_worker(config))
-    if state.config.calibration_file is not None:
-        from ._calibration.report import calibrator, load_maps
+    if state.config.calibration_file is not None or state.config.certified or state.config.cascade:
+        from ._calibration.fit import run_calibrator
 
         try:
-            state.calibrate = calibrator(load_maps(state.config.calibration_file))
+            state.calibrate, state.certified = run_calibrator(state.config)
         except ValueError as exc:
-            raise pytest.UsageError(f"pytest-llmconfidence: llm_calibration_file: {exc}") from None
+            raise pytest.UsageError(f"pytest-llmconfidence: {exc}") from None
     if state.config.baseline is not None and state.config.baseline.exists():
         from ._errors import ReportFileError
         from ._report.baseline import load_report
@@ -539,7 +542,8 @@ def judge(
         budget=run_state(request.config).budget(),
         batch=_test_batch(request, judge_config, _llm_cassette),
     )
-    hooks = PluginHooks(item.ihook, item, records_of(item), run_state(request.config).calibrate)
+    state = run_state(request.config)
+    hooks = PluginHooks(item.ihook, item, records_of(item), state.calibrate, state.certified)
     return Judge(judge_config, transport, hooks=hooks)
 
 

@@ -14,6 +14,10 @@ from fake_openai import FakeOpenAI
 # The plugin's own modules too: an entry-point plugin's modules are assertion-rewritten on every fresh
 # import, and re-parsing them in each in-process run trips CPython 3.11.7's "AST constructor recursion
 # depth mismatch" once worker threads of earlier runs have compiled code concurrently.
+import pytest_llmconfidence._calibration.certify
+import pytest_llmconfidence._calibration.fit
+import pytest_llmconfidence._calibration.labelled
+import pytest_llmconfidence._calibration.metrics
 import pytest_llmconfidence._calibration.report
 import pytest_llmconfidence._judge.judge
 import pytest_llmconfidence._judge.transport

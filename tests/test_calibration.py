@@ -11,18 +11,15 @@ from sklearn.isotonic import IsotonicRegression
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import brier_score_loss, roc_auc_score
 
-from pytest_llmconfidence._calibration.report import (
+from pytest_llmconfidence._calibration.fit import (
     CalibrationMap,
-    auroc,
-    brier_score,
-    calibration_report,
-    ece_equal_mass,
     fit_isotonic,
     fit_platt,
     load_maps,
-    report_lines,
     save_maps,
 )
+from pytest_llmconfidence._calibration.metrics import auroc, brier_score, ece_equal_mass
+from pytest_llmconfidence._calibration.report import calibration_report, report_lines
 
 
 def random_scores(seed: int, n: int = 300, ties: bool = False) -> tuple[list[float], list[bool]]:
@@ -99,6 +96,29 @@ def test_isotonic_matches_scikit_learn(seed: int, ties: bool) -> None:
     probe = [0.0, 0.05, 0.33, 0.5, 0.71, 0.999, 1.0, *scores[:20]]
     ours = [CalibrationMap("isotonic", {"x": xs, "y": ys}).probability_true(p) for p in probe]
     assert ours == pytest.approx(list(iso.predict(probe)), abs=1e-9)
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_isotonic_merges_scores_that_differ_by_rounding_as_scikit_learn_does(seed: int) -> None:
+    """Scores a float's rounding apart (0.4 and 0.4000000000000001, sums of probabilities added in another
+    order) are one step of the map, as in scikit-learn; scores 1e-9 apart stay two."""
+    rnd = random.Random(seed)
+    base = [round(rnd.random(), 2) for _ in range(60)]
+    scores = [s + rnd.choice([0.0, 1e-16, 2e-16, 5e-16, 1e-9]) for s in base]
+    labels = [rnd.random() < s for s in base]
+    xs, ys = fit_isotonic(scores, labels)
+    iso = IsotonicRegression(y_min=0, y_max=1, out_of_bounds="clip").fit(scores, labels)
+    assert xs == pytest.approx(list(iso.X_thresholds_), abs=1e-12)
+    assert ys == pytest.approx(list(iso.y_thresholds_), abs=1e-9)
+    probe = [0.0, 0.4, 0.4000000000000001, 0.41, 0.77, 1.0, *scores]
+    ours = [CalibrationMap("isotonic", {"x": xs, "y": ys}).probability_true(p) for p in probe]
+    assert ours == pytest.approx(list(iso.predict(probe)), abs=1e-9)
+
+
+def test_isotonic_counts_a_rounding_tie_as_one_score() -> None:
+    """0.4 and 0.4000000000000001 with labels true and false are one score right half the time."""
+    xs, ys = fit_isotonic([0.2, 0.4, 0.4000000000000001, 0.9], [False, True, False, True])
+    assert xs == [0.2, 0.4, 0.9] and ys == [0.0, 0.5, 1.0]
 
 
 def test_ece_uses_equal_mass_bins() -> None:

@@ -11,17 +11,10 @@ from pathlib import Path
 import pytest
 from scripted_judges import score_record, scripted
 
-from pytest_llmconfidence._calibration.report import (
-    CalibrationMap,
-    bootstrap_intervals,
-    calibration_report,
-    ece_equal_mass,
-    labelled_from_records,
-    load_maps,
-    report_lines,
-    threshold_sentence,
-    thresholds_for,
-)
+from pytest_llmconfidence._calibration.fit import CalibrationMap, load_maps
+from pytest_llmconfidence._calibration.labelled import labelled_from_records
+from pytest_llmconfidence._calibration.metrics import bootstrap_intervals, ece_equal_mass, thresholds_for
+from pytest_llmconfidence._calibration.report import calibration_report, report_lines, threshold_sentence
 
 
 def test_a_calibrated_judge_ranks_better_than_chance_and_is_neither_over_nor_under_confident() -> None:

@@ -345,3 +345,16 @@ def test_a_panel_names_its_members_as_they_were_asked_for() -> None:
     assert panel.models == ("strict", "lenient")
     assert [m["model"] for m in panel.to_record()["members"]] == ["strict", "lenient"]
     assert "strict true 0.80, lenient false 0.60" in repr(panel)
+
+
+def test_the_github_step_summary_counts_comparisons_and_panels() -> None:
+    """The Markdown table gains a comparisons row, a panels row and one row per pair of models."""
+    from pytest_llmconfidence._report.markdown import markdown
+
+    records = [comparison_record("t::a", "a", False, 0.25, True), panel_record("t::c", m1=True, m2=True)]
+    text = markdown(summarize(records))
+    assert (
+        "| comparisons | 1 comparison (both orders): 1 inconsistent across orders; mean position bias +0.25;"
+        in text
+    )
+    assert "| m1 ~ m2 | agreed on 1 of 1 panel (1.00), kappa n/a (one label only) |" in text

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Generator, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from .._scoring.completion import verdict_from_completion
@@ -82,6 +82,10 @@ class JudgeHooks:
     def keep(self, result: Any) -> None:
         """Called with every score, choice, preference and panel verdict before the judge returns it."""
 
+    def certified_threshold(self, model: str, accuracy: float) -> float | None:
+        """The model's certified threshold for ``accuracy`` (a cascade escalates below it); None: none."""
+        return None
+
 
 def checked_messages(messages: Any, hook: str) -> Messages:
     """A hook's chat messages, or a TypeError naming the hook and what it returned instead."""
@@ -141,12 +145,22 @@ class Judge:
 
         With a panel configured (``llm_panel``, the marker's ``panel=``), every model of it is asked and
         their pooled ``PanelVerdict`` is returned (``judge.panel``), unless the call names its ``model=``.
+        With ``llm_cascade``, one model after another is asked until a verdict reaches its model's certified
+        threshold.
         """
         __tracebackhide__ = True
         if self.config.panel and "model" not in overrides:
             return self.panel(
                 question, response, models=self.config.panel, context=context, expected=expected, **overrides
             )
+        if self._cascades(overrides):
+            steps = self._cascade(question, response, context, expected, overrides)
+            call = next(steps)
+            while True:
+                try:
+                    call = steps.send(self._run(call))
+                except StopIteration as done:
+                    return done.value  # type: ignore[no-any-return]
         return self._run(self._verdict_call(question, response, context, expected, overrides))
 
     async def acheck(
@@ -164,7 +178,64 @@ class Judge:
             return await self.apanel(
                 question, response, models=self.config.panel, context=context, expected=expected, **overrides
             )
+        if self._cascades(overrides):
+            steps = self._cascade(question, response, context, expected, overrides)
+            call = next(steps)
+            while True:
+                try:
+                    call = steps.send(await self._arun(call))
+                except StopIteration as done:
+                    return done.value  # type: ignore[no-any-return]
         return await self._arun(self._verdict_call(question, response, context, expected, overrides))
+
+    def _cascades(self, overrides: Mapping[str, Any]) -> bool:
+        """Whether a verdict goes through the cascade: ``llm_cascade`` is set and no model was named."""
+        return bool(self.config.cascade) and "model" not in overrides
+
+    def _cascade(
+        self,
+        question: str,
+        response: str | None,
+        context: str | None,
+        expected: bool | None,
+        overrides: Mapping[str, Any],
+    ) -> Generator[Call[Verdict], Verdict, Verdict]:
+        """The cascade, one request at a time: yields each model's call and receives its verdict; returns
+        the first verdict at or above its model's certified threshold, else the last with
+        ``certified=False``. Only the returned verdict is recorded; it lists every step."""
+        __tracebackhide__ = True
+        from .._scoring.results import CascadeStep
+
+        accuracy = self.config.cascade_accuracy
+        steps: list[CascadeStep] = []
+        verdict: Verdict | None = None
+        certified = False
+        for model in self.config.cascade:
+            asked = {**overrides, "model": model}
+            verdict = yield self._verdict_call(question, response, context, expected, asked, notify=False)
+            threshold = self.hooks.certified_threshold(verdict.model, accuracy)
+            if threshold is None:
+                threshold = self.hooks.certified_threshold(model, accuracy)
+            steps.append(
+                CascadeStep(
+                    model=model,
+                    value=verdict.value,
+                    confidence=verdict.confidence,
+                    threshold=threshold,
+                    usage=verdict.usage,
+                    replayed=verdict.replayed,
+                )
+            )
+            if threshold is not None and verdict.value is not None and verdict.confidence >= threshold:
+                certified = True
+                break
+        assert verdict is not None
+        decided = {
+            "decided_by": model if certified else None,
+            "cascade": tuple(steps),
+            "certified": certified,
+        }
+        return self.hooks.finish(verdict.model_copy(update=decided))
 
     def all(self, checks: Iterable[Check]) -> Checks:
         """Many checks as one: ``assert judge.all(v.confident_true(0.9) for v in verdicts)``.
@@ -251,14 +322,17 @@ class Judge:
         *,
         options: Sequence[str],
         context: str | None = None,
+        expected: str | None = None,
         **overrides: Any,
     ) -> Choice:
         """Pick one of ``options``: one chat completion, one ``Choice``.
 
         Options that are not single short words are asked for by letters (A, B, C…) and mapped back.
+        ``expected`` is the option the test expects (for calibration and certificates).
         """
         __tracebackhide__ = True
-        return self._run(self._choice_call(question, response, context, option_names(options), overrides))
+        names = option_names(options)
+        return self._run(self._choice_call(question, response, context, names, overrides, expected))
 
     async def achoose(
         self,
@@ -267,13 +341,13 @@ class Judge:
         *,
         options: Sequence[str],
         context: str | None = None,
+        expected: str | None = None,
         **overrides: Any,
     ) -> Choice:
         """``await judge.achoose(question, response, options=[...])``: ``judge.choose(...)``, awaited."""
         __tracebackhide__ = True
-        return await self._arun(
-            self._choice_call(question, response, context, option_names(options), overrides)
-        )
+        names = option_names(options)
+        return await self._arun(self._choice_call(question, response, context, names, overrides, expected))
 
     def choose_many(
         self, items: Iterable[Any], *, options: Sequence[str], concurrency: int = 8, **overrides: Any
@@ -441,14 +515,20 @@ class Judge:
         context: str | None,
         expected: bool | None,
         overrides: Mapping[str, Any],
+        *,
+        notify: bool = True,
     ) -> Call[Verdict]:
-        """A verdict's request, checked and built, and how its completion becomes the Verdict."""
+        """A verdict's request, checked and built, and how its completion becomes the Verdict (handed to
+        ``hooks.finish`` unless ``notify`` is False: a cascade's steps before the last)."""
         __tracebackhide__ = True
         config, params = self._prepare(question, response, context, expected, overrides)
 
         def finish(completion: Any, replayed: bool, latency: float) -> Verdict:
             __tracebackhide__ = True
-            return self._finish(completion, replayed, latency, question, response, context, expected, config)
+            verdict = self._finish(
+                completion, replayed, latency, question, response, context, expected, config
+            )
+            return self.hooks.finish(verdict) if notify else verdict
 
         return Call(params, finish)
 
@@ -488,17 +568,20 @@ class Judge:
         context: str | None,
         names: tuple[str, ...],
         overrides: Mapping[str, Any],
+        expected: str | None = None,
     ) -> Call[Choice]:
         __tracebackhide__ = True
         from .._scoring.graded import Choice, choice_labels
 
         labels = choice_labels(names)
         by_label = dict(zip(labels, names, strict=True))
+        if expected is not None and expected not in names:
+            raise ValueError(f"judge.choose(expected={expected!r}): not one of the options {list(names)}")
 
         def choice(facts: dict[str, Any]) -> Choice:
             facts["distribution"] = {by_label[label]: p for label, p in facts["distribution"].items()}
             facts["value"] = None if facts["value"] is None else by_label[facts["value"]]
-            return Choice(**facts, options=names, labels=labels)
+            return Choice(**facts, options=names, labels=labels, expected_option=expected)
 
         return self._graded_call("choice", question, response, context, labels, names, overrides, choice)
 
@@ -637,7 +720,7 @@ class Judge:
         config: JudgeConfig,
     ) -> Verdict:
         __tracebackhide__ = True
-        verdict = verdict_from_completion(
+        return verdict_from_completion(
             completion,
             question=question,
             config=config,
@@ -648,7 +731,6 @@ class Judge:
             latency_s=latency,
             expected=expected,
         )
-        return self.hooks.finish(verdict)
 
 
 def _prompt_messages(prompt: Any) -> list[Any]:

@@ -23,12 +23,19 @@ class PluginHooks(JudgeHooks):
     """The plugin's hooks for one test: pytest's hook relay, the test's records and its calibration."""
 
     def __init__(
-        self, hook: Any, item: Any, records: Any, calibrate: Callable[[Verdict], Verdict] | None = None
+        self,
+        hook: Any,
+        item: Any,
+        records: Any,
+        calibrate: Callable[[Verdict], Verdict] | None = None,
+        certified: Any = None,
     ) -> None:
         self.hook = hook
         self.item = item
         self.records = records
         self.calibrate = calibrate
+        self.certified = certified
+        """The run's certificates (a ``Certified``), for the cascade."""
 
     def build_messages(
         self, question: str, response: str | None, context: str | None, config: JudgeConfig
@@ -74,7 +81,17 @@ class PluginHooks(JudgeHooks):
         self.hook.pytest_llmconfidence_verdict(item=self.item, verdict=verdict)
         return verdict
 
+    def certified_threshold(self, model: str, accuracy: float) -> float | None:
+        if self.certified is None:
+            return None
+        try:
+            return float(self.certified.find(model, "verdicts", accuracy, "llm_cascade").threshold)
+        except ValueError:
+            return None
+
     def keep(self, result: Any) -> None:
+        if self.calibrate is not None:
+            self.calibrate(result)
         self.records.add(result)
 
 

@@ -309,6 +309,12 @@ def _calibration_section(calibration: Sequence[Any]) -> str:
                 + "".join(f"<li>{_e(s)}</li>" for s in block.get("sentences") or ())
                 + "</ul>"
             )
+        certified = [c.get("sentence") for c in data.get("certified") or () if isinstance(c, Mapping)]
+        if certified:
+            parts.append(
+                "<p>Certified thresholds (fixed-sequence test, exact binomial bound):</p>"
+                '<ul class="thresholds">' + "".join(f"<li>{_e(s)}</li>" for s in certified) + "</ul>"
+            )
         parts.extend(f"<p>{_e(note)}</p>" for note in data.get("notes") or ())
     return "".join(parts)
 

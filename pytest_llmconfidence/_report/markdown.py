@@ -6,7 +6,15 @@ from collections.abc import Mapping
 from typing import Any
 
 from .._text import fmt, md_cell, plural, value_text
-from .summary import Summary, calibrated_note, check_status, checked_threshold, number
+from .summary import (
+    Summary,
+    calibrated_note,
+    cascade_counts,
+    certified_counts,
+    check_status,
+    checked_threshold,
+    number,
+)
 
 __all__ = ["markdown"]
 
@@ -22,6 +30,18 @@ def markdown(summary: Summary, *, lowest: int = 10) -> str:
         ("verdicts", f"{plural(len(summary.verdicts), 'verdict')} in {plural(summary.tests, 'test')}"),
         ("replayed / live", f"{summary.replayed} / {summary.live}"),
         ("checks failed", f"{summary.checks_failed} of {summary.checks}"),
+        *(
+            (
+                f"cascade, {model}",
+                f"decided {c['decided']}, escalated {c['escalated']}, abstained "
+                f"{c['abstained']}, {c['tokens']:,} tokens",
+            )
+            for model, c in cascade_counts(summary.verdicts).items()
+        ),
+        *(
+            (f"certified checks, {accuracy} accuracy", f"{failed} of {made} failed")
+            for accuracy, (made, failed) in certified_counts([*summary.verdicts, *summary.graded]).items()
+        ),
         ("undecided", str(summary.undecided)),
         ("borderline", f"{summary.borderline} (within {summary.band:.2f} of the threshold)"),
         (
@@ -48,6 +68,17 @@ def markdown(summary: Summary, *, lowest: int = 10) -> str:
                 f"{summary.response_checks} checks failed)",
             )
         )
+    if summary.comparisons:
+        from .pairs import comparison_stats
+
+        rows.append(("comparisons", comparison_stats(summary.comparisons).line()))
+    if summary.panels:
+        from .pairs import panel_agreement, panel_line
+
+        rows.append(("panels", panel_line(summary.panels)))
+        rows += [
+            (f"{p.first} ~ {p.second}", p.line().split(": ", 1)[1]) for p in panel_agreement(summary.panels)
+        ]
     out = ["### LLM confidence summary", "", "| | |", "|---|---|"]
     out += [f"| {name} | {md_cell(value)} |" for name, value in rows]
     if summary.verdicts:

@@ -25,6 +25,8 @@ __all__ = [
     "bin_tone",
     "by_test",
     "calibrated_note",
+    "cascade_counts",
+    "certified_counts",
     "check_status",
     "checked_threshold",
     "is_borderline",
@@ -71,11 +73,52 @@ def checked_threshold(record: Mapping[str, Any]) -> float:
 
 
 def calibrated_note(record: Mapping[str, Any]) -> str | None:
-    """``calibrated 0.91`` when a check used the calibrated confidence (the first failed such check, else
-    the first), so the summaries show it beside the raw confidence; None otherwise."""
-    checks = [check for check in _checks(record) if check.get("calibrated")]
+    """``calibrated 0.91`` when a check used the calibrated confidence, ``certified 90 %`` when it was held
+    to a certified threshold (the first failed such check, else the first), so the summaries show it
+    beside the raw confidence; None otherwise."""
+    checks = [check for check in _checks(record) if check.get("calibrated") or check.get("certified")]
     ordered = [check for check in checks if not check.get("passed")] + checks
-    return f"calibrated {number(ordered[0].get('score')):.2f}" if ordered else None
+    if not ordered:
+        return None
+    certified = ordered[0].get("certified")
+    if isinstance(certified, Mapping):
+        return f"certified {number(certified.get('accuracy')) * 100:g} %"
+    return f"calibrated {number(ordered[0].get('score')):.2f}"
+
+
+def cascade_counts(records: Iterable[Mapping[str, Any]]) -> dict[str, dict[str, int]]:
+    """Per model of the cascades (``llm_cascade``), in the order first asked: the verdicts it decided
+    (certified), escalated (below its threshold, the next model asked) and abstained on (the last model,
+    still below), and the tokens it spent."""
+    counts: dict[str, dict[str, int]] = {}
+    for record in records:
+        steps = [step for step in record.get("cascade") or () if isinstance(step, Mapping)]
+        for index, step in enumerate(steps):
+            entry = counts.setdefault(
+                str(step.get("model")), {"decided": 0, "escalated": 0, "abstained": 0, "tokens": 0}
+            )
+            usage = step.get("usage")
+            entry["tokens"] += int(number(usage.get("total_tokens"))) if isinstance(usage, Mapping) else 0
+            if index < len(steps) - 1:
+                entry["escalated"] += 1
+            elif record.get("certified"):
+                entry["decided"] += 1
+            else:
+                entry["abstained"] += 1
+    return counts
+
+
+def certified_counts(records: Iterable[Mapping[str, Any]]) -> dict[str, list[int]]:
+    """Checks held to a certified threshold, by accuracy (``"90 %"``): [made, failed]."""
+    counts: dict[str, list[int]] = {}
+    for record in records:
+        for check in _checks(record):
+            certified = check.get("certified")
+            if isinstance(certified, Mapping):
+                entry = counts.setdefault(f"{number(certified.get('accuracy')) * 100:g} %", [0, 0])
+                entry[0] += 1
+                entry[1] += 0 if check.get("passed") else 1
+    return counts
 
 
 def _tokens() -> dict[str, int]:
@@ -177,6 +220,11 @@ class Summary:
                 for i, count in enumerate(self.histogram)
             ],
             "tokens": {source: dict(counts) for source, counts in self.tokens.items()},
+            "cascade": cascade_counts(self.verdicts),
+            "certified_checks": {
+                accuracy: {"checks": made, "failed": failed}
+                for accuracy, (made, failed) in certified_counts([*self.verdicts, *self.graded]).items()
+            },
             **self._beyond_one_judge(),
             "cost": self.cost.to_dict(),
         }

@@ -18,6 +18,8 @@ from .summary import (
     bin_tone,
     by_test,
     calibrated_note,
+    cascade_counts,
+    certified_counts,
     check_status,
     checked_threshold,
     number,
@@ -149,6 +151,32 @@ def model_warnings(verdicts: Iterable[Mapping[str, Any]]) -> list[str]:
     ]
 
 
+def _certified_lines(records: Sequence[Mapping[str, Any]]) -> list[Line]:
+    """``certified checks: 12 for 90 % accuracy (2 failed)``, when checks were held to certificates."""
+    counts = certified_counts(records)
+    if not counts:
+        return []
+    parts = [
+        f"{made} for {accuracy} accuracy ({failed} failed)" for accuracy, (made, failed) in counts.items()
+    ]
+    failed = any(failed for _, failed in counts.values())
+    return [_line("certified checks: ", ("; ".join(parts), _RED if failed else _GREEN))]
+
+
+def _cascade_lines(records: Sequence[Mapping[str, Any]]) -> list[Line]:
+    """``cascade: small decided 40, escalated 10, abstained 0 (1,200 tokens); large ...``."""
+    counts = cascade_counts(records)
+    if not counts:
+        return []
+    parts = [
+        f"{model} decided {c['decided']}, escalated {c['escalated']}, abstained {c['abstained']} "
+        f"({c['tokens']:,} tokens)"
+        for model, c in counts.items()
+    ]
+    abstained = any(c["abstained"] for c in counts.values())
+    return [_line("cascade: ", ("; ".join(parts), _YELLOW if abstained else _NONE))]
+
+
 def graded_line(records: Sequence[Mapping[str, Any]]) -> str:
     """``2 scores and 1 choice: 1 of 3 checks failed; lowest 0.41 (test id)``."""
     scores = sum(1 for r in records if r.get("kind") == "score")
@@ -207,6 +235,8 @@ def summary_lines(summary: Summary, mode: str = "short", *, width: int = 120) ->
                 f" (within {band:.2f} of the threshold checked)",
             )
         )
+        lines.extend(_certified_lines([*summary.verdicts, *summary.graded]))
+        lines.extend(_cascade_lines(summary.verdicts))
         lines.extend(_line((text, _YELLOW)) for text in model_warnings(summary.verdicts))
         lines.append(
             _line(
@@ -239,6 +269,8 @@ def summary_lines(summary: Summary, mode: str = "short", *, width: int = 120) ->
     if summary.graded:
         lines.append(_line(graded_line(summary.graded)))
     lines.extend(beyond_lines(summary))
+    if not summary.verdicts:
+        lines.extend(_certified_lines(summary.graded))
     if summary.app_responses:
         lines.extend(app_lines(summary, mode))
     if mode == "full":

@@ -17,7 +17,7 @@ from .._text import fmt_probability, shorten
 from .completion import read_completion, usage_of
 from .confidence import Position, is_padding, normalize_token
 from .prompts import question_parts
-from .results import Alternative, Check, Usage, needed_threshold
+from .results import Alternative, Check, Usage, certified_check, needed_threshold
 
 if TYPE_CHECKING:
     from .._settings import JudgeConfig
@@ -53,18 +53,38 @@ class _Graded(BaseModel):
     latency_s: float = 0.0
 
     _checks: list[Check] = PrivateAttr(default_factory=list)
+    _certificates: Any = PrivateAttr(default=None)
 
     @property
     def checks(self) -> tuple[Check, ...]:
         """Every check made on this result, in order."""
         return tuple(self._checks)
 
+    def _certified_for(self, threshold: float | None, certified: Any) -> float | None:
+        """The accuracy a check asks to be certified: ``certified=``, else ``llm_certified`` when the
+        check gives no threshold."""
+        if certified is not None and threshold is not None:
+            raise ValueError("give a threshold or certified=..., not both")
+        if certified is None and threshold is None and self._certificates is not None:
+            return self._certificates.default  # type: ignore[no-any-return]
+        return None if certified is None else certified
+
+    def _certificate(self, question: str, accuracy: Any, what: str) -> Any:
+        from .._calibration.certify import check_accuracy, missing_certificates
+
+        value = check_accuracy(accuracy, what)
+        if self._certificates is None:
+            raise missing_certificates(what)
+        return self._certificates.find(self.model, question, value, what)
+
     def _needed(self, threshold: float | None, where: str) -> float:
         return needed_threshold(threshold, self.threshold, where)
 
     def _keep_check(self, name: str, passed: bool, needed: float, score: float, text: str) -> Check:
         """A check made on this result, kept (the report lists it) and returned (the test asserts it)."""
-        check = Check(name, passed, needed, score, text)
+        return self._keep(Check(name, passed, needed, score, text))
+
+    def _keep(self, check: Check) -> Check:
         self._checks.append(check)
         return check
 
@@ -118,16 +138,33 @@ class Score(_Graded):
     expected_label: str | None = None
     """The label the test expected (``judge.score(..., expected=4)``), for calibration."""
 
-    def at_least(self, k: Any, confidence: float | None = None) -> Check:
-        """A check that holds when P(score >= ``k``) is at least ``confidence`` (default: the threshold)."""
+    def at_least(self, k: Any, confidence: float | None = None, *, certified: float | None = None) -> Check:
+        """A check that holds when P(score >= ``k``) is at least ``confidence`` (default: the threshold);
+        with ``certified=0.9``, at or above the model's threshold certified for 90 % accuracy on
+        "score >= k"."""
         __tracebackhide__ = True
         label = str(k)
         labels = [str(item) for item in self.scale]
         if label not in labels:
             raise ValueError(f"at_least({k!r}): not on the scale {', '.join(labels)}")
-        needed = self._needed(confidence, "at_least(confidence=...)")
         mass = math.fsum(self.distribution.get(item, 0.0) for item in self.scale[labels.index(label) :])
         mass = min(1.0, mass)
+        accuracy = self._certified_for(confidence, certified)
+        if accuracy is not None:
+            from .._calibration.labelled import score_question
+
+            what = f"at_least({k!r}, certified={accuracy!r})"
+            certificate = self._certificate(score_question(label, labels), accuracy, what)
+            below = math.fsum(self.distribution.get(item, 0.0) for item in self.scale[: labels.index(label)])
+            passed = mass > below and mass >= certificate.threshold
+            facts = f"P(score >= {label}) {fmt_probability(mass, certificate.threshold)}"
+            failure = (
+                "below" if mass > below else f"P(score < {label}) {below:.2f} is larger; needed at or above"
+            )
+            return self._keep(
+                certified_check("at_least", passed, facts, mass, certificate, failure, self.question)
+            )
+        needed = self._needed(confidence, "at_least(confidence=...)")
         passed = mass >= needed
         facts = f"P(score >= {label}) {fmt_probability(mass, needed)}"
         if passed:
@@ -159,17 +196,32 @@ class Choice(_Graded):
     options: tuple[str, ...]
     labels: tuple[str, ...]
     """What the model was asked to answer for each option (the options, or A, B, C…)."""
+    expected_option: str | None = None
+    """The option the test expected (``judge.choose(..., expected="B")``), for calibration."""
 
     def _kind(self) -> str:
         return "choice"
 
-    def confident(self, option: str, threshold: float | None = None) -> Check:
-        """A check that holds when the choice is ``option`` with ``confidence >= threshold``."""
+    def confident(
+        self, option: str, threshold: float | None = None, *, certified: float | None = None
+    ) -> Check:
+        """A check that holds when the choice is ``option`` with ``confidence >= threshold``; with
+        ``certified=0.9``, at or above the model's threshold certified for 90 % accuracy on its choices."""
         __tracebackhide__ = True
         if option not in self.options:
             raise ValueError(f"confident({option!r}): not one of the options {list(self.options)}")
-        needed = self._needed(threshold, "confident(threshold=...)")
         score = self.distribution.get(option, 0.0)
+        accuracy = self._certified_for(threshold, certified)
+        if accuracy is not None:
+            what = f"confident({option!r}, certified={accuracy!r})"
+            certificate = self._certificate("choices", accuracy, what)
+            passed = self.value == option and self.confidence >= certificate.threshold
+            facts = f"{_shown(self.value)!r} at {fmt_probability(self.confidence, certificate.threshold)}"
+            failure = "below" if self.value == option else f"needed {option!r} at or above"
+            return self._keep(
+                certified_check("confident", passed, facts, score, certificate, failure, self.question)
+            )
+        needed = self._needed(threshold, "confident(threshold=...)")
         passed = self.value == option and self.confidence >= needed
         facts = f"{_shown(self.value)!r} at {fmt_probability(self.confidence, needed)}"
         if passed:

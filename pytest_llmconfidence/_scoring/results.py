@@ -14,11 +14,13 @@ from .._text import fmt_probability, shorten, value_text, visible
 
 __all__ = [
     "Alternative",
+    "CascadeStep",
     "Check",
     "Checks",
     "Usage",
     "Verdict",
     "as_dict",
+    "certified_check",
     "needed_threshold",
     "usage_counts",
 ]
@@ -100,10 +102,17 @@ class Check:
     with ``calibrated=True`` keeps the raw confidence beside its calibrated ``score``.
     """
 
-    __slots__ = ("evaluated", "kind", "passed", "raw", "score", "text", "threshold")
+    __slots__ = ("certified", "evaluated", "kind", "passed", "raw", "score", "text", "threshold")
 
     def __init__(
-        self, kind: str, passed: bool, threshold: float, score: float, text: str, raw: float | None = None
+        self,
+        kind: str,
+        passed: bool,
+        threshold: float,
+        score: float,
+        text: str,
+        raw: float | None = None,
+        certified: Mapping[str, Any] | None = None,
     ) -> None:
         self.kind = kind
         self.passed = passed
@@ -111,6 +120,8 @@ class Check:
         self.score = score
         self.text = text
         self.raw = raw
+        self.certified = certified
+        """For a check against a certified threshold: its ``accuracy``, ``delta`` and ``n``."""
         self.evaluated = False
         """Whether anything asked for its truth (``assert``, ``if``): a failed check nobody asked about
         passes in silence, so the plugin warns about it at the end of its test."""
@@ -134,7 +145,58 @@ class Check:
         if self.raw is not None:
             data["raw"] = self.raw
             data["calibrated"] = True
+        if self.certified is not None:
+            data["certified"] = dict(self.certified)
         return data
+
+
+class CascadeStep(BaseModel):
+    """One model's verdict in a cascade: what it said, and the certified threshold it was held to."""
+
+    model_config = _FROZEN
+
+    model: str
+    value: bool | None
+    confidence: float
+    threshold: float | None
+    """The model's certified threshold for the cascade's accuracy."""
+    usage: Usage | None = None
+    replayed: bool = False
+
+    def __repr__(self) -> str:
+        held = "none" if self.threshold is None else f"{self.threshold:.2f}"
+        return (
+            f"CascadeStep({self.model!r}, {value_text(self.value)} {self.confidence:.2f}, threshold {held})"
+        )
+
+
+def _step_text(step: CascadeStep) -> str:
+    """``small true 0.70 < 0.90``: a cascade step against its certified threshold."""
+    said = f"{step.model} {value_text(step.value)} {step.confidence:.2f}"
+    if step.threshold is None:
+        return f"{said} (no certificate)"
+    reached = step.value is not None and step.confidence >= step.threshold
+    return f"{said} {'>=' if reached else '<'} {step.threshold:.2f}"
+
+
+def certified_check(
+    name: str,
+    passed: bool,
+    facts: str,
+    score: float,
+    certificate: Any,
+    failure: str,
+    question: str,
+) -> Check:
+    """A check against a certified threshold: its repr names the threshold, the accuracy, delta and n."""
+    held = f"{certificate.threshold:.{certificate.digits}f} certified for {certificate.target}"
+    q = f"q={shorten(question, 120)!r}"
+    if passed:
+        text = f"{name} passed: {facts}, at or above {held}; {q}"
+    else:
+        text = f"{name} failed: {facts}, {failure} {held}; {q}"
+    summary = {"accuracy": certificate.accuracy, "delta": certificate.delta, "n": certificate.n}
+    return Check(name, passed, certificate.threshold, score, text, certified=summary)
 
 
 class Checks:
@@ -213,8 +275,16 @@ class Verdict(BaseModel):
     finish_reason: str | None = None
     cut_off: bool = False
     """Whether the answer was cut off (``finish_reason`` length) before the model wrote a label."""
+    decided_by: str | None = None
+    """In a cascade (``llm_cascade``): the model whose verdict this is."""
+    cascade: tuple[CascadeStep, ...] = ()
+    """In a cascade: each model asked, in order, with its verdict and certified threshold."""
+    certified: bool | None = None
+    """In a cascade: whether a model's verdict reached its certified threshold (False: the cascade
+    abstained, and this is the last model's verdict)."""
 
     _checks: list[Check] = PrivateAttr(default_factory=list)
+    _certificates: Any = PrivateAttr(default=None)
 
     @property
     def checks(self) -> tuple[Check, ...]:
@@ -231,8 +301,17 @@ class Verdict(BaseModel):
             return "no alternatives returned"
         return " ".join(f"{alt.token!r} {alt.probability:.2f}" for alt in tops)
 
-    def _check(self, want: bool, threshold: float | None, calibrated: bool) -> Check:
+    def _check(self, want: bool, threshold: float | None, calibrated: bool, certified: float | None) -> Check:
         name = "confident_true" if want else "confident_false"
+        lookup = self._certificates
+        if certified is None and threshold is None and not calibrated and lookup is not None:
+            certified = lookup.default
+        if certified is not None:
+            if threshold is not None or calibrated:
+                raise ValueError(f"{name}(): give a threshold, calibrated=True or certified=..., not both")
+            check = self._certified_check(name, want, certified)
+            self._checks.append(check)
+            return check
         needed = needed_threshold(threshold, self.threshold, f"{name}(threshold=...)")
         if calibrated and self.calibrated is None:
             raise ValueError(
@@ -270,13 +349,49 @@ class Verdict(BaseModel):
             return ""
         return " answer cut off (finish_reason length) before a label: raise max_tokens;"
 
-    def confident_true(self, threshold: float | None = None, *, calibrated: bool = False) -> Check:
-        """A check that holds when the verdict is true with ``confidence >= threshold``."""
-        return self._check(True, threshold, calibrated)
+    def _certified_check(self, name: str, want: bool, accuracy: Any) -> Check:
+        """A check against this model's certified threshold for ``accuracy`` (``certified=0.9``)."""
+        from .._calibration.certify import check_accuracy, missing_certificates
 
-    def confident_false(self, threshold: float | None = None, *, calibrated: bool = False) -> Check:
-        """A check that holds when the verdict is false with ``confidence >= threshold``."""
-        return self._check(False, threshold, calibrated)
+        what = f"{name}(certified={accuracy!r})"
+        accuracy = check_accuracy(accuracy, f"{name}(certified=...)")
+        if self._certificates is None:
+            raise missing_certificates(what)
+        want_text = value_text(want)
+        if self.certified is False:
+            steps = "; ".join(
+                f"{step.model} {value_text(step.value)} at {step.confidence:.2f}"
+                + ("" if step.threshold is None else f" below {step.threshold:.2f}")
+                for step in self.cascade
+            )
+            text = (
+                f"{name} failed: the cascade abstained, no model's verdict reached its certified threshold "
+                f"for {accuracy * 100:g} % accuracy ({steps}); q={shorten(self.question, 120)!r}"
+            )
+            return Check(name, False, 1.0, self.confidence, text, certified={"accuracy": accuracy})
+        certificate = self._certificates.find(self.model, "verdicts", accuracy, what)
+        got = value_text(self.value)
+        if self.value is None:
+            facts = f"undecided (no {want_text}/{value_text(not want)} among the top tokens)"
+        else:
+            facts = f"{got} at {fmt_probability(self.confidence, certificate.threshold)}"
+        passed = self.value is want and self.confidence >= certificate.threshold
+        failure = "below" if self.value is want else f"needed {want_text} at or above"
+        return certified_check(name, passed, facts, self.confidence, certificate, failure, self.question)
+
+    def confident_true(
+        self, threshold: float | None = None, *, calibrated: bool = False, certified: float | None = None
+    ) -> Check:
+        """A check that holds when the verdict is true with ``confidence >= threshold``; with
+        ``certified=0.9``, at or above its model's threshold certified for 90 % accuracy."""
+        return self._check(True, threshold, calibrated, certified)
+
+    def confident_false(
+        self, threshold: float | None = None, *, calibrated: bool = False, certified: float | None = None
+    ) -> Check:
+        """A check that holds when the verdict is false with ``confidence >= threshold``; with
+        ``certified=0.9``, at or above its model's threshold certified for 90 % accuracy."""
+        return self._check(False, threshold, calibrated, certified)
 
     def calibrated_confidence(self) -> float:
         """The calibrated probability of the chosen verdict (the raw confidence when uncalibrated)."""
@@ -331,6 +446,9 @@ class Verdict(BaseModel):
             lines.append(
                 "note:       the answer was cut off (finish_reason length) before a label: raise max_tokens"
             )
+        if self.cascade:
+            ending = f"decided by {self.decided_by}" if self.certified else "abstained: none certified"
+            lines.append(f"cascade:    {' -> '.join(_step_text(step) for step in self.cascade)}; {ending}")
         for check in self._checks:
             lines.append(f"check:      {check.text}")
         if self.alternatives:
