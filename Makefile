@@ -20,7 +20,6 @@ $(STAMP): pyproject.toml
 EXAMPLES_HTML := reports/examples.html
 examples: $(STAMP)
 	CI=true $(BIN)/python -m pytest examples -p no:cacheprovider --llm-watch --llm-html=$(EXAMPLES_HTML)
-	@echo "The example suite passed; its HTML report is $(EXAMPLES_HTML)."
 
 # Re-record cassettes/examples/ against SmolLM2-135M-Instruct served by llama.cpp on 127.0.0.1.
 record-examples: $(STAMP)

@@ -381,3 +381,17 @@ def test_the_html_report_shows_what_was_spent_and_each_verdicts_cost() -> None:
     assert "<dt>cost</dt><dd>$0.25</dd>" in page
     assert "<dt>cost</dt><dd>no price for this model</dd>" in page
     assert "no price for &#x27;m&#x27; (1 call counted in tokens only)" in page
+
+
+def test_a_cascade_verdict_costs_every_model_it_asked() -> None:
+    """A verdict that escalated through a cascade costs each step's tokens at that step's model's price."""
+    table = PriceTable()
+    usage = {"prompt_tokens": 1_000_000, "completion_tokens": 0}
+    record = {
+        "model": "gpt-4.1",
+        "usage": usage,
+        "cascade": [{"model": "gpt-4.1-mini", "usage": usage}, {"model": "gpt-4.1", "usage": usage}],
+    }
+    assert table.record_cost(record) == pytest.approx(0.40 + 2.00)
+    record["cascade"][0]["model"] = "my-model"
+    assert table.record_cost(record) is None

@@ -2,13 +2,13 @@
 
 A snippet runs as written when the line before its fence says how (``<!-- docs-snippet: KIND -->``):
 ``endpoint`` is a script run against the scripted endpoint (its ``http://127.0.0.1:8080/v1`` pointed
-there); ``test`` is a test file run by pytest against it, the names after ``given`` stubbed in a
-conftest (they stand for the reader's app). Every other snippet must at least compile.
+there); ``test`` is a test file run by pytest against it, the names after ``given`` (``support_bot``,
+or ``my_bot.support_bot`` for a module) stubbed: they stand for the reader's app and return a reply (a
+list of two for a plural name, ``faq_answers``). Every other snippet must at least compile.
 """
 
 from __future__ import annotations
 
-import os
 import re
 import subprocess
 import sys
@@ -116,24 +116,26 @@ def test_the_endpoint_snippets_run_as_written(snippet: Snippet, fake_openai: Fak
 
 @pytest.mark.parametrize("snippet", _of("test"), ids=str)
 def test_the_test_snippets_run_as_written(
-    snippet: Snippet, judged: pytest.Pytester, fake_openai: FakeOpenAI
+    snippet: Snippet, judged: pytest.Pytester, fake_openai: FakeOpenAI, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Each test file of the docs passes against the scripted endpoint, the reader's app stubbed."""
     fake_openai.rule("", verdict(0.97, 0.02))
-    stubs = "".join(
-        f"def {name}(*args, **kwargs):\n    return ['A polite reply.', 'Another one.']\n\n"
-        for name in snippet.given
-    )
+    builtin = [name for name in snippet.given if "." not in name]
+    stub = "def {}(*args, **kwargs):\n    return 'A polite reply.'\n\n"
+    stubs = "def {}(*args, **kwargs):\n    return ['A polite reply.', 'Another one.']\n\n"
     judged.makeconftest(
-        "import builtins\n\n" + stubs + "".join(f"builtins.{name} = {name}\n" for name in snippet.given)
+        "import builtins\n\n"
+        + "".join((stubs if name.endswith("s") else stub).format(name) for name in builtin)
+        + "".join(f"builtins.{name} = {name}\n" for name in builtin)
     )
+    for module, name in (given.split(".") for given in snippet.given if "." in given):
+        judged.makepyfile(**{module: stub.format(name)})
     judged.makepyfile(test_snippet=snippet.code)
-    env_ci = os.environ.pop("CI", None)
-    try:
-        result = judged.runpytest("-p", "no:xdist", "--llm-record-mode=all")
-    finally:
-        if env_ci is not None:
-            os.environ["CI"] = env_ci
+    monkeypatch.setenv("OPENAI_BASE_URL", fake_openai.base_url)  # clients the snippet builds itself
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-docs-snippet-test")
+    monkeypatch.delenv("CI", raising=False)
+    monkeypatch.syspath_prepend(judged.path)
+    result = judged.runpytest("-p", "no:xdist", "--llm-record-mode=all")
     outcomes = result.parseoutcomes()
     assert outcomes.get("passed", 0) >= 1 and not outcomes.get("failed") and not outcomes.get("errors"), str(
         result.stdout

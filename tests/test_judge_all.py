@@ -66,3 +66,10 @@ def test_asserting_judge_all_explains_each_failed_verdict(
     failure = "assert <all failed: 1 of 3 checks failed: [1] confident_true failed: false at 0.70, needed true >= 0.90"
     assert failure in result.stdout.str()
     assert "q='Is the reply rude?'>" in result.stdout.str()
+
+
+def test_asserting_checks_asks_every_check_so_none_is_reported_unasserted() -> None:
+    """bool() of the batch evaluates each check (no short cut at the first failure), as assert would one by one."""
+    checks = [_check(False, "a failed"), _check(False, "b failed"), _check(True, "c")]
+    assert not Checks(checks)
+    assert [check.evaluated for check in checks] == [True, True, True]

@@ -319,6 +319,7 @@ def test_the_json_report_lists_comparisons_and_panels_with_their_aggregates() ->
         "mean_position_bias": 0.25,
         "checks": 1,
         "checks_failed": 0,
+        "checks_xfailed": 0,
     }
     assert data["summary"]["panels"]["pairs"] == [
         {"models": ["m1", "m2"], "panels": 1, "agreed": 0, "agreement": 0.0, "kappa": 0.0}

@@ -121,12 +121,17 @@ class PriceTable:
         return total * BATCH_DISCOUNT if batch else total
 
     def record_cost(self, record: Mapping[str, Any]) -> float | None:
-        """What the call behind ``record`` cost (a batch answer at the batch price); None without usage
-        or without a price for its model."""
+        """What the calls behind ``record`` cost (a batch answer at the batch price): a cascade's verdict
+        costs every step it asked; None without usage or without a price for a model it asked."""
+        batch = bool(record.get("batch"))
+        steps = [s for s in record.get("cascade") or () if isinstance(s, Mapping)]
+        if steps and all(isinstance(s.get("usage"), Mapping) for s in steps):
+            costs = [self.cost(str(s.get("model") or "?"), s["usage"], batch=batch) for s in steps]
+            return None if None in costs else sum(c for c in costs if c is not None)
         usage = record.get("usage")
         if not isinstance(usage, Mapping):
             return None
-        return self.cost(str(record.get("model") or "?"), usage, batch=bool(record.get("batch")))
+        return self.cost(str(record.get("model") or "?"), usage, batch=batch)
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, PriceTable) and self.prices == other.prices

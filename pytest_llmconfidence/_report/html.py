@@ -11,7 +11,15 @@ from html import escape
 from typing import Any
 
 from .._text import fmt, plural, shorten, value_text
-from .summary import BINS, Summary, bin_tone, calibrated_note, check_status, checked_threshold
+from .summary import (
+    BINS,
+    Summary,
+    bin_tone,
+    calibrated_note,
+    check_status,
+    checked_threshold,
+    expected_sentence,
+)
 from .summary import number as _num
 
 __all__ = ["html_test_id", "page", "render_html", "report_sections", "svg_histogram", "svg_reliability"]
@@ -43,7 +51,8 @@ td.test { font-family: ui-monospace, SFMono-Regular, Menlo, monospace; font-size
   overflow-wrap: break-word; }
 .status { font-weight: 600; white-space: nowrap; }
 .failed { color: var(--red); } .borderline { color: var(--yellow); } .passed { color: var(--green); }
-.unchecked { color: var(--muted); }
+.unchecked, .xfailed { color: var(--muted); }
+.expected { margin: 12px 0 0; }
 details summary { cursor: pointer; }
 details dl { display: grid; grid-template-columns: max-content 1fr; gap: 2px 12px; margin: 8px 0 4px; }
 details dt { color: var(--muted); }
@@ -319,6 +328,9 @@ def _calibration_section(calibration: Sequence[Any]) -> str:
     return "".join(parts)
 
 
+_OUTCOME_WORDS = {"xfailed": "failed, as expected (xfail)"}
+
+
 def _card(value: str, label: str, tone: str = "") -> str:
     cls = f"card {tone}".strip()
     return f'<div class="{cls}"><b>{_e(value)}</b><span>{_e(label)}</span></div>'
@@ -368,7 +380,7 @@ def _details(record: Mapping[str, Any], *, open_: bool = False) -> str:
         rows.append(("top tokens", top))
     for check in record.get("checks") or []:
         if isinstance(check, Mapping):
-            outcome = "passed" if check.get("passed") else "failed"
+            outcome = "passed" if check.get("passed") else "xfailed" if record.get("xfail") else "failed"
             score = f"score {_num(check.get('score')):.4f}"
             if check.get("calibrated"):
                 score = f"calibrated {_num(check.get('score')):.4f}, raw {_num(check.get('raw')):.4f}"
@@ -376,7 +388,8 @@ def _details(record: Mapping[str, Any], *, open_: bool = False) -> str:
                 (
                     "check",
                     f"{_e(check.get('kind'))} &ge; {_num(check.get('threshold')):.2f}: "
-                    f'<span class="{outcome}">{outcome}</span> ({score}){_failed_words(record, check)}',
+                    f'<span class="{outcome}">{_OUTCOME_WORDS.get(outcome, outcome)}</span> ({score})'
+                    f"{_failed_words(record, check)}",
                 )
             )
     source = "replayed from cassette" if record.get("replayed") else "live"
@@ -464,6 +477,7 @@ def _verdict_rows(summary: Summary, ordered: Sequence[Mapping[str, Any]]) -> str
     for record in ordered:
         status = check_status(record, summary.band)
         label = "failed, borderline" if status == "failed" and record.get("borderline") else status
+        label = _OUTCOME_WORDS.get(label, label)
         note = calibrated_note(record)
         label += f" ({note})" if note else ""
         confidence = _num(record.get("confidence"))
@@ -642,7 +656,16 @@ def report_sections(
             "checks failed",
             "bad" if summary.checks_failed else "",
         ),
-        _card(str(summary.undecided), "undecided", "bad" if summary.undecided else ""),
+        *(
+            [_card(str(summary.checks_xfailed), "failed as expected (xfail)")]
+            if summary.checks_xfailed
+            else []
+        ),
+        _card(
+            str(summary.undecided),
+            "undecided",
+            "bad" if summary.undecided > summary.undecided_xfailed else "",
+        ),
         _card(
             str(summary.borderline),
             f"borderline (±{summary.band:.2f})",
@@ -671,6 +694,7 @@ def report_sections(
         f'<p class="lead">{_e(lead)}</p>',
         f'<div class="cards">{"".join(cards)}</div>',
         *(f'<p class="note">{_e(note)}</p>' for note in lead_notes),
+        *([f'<p class="expected">{_e(sentence)}</p>'] if (sentence := expected_sentence(summary)) else []),
         "<h2>Confidence histogram</h2>",
         svg_histogram(summary),
         *_thresholds_note(summary),

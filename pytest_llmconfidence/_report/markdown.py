@@ -13,8 +13,14 @@ from .summary import (
     certified_counts,
     check_status,
     checked_threshold,
+    expected_sentence,
     number,
 )
+
+
+def _expected(count: int) -> str:
+    return f", {count} more as expected (xfail)" if count else ""
+
 
 __all__ = ["markdown"]
 
@@ -29,7 +35,7 @@ def markdown(summary: Summary, *, lowest: int = 10) -> str:
     rows = [
         ("verdicts", f"{plural(len(summary.verdicts), 'verdict')} in {plural(summary.tests, 'test')}"),
         ("replayed / live", f"{summary.replayed} / {summary.live}"),
-        ("checks failed", f"{summary.checks_failed} of {summary.checks}"),
+        ("checks failed", f"{summary.checks_failed} of {summary.checks}{_expected(summary.checks_xfailed)}"),
         *(
             (
                 f"cascade, {model}",
@@ -65,7 +71,7 @@ def markdown(summary: Summary, *, lowest: int = 10) -> str:
             (
                 "responses scored",
                 f"{len(summary.responses)} ({summary.response_checks_failed} of "
-                f"{summary.response_checks} checks failed)",
+                f"{summary.response_checks} checks failed{_expected(summary.response_checks_xfailed)})",
             )
         )
     if summary.comparisons:
@@ -79,7 +85,14 @@ def markdown(summary: Summary, *, lowest: int = 10) -> str:
         rows += [
             (f"{p.first} ~ {p.second}", p.line().split(": ", 1)[1]) for p in panel_agreement(summary.panels)
         ]
-    out = ["### LLM confidence summary", "", "| | |", "|---|---|"]
+    expected = expected_sentence(summary)
+    out = [
+        "### LLM confidence summary",
+        "",
+        *([md_cell(expected), ""] if expected else []),
+        "| | |",
+        "|---|---|",
+    ]
     out += [f"| {name} | {md_cell(value)} |" for name, value in rows]
     if summary.verdicts:
         out += [

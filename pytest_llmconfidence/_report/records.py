@@ -76,11 +76,15 @@ class TestRecords:
     def attach(self, report: Any, user_properties: MutableSequence[tuple[str, object]]) -> None:
         """Put what is new onto a test report (``llm_records``, which travel from xdist workers too).
 
-        The lowest verdict confidence so far becomes the user property ``llm_min_confidence`` (a JUnit
-        XML property) of the test and its report, what its judge calls cost ``llm_cost_usd``; a failed
-        report gets the "llm verdicts" section.
+        The records of an xfailed test say so (``"xfail": true``): the summary and the reports count their
+        failed checks as expected failures. The lowest verdict confidence so far becomes the user property
+        ``llm_min_confidence`` (a JUnit XML property) of the test and its report, what its judge calls cost
+        ``llm_cost_usd``; a failed report gets the "llm verdicts" section.
         """
         new = self.take_new()
+        if new and report.skipped and hasattr(report, "wasxfail"):
+            for record in new:  # an xfailed test: its failed checks are expected failures
+                record["xfail"] = True
         if new:
             report.llm_records = new
             properties = []

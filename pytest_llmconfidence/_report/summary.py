@@ -15,8 +15,9 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from .._text import plural
 from .cost import CostSummary, cost_summary
-from .figures import BINS, EPSILON, bin_of, number
+from .figures import BINS, EPSILON, bin_of, failed_checks, failed_text, number
 
 __all__ = [
     "BINS",
@@ -29,6 +30,8 @@ __all__ = [
     "certified_counts",
     "check_status",
     "checked_threshold",
+    "failed_checks",
+    "failed_text",
     "is_borderline",
     "number",
     "summarize",
@@ -53,12 +56,13 @@ def is_borderline(record: Mapping[str, Any], band: float) -> bool:
 
 
 def check_status(record: Mapping[str, Any], band: float) -> str:
-    """``failed`` (a check failed), ``borderline``, ``passed`` or ``unchecked``."""
+    """``failed`` (a check failed), ``xfailed`` (one failed in a test marked xfail, as it expects),
+    ``borderline``, ``passed`` or ``unchecked``."""
     checks = _checks(record)
     if not checks:
         return "unchecked"
     if any(not check.get("passed") for check in checks):
-        return "failed"
+        return "xfailed" if record.get("xfail") else "failed"
     return "borderline" if is_borderline(record, band) else "passed"
 
 
@@ -121,6 +125,34 @@ def certified_counts(records: Iterable[Mapping[str, Any]]) -> dict[str, list[int
     return counts
 
 
+def expected_sentence(summary: Summary) -> str | None:
+    """What the run expected, when tests marked xfail failed as they expect; None otherwise."""
+    if not summary.xfail_tests:
+        return None
+    others = [
+        (failed_checks(records), name)
+        for records, name in (
+            (summary.graded, "of scores and choices"),
+            (summary.comparisons, "of comparisons"),
+            (summary.panels, "of panels"),
+        )
+    ]
+    kinds = [
+        (summary.checks_xfailed, "of verdicts"),
+        (summary.response_checks_xfailed, "of responses"),
+        *((counts[2], name) for counts, name in others),
+    ]
+    parts = [f"{count} {kind}" for count, kind in kinds if count]
+    checks = sum(count for count, _ in kinds)
+    detail = f", with {plural(checks, 'failed check')} ({', '.join(parts)})" if checks else ""
+    unexpected = summary.checks_failed + summary.response_checks_failed + sum(c[1] for c, _ in others)
+    rest = f"{plural(unexpected, 'other check')} failed." if unexpected else "Every other check held."
+    return (
+        f"As expected: {plural(summary.xfail_tests, 'test')} marked xfail failed, as they expect{detail}; "
+        f"an expected failure fails no run. {rest}"
+    )
+
+
 def _tokens() -> dict[str, int]:
     return dict.fromkeys(_TOKEN_FIELDS, 0)
 
@@ -141,11 +173,19 @@ class Summary:
     live: int = 0
     checks: int = 0
     checks_failed: int = 0
+    """Checks that failed outside tests marked xfail: the failures that count."""
+    checks_xfailed: int = 0
+    """Checks that failed in tests marked xfail, as those tests expect."""
     undecided: int = 0
+    undecided_xfailed: int = 0
+    """Of the undecided verdicts, those in tests marked xfail."""
+    xfail_tests: int = 0
+    """The tests that failed as their xfail marker expects and made records (of any kind)."""
     borderline: int = 0
     failed_verdicts: int = 0
     response_checks: int = 0
     response_checks_failed: int = 0
+    response_checks_xfailed: int = 0
     response_borderline: int = 0
     confidence_min: float | None = None
     confidence_median: float | None = None
@@ -203,12 +243,15 @@ class Summary:
             "live": self.live,
             "checks": self.checks,
             "checks_failed": self.checks_failed,
+            "checks_xfailed": self.checks_xfailed,
+            "xfail_tests": self.xfail_tests,
             "verdicts_failed": self.failed_verdicts,
             "undecided": self.undecided,
             "borderline": self.borderline,
             "borderline_band": self.band,
             "response_checks": self.response_checks,
             "response_checks_failed": self.response_checks_failed,
+            "response_checks_xfailed": self.response_checks_xfailed,
             "response_borderline": self.response_borderline,
             "confidence": {
                 "min": self.confidence_min,
@@ -249,7 +292,10 @@ def summarize(records: Iterable[Mapping[str, Any]], *, band: float = 0.05, thres
     graded: list[dict[str, Any]] = []
     app: list[dict[str, Any]] = []
     beyond: dict[str, list[dict[str, Any]]] = {"comparison": [], "panel": []}
+    xfail_tests: set[str] = set()
     for record in records:
+        if record.get("xfail"):
+            xfail_tests.add(str(record.get("test_id")))
         kind = record.get("kind", "verdict")
         if kind == "verdict":
             verdicts.append({**record, "kind": "verdict", "borderline": is_borderline(record, band)})
@@ -276,8 +322,8 @@ def summarize(records: Iterable[Mapping[str, Any]], *, band: float = 0.05, thres
             counts = tokens["replayed" if record.get("replayed") else "live"]
             for name in _TOKEN_FIELDS:
                 counts[name] += int(number(usage.get(name)))
-    verdict_checks = [check for r in verdicts for check in _checks(r)]
-    response_checks = [check for r in responses for check in _checks(r)]
+    verdict_checks, verdicts_failed, verdicts_xfailed = failed_checks(verdicts)
+    response_checks, responses_failed, responses_xfailed = failed_checks(responses)
     return Summary(
         verdicts=tuple(verdicts),
         responses=tuple(responses),
@@ -288,13 +334,17 @@ def summarize(records: Iterable[Mapping[str, Any]], *, band: float = 0.05, thres
         tests=len({str(r.get("test_id")) for r in verdicts}),
         replayed=sum(1 for r in verdicts if r.get("replayed")),
         live=sum(1 for r in verdicts if not r.get("replayed")),
-        checks=len(verdict_checks),
-        checks_failed=sum(1 for check in verdict_checks if not check.get("passed")),
+        checks=verdict_checks,
+        checks_failed=verdicts_failed,
+        checks_xfailed=verdicts_xfailed,
         undecided=sum(1 for r in verdicts if r.get("value") is None),
+        undecided_xfailed=sum(1 for r in verdicts if r.get("value") is None and r.get("xfail")),
+        xfail_tests=len(xfail_tests),
         borderline=sum(1 for r in verdicts if r["borderline"]),
         failed_verdicts=sum(1 for r in verdicts if check_status(r, band) == "failed"),
-        response_checks=len(response_checks),
-        response_checks_failed=sum(1 for check in response_checks if not check.get("passed")),
+        response_checks=response_checks,
+        response_checks_failed=responses_failed,
+        response_checks_xfailed=responses_xfailed,
         response_borderline=sum(1 for r in responses if r["borderline"]),
         confidence_min=min(confidences) if confidences else None,
         confidence_median=statistics.median(confidences) if confidences else None,

@@ -22,6 +22,8 @@ from .summary import (
     certified_counts,
     check_status,
     checked_threshold,
+    failed_checks,
+    failed_text,
     number,
 )
 
@@ -48,7 +50,7 @@ def one_line(text: Any, limit: int = 60) -> str:
 
 
 def status_markup(status: str) -> Markup:
-    return {"failed": _RED, "borderline": _YELLOW, "passed": _GREEN}.get(status, _NONE)
+    return {"failed": _RED, "xfailed": _YELLOW, "borderline": _YELLOW, "passed": _GREEN}.get(status, _NONE)
 
 
 def bin_markup(index: int, threshold: float) -> Markup:
@@ -180,12 +182,10 @@ def _cascade_lines(records: Sequence[Mapping[str, Any]]) -> list[Line]:
 def graded_line(records: Sequence[Mapping[str, Any]]) -> str:
     """``2 scores and 1 choice: 1 of 3 checks failed; lowest 0.41 (test id)``."""
     scores = sum(1 for r in records if r.get("kind") == "score")
-    checks = [c for r in records for c in r.get("checks") or () if isinstance(c, Mapping)]
-    failed = sum(1 for c in checks if not c.get("passed"))
     lowest = min(records, key=lambda r: float(r.get("confidence") or 0.0))
     return (
-        f"{plural(scores, 'score')} and {plural(len(records) - scores, 'choice')}: {failed} of "
-        f"{plural(len(checks), 'check')} failed; lowest confidence "
+        f"{plural(scores, 'score')} and {plural(len(records) - scores, 'choice')}: "
+        f"{failed_text(*failed_checks(records))}; lowest confidence "
         f"{float(lowest.get('confidence') or 0):.2f} ({lowest.get('test_id')})"
     )
 
@@ -221,7 +221,7 @@ def summary_lines(summary: Summary, mode: str = "short", *, width: int = 120) ->
             )
         )
         if summary.checks:
-            failed = f"{summary.checks_failed} of {plural(summary.checks, 'check')} failed"
+            failed = failed_text(summary.checks, summary.checks_failed, summary.checks_xfailed)
         else:
             failed = "none made"
         lines.append(
@@ -229,7 +229,10 @@ def summary_lines(summary: Summary, mode: str = "short", *, width: int = 120) ->
                 "checks: ",
                 (failed, _RED if summary.checks_failed else _GREEN),
                 "; ",
-                (f"{summary.undecided} undecided", _RED if summary.undecided else _NONE),
+                (
+                    f"{summary.undecided} undecided",
+                    _RED if summary.undecided > summary.undecided_xfailed else _NONE,
+                ),
                 "; ",
                 (f"{summary.borderline} borderline", _YELLOW if summary.borderline else _NONE),
                 f" (within {band:.2f} of the threshold checked)",
@@ -260,10 +263,10 @@ def summary_lines(summary: Summary, mode: str = "short", *, width: int = 120) ->
             lines.append(_line("tokens: not reported by the endpoint"))
     lines.extend(cost_lines(summary))
     if summary.responses:
+        counts = (summary.response_checks, summary.response_checks_failed, summary.response_checks_xfailed)
         text = (
             f"{plural(len(summary.responses), 'response')} scored: "
-            f"{summary.response_checks_failed} of {plural(summary.response_checks, 'check')} failed; "
-            f"{summary.response_borderline} borderline"
+            f"{failed_text(*counts)}; {summary.response_borderline} borderline"
         )
         lines.append(_line((text, _RED if summary.response_checks_failed else _NONE)))
     if summary.graded:

@@ -224,7 +224,8 @@ class Checks:
         return [(index, check) for index, check in enumerate(self.checks) if not check]
 
     def __bool__(self) -> bool:
-        return bool(self.checks) and all(self.checks)
+        held = [bool(check) for check in self.checks]  # every one asked, so none counts as unasserted
+        return bool(held) and all(held)
 
     def __len__(self) -> int:
         return len(self.checks)

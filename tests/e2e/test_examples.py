@@ -63,12 +63,13 @@ def test_the_examples_replay_offline_green_with_their_failures_shown(examples: p
     assert result.ret == pytest.ExitCode.OK
     result.assert_outcomes(passed=len(PASSING), xfailed=len(ON_PURPOSE))
     result.stdout.fnmatch_lines(["17 verdicts in 14 tests: 17 replayed, 0 live"])
+    result.stdout.fnmatch_lines(["checks: 0 of 11 checks failed, 5 more as expected (xfail); 1 undecided;*"])
     result.stdout.fnmatch_lines(
         [
-            "1 score and 2 choices: 2 of 3 checks failed*",
+            "1 score and 2 choices: 0 of 3 checks failed, 2 more as expected (xfail);*",
             "4 comparisons (both orders): 4 inconsistent across orders; mean position bias +0.42; "
-            "1 of 1 check failed",
-            "3 panels: mean agreement 1.00; 0 undecided; 1 of 3 checks failed",
+            "0 of 1 check failed, 1 more as expected (xfail)",
+            "3 panels: mean agreement 1.00; 0 undecided; 0 of 3 checks failed, 1 more as expected (xfail)",
             "  smollm2-135m-instruct ~ smollm2-135m-instruct-harsh: agreed on 3 of 3 panels (1.00), kappa 1.00",
         ]
     )
@@ -93,7 +94,12 @@ def test_the_examples_replay_offline_green_with_their_failures_shown(examples: p
             "B first chose b 0.16; position bias +0.41; q='Which response greets the user better?'>",
         ]
     )
-    result.stdout.fnmatch_lines(["These 10 tests failed as expected; every other check passed.*"])
+    # The closing lines: pytest's counts, then the run in one sentence.
+    assert "13 passed, 10 xfailed" in result.outlines[-2]
+    assert result.outlines[-1] == (
+        "The example suite: 13 tests passed and 10 failed on purpose, as expected (listed above); the HTML "
+        "report is reports/examples.html."
+    )
     assert (examples.path / "reports" / "examples.html").stat().st_size > 0
 
 
