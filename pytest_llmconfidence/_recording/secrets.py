@@ -57,6 +57,7 @@ MIN_SECRET_LENGTH = 8
 
 _seen: set[str] = set()
 _env_names: set[str] = set()
+_env_cache: dict[Any, frozenset[str]] = {}
 _lock = threading.Lock()
 
 
@@ -89,19 +90,27 @@ def secret_env(names: Iterable[str]) -> None:
 def known() -> set[str]:
     """Every secret known now: the environment's keys and those seen at run time."""
     with _lock:
-        extra = set(_env_names)
+        extra = frozenset(_env_names)
         found = set(_seen)
-    found.update(
-        value
-        for name, value in os.environ.items()
-        if (
-            name in CLIENT_KEY_VARIABLES
-            or name in ORGANIZATION_VARIABLES
-            or name in extra
-            or _SECRET_ENV.search(name)
+    raw = getattr(os.environ, "_data", None)  # the environment as the OS holds it: a cheap cache key
+    key = (tuple(raw.items()), extra) if isinstance(raw, dict) else None
+    cached = _env_cache.get(key) if key is not None else None
+    if cached is None:
+        cached = frozenset(
+            value
+            for name, value in os.environ.items()
+            if (
+                name in CLIENT_KEY_VARIABLES
+                or name in ORGANIZATION_VARIABLES
+                or name in extra
+                or _SECRET_ENV.search(name)
+            )
+            and is_secret(value)
         )
-        and is_secret(value)
-    )
+        if key is not None:
+            _env_cache.clear()  # one environment at a time: the one the run has now
+            _env_cache[key] = cached
+    found.update(cached)
     return found
 
 
