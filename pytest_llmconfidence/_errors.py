@@ -86,6 +86,19 @@ class CassetteMissError(LLMConfidenceError):
     """The test whose request it was."""
 
 
+class ReplayMiss(BaseException):
+    """A request a replay-only cassette cannot answer, on its way out of the app's HTTP client.
+
+    Not an ``Exception``: a client's retry loop (``except Exception``) does not retry it, wrap it in
+    "Connection error." or wait between tries. The plugin turns it back into its ``error`` (a
+    ``CassetteMissError``) where the test, the fixture or the judge fails.
+    """
+
+    def __init__(self, error: CassetteMissError) -> None:
+        super().__init__(str(error))
+        self.error = error
+
+
 class CassetteCorruptError(LLMConfidenceError):
     """A cassette file exists but cannot be parsed."""
 

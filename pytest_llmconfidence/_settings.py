@@ -34,6 +34,7 @@ __all__ = [
 
 RECORD_MODES = ("none", "once", "new_episodes", "all", "batch")
 RECORD_SCOPES = ("test", "judge")
+RECORD_TESTS = ("marked", "all")
 SUMMARY_MODES = ("off", "short", "full")
 WATCH_AGGREGATES = ("geometric_mean", "mean", "min")
 DEFAULT_MODEL = "gpt-4.1-mini"
@@ -63,6 +64,8 @@ class JudgeConfig:
     record_mode: str = "once"
     cassette_dir: Path = Path("cassettes")
     record_scope: str = "test"
+    record_tests: str = "marked"
+    """Which tests get a cassette (``llm_record_tests``): ``marked`` (judged or marked) or ``all``."""
     report: Path | None = None
     html: Path | None = None
     summary: str = "short"
@@ -516,6 +519,14 @@ OPTIONS: tuple[Option, ...] = (
         "what a test's cassette holds: test (every HTTP call of the test) or judge (only the judge's).",
         default="test",
         convert=_choice("llm_record_scope", RECORD_SCOPES),
+    ),
+    Option(
+        "record_tests",
+        "llm_record_tests",
+        "which tests get a cassette: marked (tests using judge, llm_responses or the llm marker, and the "
+        "fixtures they set up) or all (every test) (default: marked).",
+        default="marked",
+        convert=_choice("llm_record_tests", RECORD_TESTS),
     ),
     Option(
         "report",

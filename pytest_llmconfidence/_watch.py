@@ -3,8 +3,8 @@
 The test's cassette (``_cassette.LLMCassette``) calls a ``Watcher`` with every response it replays or
 records, the judge's excepted. A status-200 chat completion (``.../chat/completions``) or Responses API
 result (``.../responses``) is scored as ``response_confidence()`` scores it, without being recorded as
-the test's own call; a streamed body, one without logprobs or one that does not parse is counted as
-skipped, never an error. Each is recorded for the test as kind ``"app_response"``.
+the test's own call; a streamed one from its chunks' logprobs. One without logprobs or one that does not
+parse is counted as skipped, never an error. Each is recorded for the test as kind ``"app_response"``.
 """
 
 from __future__ import annotations
@@ -60,10 +60,14 @@ def read_response(response: Mapping[str, Any]) -> tuple[ResponseConfidence | Non
     raw = body.encode() if isinstance(body, str) else body
     if not isinstance(raw, (bytes, bytearray)):
         return None, UNREADABLE, None
-    if "event-stream" in _header(headers, "content-type") or raw.lstrip().startswith((b"data:", b"event:")):
-        return None, STREAMED, None
     try:
-        data = json.loads(raw)
+        streamed = "event-stream" in _header(headers, "content-type")
+        if streamed or raw.lstrip().startswith((b"data:", b"event:")):
+            from ._scoring.stream import merge_stream, parse_sse
+
+            data = merge_stream(parse_sse(raw))  # a stream is scored from its chunks' logprobs
+        else:
+            data = json.loads(raw)
     except (ValueError, UnicodeDecodeError):
         return None, UNREADABLE, None
     if not isinstance(data, dict):
@@ -187,6 +191,7 @@ class Watcher:
         self.by = by
         self.minimum = minimum
         self.received: list[AppResponse] = []
+        self._sent: list[tuple[float, AppResponse]] = []
         self._lock = threading.Lock()
 
     def __call__(self, request: Any, response: Mapping[str, Any], replayed: bool) -> None:
@@ -194,9 +199,12 @@ class Watcher:
         if api is None or _status(response) != 200:
             return
         confidence, skipped, model = read_response(response)
+        sent = request.__dict__.get("_llm_sent", float("inf"))
         with self._lock:
+            # In the order the requests were sent, not answered: threads and tasks finish in any order.
+            place = next((i for i, (at, _) in enumerate(self._sent) if at > sent), len(self._sent))
             item = AppResponse(
-                index=len(self.received) + 1,
+                index=place + 1,
                 api=api,
                 route=f"{request.method} {request.path}",
                 replayed=replayed,
@@ -206,7 +214,10 @@ class Watcher:
                 skipped=skipped,
                 model=model,
             )
-            self.received.append(item)
+            self._sent.insert(place, (sent, item))
+            self.received.insert(place, item)
+            for number, later in enumerate(self.received[place + 1 :], place + 2):
+                later.index = number
             self.records.add(item)
 
     def scored(self) -> list[ResponseConfidence]:

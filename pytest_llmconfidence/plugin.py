@@ -49,6 +49,12 @@ class RunState:
         self.comparison: Any = None
         self.summarising = False
         """Set when the terminal summary starts: its short summary lines keep pytest's own words."""
+        self.item: pytest.Item | None = None
+        """The test being set up, run or torn down (whose set-up a wider fixture's belongs to)."""
+        self.fixture_cassettes: dict[Any, Any] = {}
+        """The cassettes of the wider fixtures set up and not yet torn down, by fixture definition."""
+        self.recorded_fixtures: frozenset[str] | None = None
+        """The fixtures that the session's recorded tests use (made on first need)."""
         self._summary: Any = None
         self._prices: Any = None
         self._budget: Any = None
@@ -261,6 +267,11 @@ WATCH_NEEDS_TEST_SCOPE = (
     'which holds them only with llm_record_scope = "test"; with "judge" nothing is watched.'
 )
 PLACEHOLDERS = pytest.StashKey[list[str]]()
+CONFIG = pytest.StashKey[JudgeConfig]()
+RECORDING = pytest.StashKey[Any]()
+"""The test's recording: its ``ActiveCassette``, or what refuses its LLM calls when it has none."""
+RECORDED_BY = ("judge", "llm_responses", "_llm_cassette")
+"""A test that uses one of these fixtures (or the ``llm`` marker) has a cassette."""
 PROGRESS = pytest.StashKey[Any]()
 BATCH = pytest.StashKey[Any]()
 """The test's ``TestBatch`` in record mode batch: the requests it queued travel on its report."""
@@ -414,19 +425,29 @@ def pytest_llmconfidence_build_pairwise_messages(
 # --- fixtures ---------------------------------------------------------------------------------
 
 
-@pytest.fixture
-def judge_config(request: pytest.FixtureRequest) -> JudgeConfig:
-    """The judge's resolved, frozen configuration for this test (options, then the llm marker)."""
+def test_config(item: pytest.Item) -> JudgeConfig:
+    """The judge's configuration for ``item``: the run's options, then its ``llm`` markers (made once)."""
     __tracebackhide__ = True
-    config = run_state(request.config).config
-    for marker in reversed(list(request.node.iter_markers("llm"))):
+    found = item.stash.get(CONFIG, None)
+    if found is not None:
+        return found
+    config = run_state(item.config).config
+    for marker in reversed(list(item.iter_markers("llm"))):
         if marker.args:
             raise pytest.UsageError(f"@pytest.mark.llm takes keyword arguments only, got {marker.args!r}")
         try:
             config = _settings.apply_overrides(config, marker.kwargs, where="@pytest.mark.llm")
         except ConfigValueError as exc:
             raise pytest.UsageError(str(exc)) from None
+    item.stash[CONFIG] = config
     return config
+
+
+@pytest.fixture
+def judge_config(request: pytest.FixtureRequest) -> JudgeConfig:
+    """The judge's resolved, frozen configuration for this test (options, then the llm marker)."""
+    __tracebackhide__ = True
+    return test_config(request.node)
 
 
 @pytest.fixture(scope="session")
@@ -452,25 +473,12 @@ def judge_async_client(pytestconfig: pytest.Config) -> Generator[Any, None, None
 
 
 @pytest.fixture
-def _llm_cassette(request: pytest.FixtureRequest, judge_config: JudgeConfig) -> Generator[Any, None, None]:
-    """The test's cassette, active for the rest of the test (or for the judge only, by llm_record_scope)."""
+def _llm_cassette(request: pytest.FixtureRequest) -> Any:
+    """The test's cassette, active from before its first fixture to after its last (``_recording``)."""
     __tracebackhide__ = True
-    from ._recording.cassette import ActiveCassette, cassette_path
-
     item = request.node
-    path = cassette_path(judge_config.cassette_dir, request.config.rootpath, item.path, item.nodeid)
-    c = judge_config
-    watcher = _watcher(item, c) if c.watch else None
-    with ActiveCassette(
-        path,
-        record_mode=c.record_mode,
-        scope=c.record_scope,
-        nodeid=item.nodeid,
-        allow_hosts=c.allow_hosts,
-        watcher=watcher,
-    ) as cassette:
-        yield cassette
-        cassette.errored = _errored(item.stash.get(TEST_ERROR, None))
+    recording = _start(item, force=True)
+    return recording.cassette
 
 
 def _errored(error: BaseException | None) -> bool:
@@ -515,13 +523,6 @@ def llm_responses(request: pytest.FixtureRequest, judge_config: JudgeConfig, _ll
     from ._watch import AppResponses
 
     return AppResponses(watcher)
-
-
-@pytest.fixture(autouse=True)
-def _llm_marker_cassette(request: pytest.FixtureRequest) -> None:
-    """A test marked ``llm`` gets its cassette even when it does not use the judge."""
-    if request.node.get_closest_marker("llm") is not None:
-        request.getfixturevalue("_llm_cassette")
 
 
 @pytest.fixture
@@ -579,23 +580,144 @@ def _progress(config: pytest.Config, nodeid: str) -> Any:
 # --- records travel on the test reports (the same path with and without xdist) -----------------
 
 
+def _miss_headlined(item: pytest.Item, *, keep: bool = True) -> Generator[None, None, None]:
+    """Around a phase of the test: a replay miss (inside the app's client too) is what the phase fails
+    with (``CassetteMissError``); with ``keep``, what it failed with is kept for its cassette."""
+    try:
+        return (yield)
+    except BaseException as exc:
+        from ._plugin.recording import as_miss
+
+        error = as_miss(exc)
+        if keep:
+            item.stash[TEST_ERROR] = error
+        if type(exc).__name__ == "BatchQueuedError":  # record mode batch: a later run answers it
+            raise pytest.skip.Exception(str(exc), _use_item_location=True) from None
+        if error is exc:
+            raise
+        raise error from None
+
+
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_call(item: pytest.Item) -> Generator[None, None, None]:
     """While the test runs, ``response_confidence()`` records into the test's records."""
     with _records.running(records_of(item)):
-        try:
-            result = yield
-        except BaseException as exc:
-            item.stash[TEST_ERROR] = exc
-            if type(exc).__name__ == "BatchQueuedError":  # record mode batch: answered by a later run
-                raise pytest.skip.Exception(str(exc), _use_item_location=True) from None
-            raise
+        yield from _miss_headlined(item)
     records = item.stash.get(ITEM_RECORDS, None)
     if records is not None and records.results:
         from ._plugin.adapters import warn_unasserted
 
         warn_unasserted(item, records.unasserted())
+
+
+@pytest.hookimpl(wrapper=True, trylast=True)
+def pytest_runtest_setup(item: pytest.Item) -> Generator[None, None, None]:
+    """The test's cassette (and, replaying only, the socket guard) before its first fixture is set up."""
+    run_state(item.config).item = item
+    if _llm_involved(item):
+        _start(item)
+    return (yield from _miss_headlined(item))
+
+
+@pytest.hookimpl(wrapper=True, trylast=True)
+def pytest_runtest_teardown(item: pytest.Item, nextitem: pytest.Item | None) -> Generator[None, None, None]:
+    """The test's cassette is written after its last fixture (and the wider ones it ends) is torn down."""
+    run_state(item.config).item = item
+    try:
+        return (yield from _miss_headlined(item, keep=False))
+    finally:
+        recording = item.stash.get(RECORDING, None)
+        if recording is not None:
+            del item.stash[RECORDING]
+            recording.stop(_errored(item.stash.get(TEST_ERROR, None)))
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_fixture_setup(fixturedef: Any, request: pytest.FixtureRequest) -> Generator[None, Any, Any]:
+    """A fixture of a wider scope than the test records into a cassette of its own, beside the tests'
+    (``<cassette_dir>/<module or conftest folder>/<name>.<scope>.yaml``), whichever test sets it up."""
+    if fixturedef.scope == "function":
+        return (yield)
+    state = run_state(request.config)
+    item = state.item
+    if item is None or not (_recorded(item) or fixturedef.argname in _recorded_fixtures(state, item)):
+        return (yield)
+    c = test_config(item)
+    if c.record_scope != "test":
+        return (yield)
+    from ._plugin import recording
+
+    path = recording.fixture_cassette_path(c.cassette_dir, request.config.rootpath, fixturedef, request)
+    if path is None:
+        return (yield)
+    cassette = recording.fixture_cassette(
+        path, config=c, nodeid=item.nodeid, fixture=fixturedef.argname, scope=fixturedef.scope
+    )
+    result = yield from recording.around_setup(cassette)
+    state.fixture_cassettes[fixturedef] = cassette
+    fixturedef.addfinalizer(cassette.activate)  # finalizers run last-in first: before its own tear-down
     return result
+
+
+def pytest_fixture_post_finalizer(fixturedef: Any, request: pytest.FixtureRequest) -> None:
+    """A wider fixture's cassette, active again while the fixture was torn down, is written."""
+    state = request.config.stash.get(STATE, None)
+    cassette = state.fixture_cassettes.pop(fixturedef, None) if state is not None else None
+    if cassette is not None:
+        cassette.deactivate()
+        cassette.save()
+
+
+def _start(item: pytest.Item, *, force: bool = False) -> Any:
+    """The test's recording (its cassette, or the refusal of its LLM calls), started once."""
+    __tracebackhide__ = True
+    found = item.stash.get(RECORDING, None)
+    if found is not None and (found.cassette is not None or not force):
+        return found
+    from ._plugin import recording
+
+    c = test_config(item)
+    if force or _recorded(item):
+        if found is not None:  # the refusal of a test that asked for the judge while it ran
+            found.stop(False)
+        from ._recording.cassette import cassette_path
+
+        watcher = _watcher(item, c) if c.watch else None
+        path = cassette_path(c.cassette_dir, item.config.rootpath, item.path, item.nodeid)
+        found = recording.TestRecording(path, config=c, nodeid=item.nodeid, watcher=watcher)
+    elif c.record_mode == "none" and c.record_scope == "test":
+        found = recording.refusal(item.nodeid)
+    if found is not None:
+        item.stash[RECORDING] = found
+    return found
+
+
+def _recorded_fixtures(state: RunState, item: pytest.Item) -> frozenset[str]:
+    """The fixtures that the session's recorded tests use: set up by another test, they are recorded too."""
+    if state.recorded_fixtures is None:
+        items = getattr(item.session, "items", None) or [item]
+        state.recorded_fixtures = frozenset(
+            name for other in items if _recorded(other) for name in getattr(other, "fixturenames", ())
+        )
+    return state.recorded_fixtures
+
+
+def _llm_involved(item: pytest.Item) -> bool:
+    """Whether the test may make LLM calls the plugin must record or refuse (cheap when it cannot)."""
+    state = run_state(item.config)
+    c = state.config
+    if c.record_tests == "all" or c.record_mode == "none":
+        return True
+    return _recorded(item)
+
+
+def _recorded(item: pytest.Item) -> bool:
+    """Whether ``item`` has a cassette: llm_record_tests = all, or it uses the judge, llm_responses or
+    the llm marker."""
+    if run_state(item.config).config.record_tests == "all":
+        return True
+    names = getattr(item, "fixturenames", ())
+    return item.get_closest_marker("llm") is not None or any(name in names for name in RECORDED_BY)
 
 
 @pytest.hookimpl(wrapper=True)
@@ -648,7 +770,7 @@ def pytest_report_teststatus(report: pytest.TestReport, config: pytest.Config) -
 
 FIXTURES = ("judge", "judge_config", "judge_client", "judge_async_client", "llm_responses")
 _HOOKS = tuple(name for name in globals() if name.startswith("pytest_"))
-_SCANNED = (*FIXTURES, "_llm_cassette", "_llm_marker_cassette", *_HOOKS)
+_SCANNED = (*FIXTURES, "_llm_cassette", *_HOOKS)
 
 
 def __dir__() -> list[str]:

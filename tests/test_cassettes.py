@@ -331,13 +331,17 @@ def test_a_failed_write_leaves_the_previous_cassette_intact(
     judged.makeconftest(
         """
         import os
-        import pytest
 
-        @pytest.fixture(autouse=True)
-        def _disk_full(monkeypatch):
-            def fail(fd):
-                raise OSError(28, "No space left on device")
-            monkeypatch.setattr(os, "fsync", fail)
+        fsync = os.fsync
+
+        def fail(fd):
+            raise OSError(28, "No space left on device")
+
+        def pytest_configure(config):
+            os.fsync = fail
+
+        def pytest_unconfigure(config):
+            os.fsync = fsync
         """
     )
     fake_openai.default = Reply(verdict(0.5, 0.5))

@@ -169,7 +169,7 @@ def test_the_example_report_opens_on_its_success_in_a_browser(
     )
     assert rendered.returncode == 0, rendered.stderr[-2000:]
     cards = _cards(rendered.stdout)
-    assert cards["checks failed"] == ("0 / 11", "card")
+    assert cards["checks failed"] == ("0 / 14", "card")
     assert cards["failed as expected (xfail)"] == ("5", "card")
     assert not [label for label, (_, cls) in cards.items() if "bad" in cls.split()]
     expected = re.search(r'<p class="expected">(.*?)</p>', rendered.stdout, re.DOTALL)

@@ -81,4 +81,4 @@ def test_the_built_wheel_installs_and_replays_the_example_suite(wheel: Path, tmp
         env=env,
     )
     assert run.returncode == 0, run.stdout + run.stderr
-    assert "17 verdicts in 14 tests: 17 replayed, 0 live" in run.stdout
+    assert "20 verdicts in 17 tests: 20 replayed, 0 live" in run.stdout

@@ -489,13 +489,16 @@ def test_a_full_disk_is_explained_naming_the_cassette_not_a_temp_file(
         import errno
         import os
 
-        import pytest
+        real_fsync = os.fsync
 
-        @pytest.fixture(autouse=True)
-        def _full_disk(monkeypatch):
-            def fsync(fd):
-                raise OSError(errno.ENOSPC, "No space left on device")
-            monkeypatch.setattr(os, "fsync", fsync)
+        def fsync(fd):
+            raise OSError(errno.ENOSPC, "No space left on device")
+
+        def pytest_configure(config):  # the whole run: the cassette is written after the last fixture
+            os.fsync = fsync
+
+        def pytest_unconfigure(config):
+            os.fsync = real_fsync
         """
     )
     judged.makepyfile(test_x=JUDGED_TEST)
@@ -534,3 +537,73 @@ def test_a_key_inside_a_question_is_masked_in_the_summary_and_the_reports(
     report = json.loads((judged.path / "r.json").read_text())
     assert report["verdicts"][0]["question"] == "Is *** a key?"
     assert KEY not in (judged.path / "r.html").read_text()
+
+
+EVERY_LIBRARY = """
+import asyncio
+import importlib.util
+import socket
+import urllib.request
+
+import httpx2
+import pytest
+import requests
+
+URL = "http://{host}:{port}/v1/models"
+
+
+@pytest.mark.llm
+@pytest.mark.parametrize("library", ["httpx2", "requests", "urllib", "aiohttp"])
+def test_reaches_the_allowed_server(library):
+    if library == "httpx2":
+        status = httpx2.get(URL).status_code
+    elif library == "requests":
+        status = requests.get(URL, timeout=5).status_code
+    elif library == "urllib":
+        status = urllib.request.urlopen(URL, timeout=5).status
+    else:
+        if importlib.util.find_spec("aiohttp") is None:
+            pytest.skip("aiohttp is not installed")
+        import aiohttp
+
+        async def get():
+            async with aiohttp.ClientSession() as session, session.get(URL) as response:
+                return response.status
+
+        status = asyncio.run(get())
+    assert status == 200
+
+
+@pytest.mark.llm
+def test_a_dns_look_up_is_refused():
+    socket.getaddrinfo("api.openai.com", 443)
+
+
+@pytest.mark.llm
+def test_a_udp_send_is_refused():
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        sock.sendto(b"ping", ("192.0.2.1", 53))
+"""
+
+
+@pytest.mark.parametrize("host", ["127.0.0.1", "localhost"])
+def test_allowed_hosts_are_reached_by_every_http_library_and_dns_and_udp_are_refused(
+    judged: pytest.Pytester, fake_openai: FakeOpenAI, monkeypatch: pytest.MonkeyPatch, host: str
+) -> None:
+    """--llm-allow-hosts lets httpx, requests, urllib and aiohttp reach a local server in record mode none,
+    as it does a raw socket; a name looked up or a datagram sent elsewhere is refused like a connect."""
+    pytest.importorskip("requests")
+    judged.makepyfile(test_x=EVERY_LIBRARY.format(host=host, port=fake_openai.port))
+    monkeypatch.setenv("CI", "true")
+    result = judged.runpytest("--llm-allow-hosts=127.0.0.1", "-p", "no:cacheprovider")
+    outcomes = result.parseoutcomes()
+    assert outcomes["passed"] >= 3 and outcomes["failed"] == 2, result.stdout.str()
+    result.stdout.fnmatch_lines(
+        [
+            "FAILED test_x.py::test_a_dns_look_up_is_refused - pytest_llmconfidence.CassetteMissError: "
+            "record mode 'none' replays only, and this test tried to look up api.openai.com*",
+            "FAILED test_x.py::test_a_udp_send_is_refused - pytest_llmconfidence.CassetteMissError: "
+            "record mode 'none' replays only, and this test tried to send to 192.0.2.1:53*",
+        ]
+    )
+    assert not (judged.path / "cassettes").exists()  # what an allowed host answered is not stored

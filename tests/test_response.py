@@ -224,7 +224,7 @@ def test_completion_without_logprobs_says_how_to_request_them(data: dict[str, An
 
 def test_anything_else_is_a_type_error() -> None:
     """A string or an unrelated dict is refused with what is accepted."""
-    with pytest.raises(TypeError, match="takes a ChatCompletion, a Responses API Response, or the JSON dict"):
+    with pytest.raises(TypeError, match="takes a ChatCompletion, a Responses API Response, the JSON dict"):
         response_confidence("Paris")
     with pytest.raises(TypeError, match="with keys \\['text'\\]"):
         response_confidence({"text": "Paris"})

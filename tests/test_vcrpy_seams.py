@@ -68,6 +68,7 @@ def test_every_vcrpy_internal_the_cassette_layer_names_still_works(tmp_path) -> 
     assert internals.record_filter(cassette, request) is None  # the cassette's own filter ran
     internals.adopt_recordings(cassette, [(request, response)], {"m": 1})
     assert (len(cassette.data), cassette.dirty, cassette.rewound) == (1, False, True)
+    assert internals.loaded_count(cassette) == 1
     internals.mark_played(cassette, 0)
     assert cassette.play_counts[0] == 1 and cassette.all_played
     assert len(list(internals.patchers(cassette))) > 0
@@ -78,6 +79,8 @@ def test_every_vcrpy_internal_the_cassette_layer_names_still_works(tmp_path) -> 
     requests, responses, metadata = internals.read_recordings(writer) or ([], [], None)
     assert [r.path for r in requests] == ["/v1/chat"] and responses[0]["status"]["code"] == 200
     assert isinstance(metadata, dict)
+    internals.persist(writer, {"requests": [request, request], "responses": [response, response]})
+    assert len((internals.read_recordings(writer) or ([], [], None))[0]) == 2
     encoded = {
         "status": {"code": 200, "message": "OK"},
         "headers": {"content-encoding": ["gzip"]},

@@ -26,7 +26,7 @@ TOWER = responses_api([[("Eiffel", 0.9), ("Big", 0.05)], [(" Tower", 0.4), (" to
 
 
 def script(fake: FakeOpenAI) -> None:
-    """The app's model: known logprobs per question; one answer without logprobs, one streamed."""
+    """The app's model: known logprobs per question; one answer without logprobs, one streamed without."""
     fake.rule("capital", CAPITAL)
     fake.rule("weather", WEATHER)
     fake.rule("unsure", UNSURE)
@@ -82,7 +82,7 @@ def test_skipped(llm_responses):
     ):
         pass
     assert len(llm_responses) == 0
-    assert llm_responses.skipped == {{"no logprobs": 1, "streamed": 1}}
+    assert llm_responses.skipped == {{"no logprobs": 2}}  # the stream asked for no logprobs either
 
 
 def test_responses_api(llm_responses):
@@ -162,7 +162,7 @@ def test_summary_counts_scored_and_skipped_and_never_the_judge(
         [
             "*= llm confidence summary =*",
             "1 verdict in 1 test*",
-            "7 app responses in 6 tests: 5 scored (0 replayed, 5 live), 2 skipped (no logprobs 1, streamed 1)",
+            "7 app responses in 6 tests: 5 scored (0 replayed, 5 live), 2 skipped (no logprobs 2)",
             "warning: 1 of 5 app responses unsure (geometric_mean below llm_watch_min 0.50)",
             "confidence (geometric_mean): min 0.30, median 0.60, mean 0.62",
             "app confidence histogram (geometric_mean):",
@@ -177,7 +177,7 @@ def test_summary_counts_scored_and_skipped_and_never_the_judge(
         ]
     )
     summary, records = app_report(app.path / "report.json")
-    assert summary["scored"] == 5 and summary["skipped"] == {"no logprobs": 1, "streamed": 1}
+    assert summary["scored"] == 5 and summary["skipped"] == {"no logprobs": 2}
     assert summary["confidence"]["min"] == pytest.approx(0.3)
     assert summary["confidence"]["median"] == pytest.approx(0.6)
     assert summary["confidence"]["mean"] == pytest.approx((0.8 + 0.6 + 0.8 + 0.6 + 0.3) / 5)
@@ -516,8 +516,9 @@ def _stored(body: bytes, content_type: str = "application/json", **headers: str)
         ),
         (_stored(json.dumps({"output": [{"type": "message", "content": 3}]}).encode()), "unreadable"),
         (_stored(json.dumps(completion([("Hi", 0.9)], logprobs=False)).encode()), "no logprobs"),
-        (_stored(SSE, "text/event-stream"), "streamed"),
-        (_stored(SSE, "application/octet-stream"), "streamed"),
+        (_stored(SSE, "text/event-stream"), "no logprobs"),
+        (_stored(SSE, "application/octet-stream"), "no logprobs"),
+        (_stored(b"data: [1, 2]\n\n", "text/event-stream"), "unreadable"),
     ],
     ids=[
         "truncated",
@@ -530,6 +531,7 @@ def _stored(body: bytes, content_type: str = "application/json", **headers: str)
         "no-logprobs",
         "sse",
         "sse-unlabelled",
+        "sse-not-objects",
     ],
 )
 def test_a_body_that_cannot_be_scored_is_skipped_by_reason_never_an_error(

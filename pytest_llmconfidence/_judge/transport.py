@@ -17,7 +17,13 @@ import weakref
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from .._errors import JudgeResponseError, LLMConfidenceError, NoLogprobsError, no_logprobs_message
+from .._errors import (
+    JudgeResponseError,
+    LLMConfidenceError,
+    NoLogprobsError,
+    ReplayMiss,
+    no_logprobs_message,
+)
 from .._recording import secrets as _secrets
 from .._recording.secrets import PLACEHOLDER_KEY, PLACEHOLDER_KEYS, scrub_url
 from .openai_internals import post_args
@@ -362,6 +368,8 @@ class Transport:
         try:
             with self._watching(self.client, params):
                 raw = post(**kwargs)
+        except ReplayMiss as miss:
+            raise miss.error.with_traceback(None) from None
         except Exception as exc:
             if ticket is not None:
                 ticket.release()
@@ -392,6 +400,8 @@ class Transport:
         try:
             with self._watching(client, params):
                 raw = await post(**kwargs)
+        except ReplayMiss as miss:
+            raise miss.error.with_traceback(None) from None
         except Exception as exc:
             if ticket is not None:
                 ticket.release()

@@ -17,6 +17,7 @@ import contextlib
 import copy
 import glob
 import hashlib
+import itertools
 import json
 import os
 import re
@@ -28,7 +29,13 @@ from types import TracebackType
 from typing import Any
 from urllib.parse import urlsplit
 
-from .._errors import CassetteCorruptError, CassetteMissError, CassetteSecretError, LLMConfidenceError
+from .._errors import (
+    CassetteCorruptError,
+    CassetteMissError,
+    CassetteSecretError,
+    LLMConfidenceError,
+    ReplayMiss,
+)
 from .._files import TEMP_SUFFIX, temp_prefix, write_atomic
 from .._judge.transport import REPLAY_HEADER, is_judge_request
 from .._text import display_path, shorten
@@ -47,6 +54,7 @@ __all__ = [
     "AtomicPersister",
     "LLMCassette",
     "cassette_path",
+    "fixture_path",
     "llm_request",
     "request_key",
 ]
@@ -85,50 +93,92 @@ _HASH_MARK = "~"
 """Separates a name from the hash that keeps it distinct; itself unsafe, so never part of a plain name."""
 
 RequestKey = tuple[str, str, str]
+SENT = "_llm_sent"
+"""Where a request keeps its place in the order the test sent its requests (``llm_responses`` order)."""
 
 
 # --- the path of a test's cassette ------------------------------------------------------------
 
 
-def _safe(part: str, *, distinct: bool = True) -> str:
+def _safe(part: str, *, distinct: bool = True, hashed: bool = False) -> str:
     """``part`` as a file name: unsafe characters replaced by ``_``, at most 200 bytes.
 
-    A name that had to change ends with ``~`` and a hash of the original, so two test ids never
-    share a file (``a/b`` and ``a_b``), however long or non-ASCII they are.
+    A name that had to change (or is ``hashed``) ends with ``~`` and a hash of the original, so two
+    test ids never share a file (``a/b`` and ``a_b``), however long or non-ASCII they are.
     """
     text = _UNSAFE.sub("_", part) or "_"
     if text in (".", ".."):
         text = text.replace(".", "_")
     encoded = text.encode("utf-8", "surrogatepass")
-    if (distinct and text != part) or len(encoded) > _MAX_NAME_BYTES:
+    if hashed or (distinct and text != part) or len(encoded) > _MAX_NAME_BYTES:
         digest = _digest(part)
         room = _MAX_NAME_BYTES - len(digest) - len(_HASH_MARK)
         text = encoded[:room].decode("utf-8", "ignore") + _HASH_MARK + digest
     return text
 
 
-def cassette_path(cassette_dir: Path, rootpath: Path, module_path: Path, nodeid: str) -> Path:
-    """``<cassette_dir>/<module path from rootdir, no .py>/<Class.>test_name[<param id>].yaml``."""
+def _relative(path: Path, rootpath: Path) -> Path | None:
     try:
-        relative = module_path.relative_to(rootpath)
+        return path.relative_to(rootpath)
     except ValueError:
         try:
-            relative = module_path.resolve().relative_to(rootpath.resolve())
+            return path.resolve().relative_to(rootpath.resolve())
         except ValueError:
-            relative = Path(*(p for p in Path(nodeid.split("::", 1)[0]).parts if p not in ("..", "/", "\\")))
-    module_parts = list(relative.with_suffix("").parts)
+            return None
+
+
+def _folder(cassette_dir: Path, parts: Any) -> Path:
+    return cassette_dir.joinpath(*(_safe(part, distinct=False) for part in parts))
+
+
+def cassette_path(cassette_dir: Path, rootpath: Path, module_path: Path, nodeid: str) -> Path:
+    """``<cassette_dir>/<module path from rootdir, no .py>/<Class.>test_name[<param id>].yaml``."""
+    relative = _relative(module_path, rootpath)
+    if relative is None:
+        relative = Path(*(p for p in Path(nodeid.split("::", 1)[0]).parts if p not in ("..", "/", "\\")))
     names = nodeid.split("::")[1:] or [module_path.stem]
-    directory = cassette_dir.joinpath(*(_safe(part, distinct=False) for part in module_parts))
-    name = ".".join(names)
+    # Parts are joined by ".": a part whose name holds a dot itself (a::b against a.b, doctests, other
+    # plugins' items) could meet another test's name, so it keeps a hash of the whole id.
+    dotted = any("." in name.split("[", 1)[0] for name in names)
+    directory = _folder(cassette_dir, relative.with_suffix("").parts)
+    name = "::".join(names) if dotted else ".".join(names)
     if _secrets.contains(name):  # a key as a parametrize id: the file is named by a hash, never by the key
         return directory / (
             _safe(_secrets.redact(name)).split(_HASH_MARK)[0] + _HASH_MARK + _digest(name) + ".yaml"
         )
-    return directory / (_safe(name) + ".yaml")
+    return directory / (_safe(name, hashed=dotted) + ".yaml")
 
 
 def _digest(text: str) -> str:
     return hashlib.sha1(text.encode("utf-8", "surrogatepass")).hexdigest()[:10]
+
+
+def fixture_path(
+    cassette_dir: Path,
+    rootpath: Path,
+    source: Path,
+    *,
+    module: str,
+    holders: list[str],
+    name: str,
+    param: str | None,
+    scope: str,
+) -> Path:
+    """The cassette of a fixture of a wider scope than the test, beside the tests' cassettes.
+
+    ``<cassette_dir>/<module path, no .py>/<Class.>name[<param>].<scope>.yaml`` for a fixture of a test
+    module, ``<cassette_dir>/<the conftest's folder>/name.<scope>.yaml`` for a conftest's, and
+    ``<cassette_dir>/<plugin module>/name.<scope>.yaml`` for an installed plugin's.
+    """
+    relative = _relative(source, rootpath)
+    if relative is None:
+        parts: Any = module.split(".")
+    elif relative.name == "conftest.py":
+        parts = relative.parent.parts
+    else:
+        parts = relative.with_suffix("").parts
+    label = ".".join([*holders, name]) + (f"[{param}]" if param is not None else "")
+    return _folder(cassette_dir, parts) / f"{_safe(label)}.{scope}.yaml"
 
 
 def record_command(nodeid: str, mode: str) -> str:
@@ -244,27 +294,25 @@ def _header(headers: Mapping[str, Any], name: str) -> str:
     return ""
 
 
-def _storable(response: Mapping[str, Any]) -> bool:
-    """Whether a response is the final exchange of its request: not one the client retries, not a 401.
-
-    A retried failure (408, 409, 429, 5xx, or ``x-should-retry: true``) would replay as the failure; a
-    refused key (401) says nothing about the request, and is fixed by a key, not by a recording.
-    """
+def _status_code(response: Mapping[str, Any]) -> int:
     status = response.get("status")
     try:
-        code = int(status.get("code", 0) if isinstance(status, Mapping) else 0)
+        return int(status.get("code", 0) if isinstance(status, Mapping) else 0)
     except (TypeError, ValueError):
-        return False
+        return 0
+
+
+def retried(response: Mapping[str, Any]) -> bool:
+    """Whether the client retries this response: 408, 409, 429, 5xx, or ``x-should-retry: true``
+    (``x-should-retry: false`` says it does not)."""
+    code = _status_code(response)
     retry = _header(response.get("headers") or {}, "x-should-retry")
-    if retry == "true":
-        return False
-    retried = code in RETRIED_STATUSES or code >= 500
-    return not (code == 401 or (retried and retry != "false"))
+    return retry == "true" or (retry != "false" and (code in RETRIED_STATUSES or code >= 500))
 
 
 def _clean_response(response: dict[str, Any], secrets: set[str]) -> dict[str, Any] | None:
-    if not _storable(response):
-        return None  # replay must never replay a failure the client got past
+    if _status_code(response) in (0, 401):
+        return None  # a refused key says nothing about the request: fixed by a key, not a recording
     response = _decoded_response(response)
     if _body_problem(response):
         response[MALFORMED] = True
@@ -393,6 +441,8 @@ class LLMCassette(Cassette):  # type: ignore[misc]
     """
 
     nodeid = ""
+    subject = "this test"
+    """Whose cassette it is, as messages say it: this test, or a fixture of a wider scope."""
     file_existed = False
     allowed: tuple[Any, ...] = ()
     """The networks of llm_allow_hosts: requests to them that cannot be replayed go out live."""
@@ -406,6 +456,10 @@ class LLMCassette(Cassette):  # type: ignore[misc]
         self._index: dict[RequestKey, list[int]] = {}
         self._next: dict[RequestKey, int] = {}
         self._checked: set[int] = set()
+        self._sent = itertools.count()
+        self._failing: dict[RequestKey, tuple[Any, Any]] = {}
+        self._saved = 0
+        """How many of ``data`` this cassette wrote already (a fixture's cassette saves twice)."""
 
     def read_file(self) -> None:
         """Load the recordings of the cassette's file, if it exists, and index them by request key."""
@@ -441,13 +495,16 @@ class LLMCassette(Cassette):  # type: ignore[misc]
         # Choosing the interaction and marking it played is one step, so two threads making the
         # same call each get their own recording, in order. Only recordings loaded from the file
         # replay: while recording, a repeated call goes to the server and is recorded again.
-        if self.record_mode == RecordMode.ALL:
-            return False
         with self._lock:
+            request.__dict__.setdefault(SENT, next(self._sent))  # the order the app sent its requests in
+            if self.record_mode == RecordMode.ALL:
+                return False
             if id(request) in self._reserved:
                 return True
             filtered = _vcr.record_filter(self, request)
             index = self.unplayed(_key(filtered)) if filtered else None
+            if index is None and filtered:
+                index = self._sticky(_key(filtered))
             if index is None:
                 return False
             _vcr.mark_played(self, index)
@@ -459,7 +516,7 @@ class LLMCassette(Cassette):  # type: ignore[misc]
             reserved = self._reserved.pop(id(request), None)
         if reserved is None:
             if not self.can_play_response_for(request):
-                raise self.miss(request)
+                raise ReplayMiss(self.miss(request))
             with self._lock:
                 reserved = self._reserved.pop(id(request))
         index = reserved[1]
@@ -478,10 +535,30 @@ class LLMCassette(Cassette):  # type: ignore[misc]
         return {**response, "headers": headers}
 
     def append(self, request: Any, response: Any) -> None:
+        # A failure the client retries is held back: the next try's answer replaces it, and only the
+        # final exchange of a request whose every try failed (a 503 that stays) is stored, on saving.
+        if self.record_mode == RecordMode.NONE:  # an allowed host's live answer: never stored
+            if self.watcher is not None and not is_judge_request():
+                self.watcher(request, response, False)
+            return
+        filtered = _vcr.record_filter(self, request)
+        key = _key(filtered) if filtered else None
         with self._lock:
+            if key is not None and retried(response):
+                self._failing[key] = (request, response)
+                return
+            if key is not None:
+                self._failing.pop(key, None)
             super().append(request, response)
         if self.watcher is not None and not is_judge_request():
             self.watcher(request, response, False)
+
+    def _sticky(self, key: RequestKey) -> int | None:
+        """The stored final failure of a request that stayed down, which answers every try again."""
+        indices = self._index.get(key)
+        if indices and retried(self.data[indices[-1]][1]):
+            return indices[-1]
+        return None
 
     def filter_request(self, request: Any) -> Any:
         # vcrpy calls this only for a request it cannot play while the cassette is write
@@ -492,7 +569,7 @@ class LLMCassette(Cassette):  # type: ignore[misc]
             if allows(self.allowed, request.host):
                 request.__dict__["_llm_filtered"] = None  # what append() asks next: nothing to store
                 return None
-            raise self.miss(filtered)
+            raise ReplayMiss(self.miss(filtered))
         return filtered
 
     def miss(self, request: Any) -> CassetteMissError:
@@ -500,7 +577,7 @@ class LLMCassette(Cassette):  # type: ignore[misc]
         path = display_path(file)
         if not self.file_existed:
             return CassetteMissError(
-                f"no cassette for this test: {path} does not exist (record mode "
+                f"no cassette for {self.subject}: {path} does not exist (record mode "
                 f"{self.record_mode.value!r}, {request.method} {request.path}).\n"
                 f"Record it with a key: {record_command(self.nodeid, 'once')}",
                 path=file,
@@ -534,7 +611,38 @@ class LLMCassette(Cassette):  # type: ignore[misc]
     def write_file(self, force: bool = False) -> None:
         """Write the cassette (atomically, through its persister) when it has new recordings."""
         with self._lock:
-            _vcr.save_cassette(self, force=force)
+            failing, self._failing = self._failing, {}
+            for request, response in failing.values():
+                super().append(request, response)
+            adding = self.record_mode in (RecordMode.ONCE, RecordMode.NEW_EPISODES)
+            if not adding or not (force or self.dirty):
+                _vcr.save_cassette(self, force=force)
+                return
+            with locked(Path(_vcr.cassette_file(self))):
+                self._save_locked()
+
+    def _save_locked(self) -> None:
+        """Write under the cassette's lock file, with what another process wrote meanwhile kept.
+
+        ``new_episodes`` re-reads the file and adds this run's new recordings to it, so two processes
+        adding to one cassette (xdist workers sharing a fixture, two CI jobs) never lose each other's; in
+        ``once``, a file another process wrote meanwhile is left as it is.
+        """
+        new = self.data[max(_vcr.loaded_count(self), self._saved) :]
+        recordings = _vcr.read_recordings(self)
+        requests, responses = (recordings[0], recordings[1]) if recordings is not None else ([], [])
+        if recordings is not None and self.record_mode == RecordMode.ONCE and not self._saved:
+            self.dirty = False  # recorded by another process meanwhile: "once" never changes a file
+            return
+        _vcr.persist(
+            self,
+            {
+                "requests": [*requests, *(request for request, _ in new)],
+                "responses": [*responses, *(response for _, response in new)],
+            },
+        )
+        self._saved = len(self.data)
+        self.dirty = False
 
 
 def _route(request: Any) -> str:
@@ -689,6 +797,41 @@ class AtomicPersister:
             ) from None
 
 
+@contextlib.contextmanager
+def locked(path: Path) -> Any:
+    """Hold the lock file beside a cassette (``.<name>.yaml.lock``, removed after) while writing it.
+
+    Processes wait for each other's writes (``flock``; where it does not exist, nothing is locked). A
+    lock file is removed before it is released, so a process that waited re-opens it if it was replaced.
+    """
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - Windows
+        yield
+        return
+    lock = path.with_name(f".{path.name}.lock")
+    try:
+        lock.parent.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        yield  # the write reports what is wrong with the folder
+        return
+    while True:
+        fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o644)
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        try:
+            if os.fstat(fd).st_ino == os.stat(lock).st_ino:
+                break
+        except FileNotFoundError:
+            pass
+        os.close(fd)
+    try:
+        yield
+    finally:
+        with contextlib.suppress(OSError):
+            os.unlink(lock)
+        os.close(fd)
+
+
 def remove_stale_temp_files(path: Path) -> None:
     """Remove the temporary files an interrupted write of ``path`` left beside it (kill -9, power cut)."""
     with contextlib.suppress(OSError):
@@ -712,7 +855,12 @@ def _skip_patchers(scope: str) -> tuple[str, ...]:
 
 
 class ActiveCassette:
-    """A test's cassette, active between ``__enter__`` and ``__exit__`` (the plugin's fixture)."""
+    """A cassette, active between ``__enter__`` and ``__exit__`` (a test's, or a fixture's).
+
+    A fixture of a wider scope is active while it is set up and again while it is torn down: ``open``
+    loads it once, ``activate``/``deactivate`` put its patchers (and, replaying only, the socket guard)
+    in place and take them away, ``save`` writes what was recorded so far.
+    """
 
     def __init__(
         self,
@@ -723,13 +871,19 @@ class ActiveCassette:
         nodeid: str,
         allow_hosts: tuple[Any, ...] = (),
         watcher: Any = None,
+        subject: str = "this test",
+        guarded: bool = True,
     ) -> None:
+        self.guarded = guarded
+        """Whether record mode none puts the socket guard in place (a test's cassette); a wider
+        fixture's suspends the test's guard instead, so the database or server it opens is not refused."""
         self.watcher = watcher
         self.path = path
         self.record_mode = record_mode
         self.scope = scope
         self.nodeid = nodeid
         self.allow_hosts = allow_hosts
+        self.subject = subject
         self.cassette: Any = None
         self.guard: _guard.SocketGuard | None = None
         self._stack: contextlib.ExitStack | None = None
@@ -791,7 +945,8 @@ class ActiveCassette:
 
         return before_record_request, before_record_response
 
-    def __enter__(self) -> ActiveCassette:
+    def open(self) -> ActiveCassette:
+        """Load the cassette (a file that does not parse is ``CassetteCorruptError``)."""
         __tracebackhide__ = True
         secrets: set[str] = _secrets.known()
         before_record_request, before_record_response = self._filters(secrets)
@@ -805,6 +960,7 @@ class ActiveCassette:
             skip_patchers=_skip_patchers(self.scope),
         )
         cassette.nodeid = self.nodeid
+        cassette.subject = self.subject
         cassette.watcher = self.watcher
         cassette.allowed = self.allow_hosts
         try:
@@ -812,14 +968,20 @@ class ActiveCassette:
         except LLMConfidenceError as exc:
             raise exc.with_traceback(None) from None
         self.cassette = cassette
+        return self
+
+    def activate(self) -> None:
+        """Put the cassette's patchers in place (and in record mode none, the socket guard)."""
         stack = contextlib.ExitStack()
         try:
-            for patcher in _vcr.patchers(cassette):
+            for patcher in _vcr.patchers(self.cassette):
                 stack.enter_context(patcher)
         except BaseException:
             stack.close()
             raise
-        if self.record_mode == "none" and self.scope == "test":  # "judge": the test's own calls are live
+        if not self.guarded:
+            stack.enter_context(_guard.SocketGuard(where="", remedy="", suspends=True))
+        elif self.record_mode == "none" and self.scope == "test":  # "judge": the test's calls are live
             self.guard = _guard.SocketGuard(
                 path=Path(self.path),
                 nodeid=self.nodeid,
@@ -837,6 +999,30 @@ class ActiveCassette:
         if not os.environ.get("OPENAI_API_KEY"):
             self._set_key = True
             os.environ["OPENAI_API_KEY"] = _secrets.PLACEHOLDER_KEY
+
+    def deactivate(self) -> None:
+        """Take the patchers and the guard away (the placeholder key too)."""
+        if self._set_key:
+            os.environ.pop("OPENAI_API_KEY", None)
+            self._set_key = False
+        if self._stack is not None:
+            self._stack.close()
+            self._stack = None
+
+    def save(self) -> None:
+        """Write what was recorded (nothing when the test errored: the recording may be cut short)."""
+        __tracebackhide__ = True
+        if self.errored:
+            return  # an interrupted recording is partial: the previous file, if any, stays as it was
+        try:
+            self.cassette.write_file()
+        except LLMConfidenceError as error:
+            raise error.with_traceback(None) from None
+
+    def __enter__(self) -> ActiveCassette:
+        __tracebackhide__ = True
+        self.open()
+        self.activate()
         return self
 
     def __exit__(
@@ -846,15 +1032,54 @@ class ActiveCassette:
         tb: TracebackType | None,
     ) -> None:
         __tracebackhide__ = True
-        if self._set_key:
-            os.environ.pop("OPENAI_API_KEY", None)
-            self._set_key = False
-        if self._stack is not None:
-            self._stack.close()
-            self._stack = None
-        if self.errored:
-            return  # an interrupted recording is partial: the previous file, if any, stays as it was
-        try:
-            self.cassette.write_file()
-        except LLMConfidenceError as error:
-            raise error.with_traceback(None) from None
+        self.deactivate()
+        self.save()
+
+
+# --- what a test outside the recorded set may send -------------------------------------------------
+
+LLM_PATHS = ("/chat/completions", "/completions", "/responses", "/embeddings")
+"""The API paths of LLM calls: a test with no cassette must not send them in record mode none."""
+
+
+def is_llm_path(path: str) -> bool:
+    route = path.split("?", 1)[0].rstrip("/")
+    return route.endswith(LLM_PATHS) or "/responses/" in route
+
+
+class _Unrecorded(Cassette):  # type: ignore[misc]
+    """A cassette that records nothing and refuses the LLM API calls of a test that has no cassette."""
+
+    nodeid = ""
+
+    def can_play_response_for(self, request: Any) -> bool:
+        if is_llm_path(request.path):
+            raise ReplayMiss(
+                CassetteMissError(
+                    f"this test has no cassette and sent {request.method} {request.path}, an LLM API call, "
+                    "in record mode 'none' (nothing left the process). Mark it @pytest.mark.llm (or set "
+                    "llm_record_tests = all) and record it with a key: "
+                    f"{record_command(self.nodeid, 'once')}",
+                    nodeid=self.nodeid,
+                )
+            )
+        return False
+
+    def append(self, request: Any, response: Any) -> None:
+        return None
+
+    def write_file(self, force: bool = False) -> None:
+        return None
+
+
+@contextlib.contextmanager
+def refusing_llm_calls(nodeid: str) -> Any:
+    """While active, a request to an LLM API path (``LLM_PATHS``) is refused; the others pass."""
+    cassette = _Unrecorded(
+        path=os.devnull, record_mode=RecordMode.NEW_EPISODES, skip_patchers=_skip_patchers("test")
+    )
+    cassette.nodeid = nodeid
+    with contextlib.ExitStack() as stack:
+        for patcher in _vcr.patchers(cassette):
+            stack.enter_context(patcher)
+        yield cassette

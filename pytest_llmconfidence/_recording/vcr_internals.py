@@ -49,8 +49,10 @@ __all__ = [
     "adopt_recordings",
     "cassette_file",
     "decode_response",
+    "loaded_count",
     "mark_played",
     "patchers",
+    "persist",
     "read_recordings",
     "record_filter",
     "request_from_dict",
@@ -105,6 +107,18 @@ def record_filter(cassette: Any, request: Any) -> Any:
 def save_cassette(cassette: Any, force: bool = False) -> None:
     """Write the cassette through its persister when it has new recordings (``Cassette._save``)."""
     Cassette._save(cassette, force=force)
+
+
+def loaded_count(cassette: Any) -> int:
+    """How many of the cassette's recordings were read from its file (``_loaded_count``)."""
+    count: int = cassette._loaded_count
+    return count
+
+
+def persist(cassette: Any, cassette_dict: Any) -> None:
+    """Write ``{"requests": [...], "responses": [...]}`` as the cassette's file, through its
+    ``before_save`` hooks and persister (``Cassette._persist``)."""
+    cassette._persist(cassette_dict)
 
 
 def patchers(cassette: Any) -> Any:

@@ -339,13 +339,39 @@ def _responses_entries(data: Mapping[str, Any]) -> tuple[list[Any], str]:
     return entries, "".join(texts)
 
 
+_TAKES = (
+    "response_confidence() takes a ChatCompletion, a Responses API Response, the JSON dict of either, "
+    "or a stream of them (its chunks or events)"
+)
+
+
+def _whole(completion: Any) -> dict[str, Any]:
+    """The completion as a dict: a stream (an iterator, or the list of its chunks) merged into one."""
+    if isinstance(completion, Mapping) or hasattr(completion, "model_dump"):
+        return as_dict(completion, TypeError, _TAKES)
+    if isinstance(completion, (str, bytes, bytearray)) or not hasattr(completion, "__iter__"):
+        return as_dict(completion, TypeError, _TAKES)
+    from .stream import is_stream_events, merge_stream
+
+    chunks = [as_dict(chunk, TypeError, _TAKES) for chunk in completion]
+    if not chunks:
+        raise TypeError(
+            f"{_TAKES}; got no chunks (a stream can be read once: pass the list of chunks it yielded)"
+        )
+    if not is_stream_events(chunks):
+        raise TypeError(f"{_TAKES}; got a list that holds no stream chunks")
+    return merge_stream(chunks)
+
+
 def response_confidence(completion: Any, *, choice: int = 0) -> ResponseConfidence:
     """The per-token and whole-response confidence of a completion.
 
     ``completion`` is an ``openai`` ``ChatCompletion`` (requested with ``logprobs=True`` and
     ``top_logprobs=N``), a Responses API ``Response`` (requested with
-    ``include=["message.output_text.logprobs"]``), or the JSON dict of either. Called inside a test
-    while the plugin is active, the result is recorded for the test's report and the summary.
+    ``include=["message.output_text.logprobs"]``), or the JSON dict of either; or a stream of either
+    (``stream=True``): the stream itself, unread, or the list of chunks (events) it yielded. Called
+    inside a test while the plugin is active, the result is recorded for the test's report and the
+    summary.
     """
     __tracebackhide__ = True
     result = score_completion(completion, choice=choice)
@@ -360,11 +386,7 @@ def score_completion(completion: Any, *, choice: int = 0) -> ResponseConfidence:
         raise TypeError(
             f"response_confidence(choice=...) takes a choice index, a whole number >= 0; got {choice!r}"
         )
-    data = as_dict(
-        completion,
-        TypeError,
-        "response_confidence() takes a ChatCompletion, a Responses API Response, or the JSON dict of either",
-    )
+    data = _whole(completion)
     model = data.get("model")
     if "choices" in data:
         entries, text = _chat_entries(data, choice)

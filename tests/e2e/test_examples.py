@@ -28,6 +28,9 @@ PASSING = [
     "test_pairwise_and_panels.py::TestPairwise::test_the_judge_is_pulled_to_the_answer_it_sees_first",
     "test_pairwise_and_panels.py::TestPanel::test_both_judges_call_the_order_status_reply_polite",
     "test_pairwise_and_panels.py::TestPanel::test_every_judge_call_of_a_marked_test_is_a_panel",
+    "test_answer_once.py::test_the_answer_is_polite",
+    "test_answer_once.py::test_the_answer_is_about_returns",
+    "test_answer_once.py::test_the_answer_asks_for_no_password",
 ]
 ON_PURPOSE = [
     "test_support_bot.py::TestPolicy::test_late_returns_are_refused_citing_the_window",
@@ -62,8 +65,8 @@ def test_the_examples_replay_offline_green_with_their_failures_shown(examples: p
     )
     assert result.ret == pytest.ExitCode.OK
     result.assert_outcomes(passed=len(PASSING), xfailed=len(ON_PURPOSE))
-    result.stdout.fnmatch_lines(["17 verdicts in 14 tests: 17 replayed, 0 live"])
-    result.stdout.fnmatch_lines(["checks: 0 of 11 checks failed, 5 more as expected (xfail); 1 undecided;*"])
+    result.stdout.fnmatch_lines(["20 verdicts in 17 tests: 20 replayed, 0 live"])
+    result.stdout.fnmatch_lines(["checks: 0 of 14 checks failed, 5 more as expected (xfail); 1 undecided;*"])
     result.stdout.fnmatch_lines(
         [
             "1 score and 2 choices: 0 of 3 checks failed, 2 more as expected (xfail);*",
@@ -95,9 +98,9 @@ def test_the_examples_replay_offline_green_with_their_failures_shown(examples: p
         ]
     )
     # The closing lines: pytest's counts, then the run in one sentence.
-    assert "13 passed, 10 xfailed" in result.outlines[-2]
+    assert "16 passed, 10 xfailed" in result.outlines[-2]
     assert result.outlines[-1] == (
-        "The example suite: 13 tests passed and 10 failed on purpose, as expected (listed above); the HTML "
+        "The example suite: 16 tests passed and 10 failed on purpose, as expected (listed above); the HTML "
         "report is reports/examples.html."
     )
     assert (examples.path / "reports" / "examples.html").stat().st_size > 0
@@ -120,7 +123,8 @@ def test_the_seed_experiment_replays_with_its_measured_confidences(examples: pyt
 def test_the_example_cassettes_hold_no_credentials() -> None:
     """The app's client was given a key to construct while recording: no cassette holds it, or any header of it."""
     cassettes = sorted((ROOT / "cassettes" / "examples").rglob("*.yaml"))
-    assert len(cassettes) == len(PASSING) + len(ON_PURPOSE)
+    fixtures = [path for path in cassettes if path.name.endswith(".module.yaml")]  # one answer, judged thrice
+    assert len(cassettes) == len(PASSING) + len(ON_PURPOSE) + len(fixtures) and len(fixtures) == 1
     for path in cassettes:
         text = path.read_text(encoding="utf-8").lower()
         for secret in ("sk-", "authorization", "api-key", "openai-organization", "openai-project", "cookie"):
