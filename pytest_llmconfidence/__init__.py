@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from ._errors import (
+        BudgetExceededError,
         CassetteCorruptError,
         CassetteMissError,
         CassetteSecretError,
@@ -31,6 +32,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "Alternative",
+    "BudgetExceededError",
     "CascadeStep",
     "CassetteCorruptError",
     "CassetteMissError",
@@ -63,6 +65,7 @@ __all__ = [
 __version__ = "0.1.0"
 
 _LAZY = {
+    "BudgetExceededError": "._errors",
     "CassetteCorruptError": "._errors",
     "CassetteMissError": "._errors",
     "CassetteSecretError": "._errors",

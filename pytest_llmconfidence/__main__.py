@@ -215,6 +215,8 @@ def _merge(args: argparse.Namespace) -> int:
     _write(args.output, dumps(to_json(merged)), "merged report")
     counts = f"{len(merged.verdicts)} verdicts in {len(owner)} tests"
     print(f"merged {len(args.reports)} reports: {counts} -> {args.output}")
+    if not merged.cost.empty:
+        print(merged.cost.text())
     if args.html is not None:
         from ._report.html import render_html
 

@@ -6,7 +6,9 @@
      ├── CassetteMissError         no recording for a request in replay-only mode      .path .nodeid
      ├── CassetteCorruptError      a cassette that does not parse                      .path
      ├── CassetteSecretError       a cassette that would hold a secret: not written    .path
-     └── ReportFileError           a JSON report that is missing or not a report       .path
+     ├── ReportFileError           a JSON report that is missing or not a report       .path
+     ├── BudgetExceededError       a live call not sent: it would pass llm_max_cost    .limit .spent
+     └── BatchQueuedError          a request queued for the Batch API (test skipped)
 
     UnassertedCheckWarning         (a UserWarning) a failed check that nothing asserted
 
@@ -20,6 +22,8 @@ from __future__ import annotations
 from typing import Any
 
 __all__ = [
+    "BatchQueuedError",
+    "BudgetExceededError",
     "CassetteCorruptError",
     "CassetteMissError",
     "CassetteSecretError",
@@ -113,6 +117,19 @@ class ReportFileError(LLMConfidenceError):
     path: Any = None
 
 
+class BatchQueuedError(LLMConfidenceError):
+    """A judge request was queued for the Batch API (``--llm-record-mode=batch``); its test is skipped."""
+
+
+class BudgetExceededError(LLMConfidenceError):
+    """A live judge call was not sent: the run's live spending would pass ``llm_max_cost``."""
+
+    limit: float | None = None
+    """The budget, in dollars."""
+    spent: float | None = None
+    """What the run had spent on live judge calls when this one was refused, in dollars."""
+
+
 class UnassertedCheckWarning(UserWarning):
     """A check (``confident_true(...)``, ``at_least(...)``…) failed and nothing asserted it: the test passed
     in silence. Warned at the end of the test; ``-W error`` makes it fail the test."""
@@ -127,6 +144,8 @@ for _error in (
     CassetteCorruptError,
     CassetteSecretError,
     ReportFileError,
+    BudgetExceededError,
+    BatchQueuedError,
     UnassertedCheckWarning,
 ):
     _error.__module__ = "pytest_llmconfidence"

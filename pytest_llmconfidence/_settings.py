@@ -32,7 +32,7 @@ __all__ = [
     "set_placeholders",
 ]
 
-RECORD_MODES = ("none", "once", "new_episodes", "all")
+RECORD_MODES = ("none", "once", "new_episodes", "all", "batch")
 RECORD_SCOPES = ("test", "judge")
 RECORD_TESTS = ("marked", "all")
 SUMMARY_MODES = ("off", "short", "full")
@@ -100,6 +100,12 @@ class JudgeConfig:
     """The models every ``judge(...)`` asks as a panel (``llm_panel``, the marker's ``panel=``)."""
     secret_env: tuple[str, ...] = ()
     """Environment variables whose values are secrets too (``llm_secret_env``)."""
+    prices: tuple[tuple[str, Any], ...] = ()
+    """The ``llm_prices`` lines: (model, ``Price``) pairs over the shipped price table."""
+    prices_file: Path | None = None
+    """A TOML or JSON file of model prices (``llm_prices_file``), read over the shipped table."""
+    max_cost: float | None = None
+    """The most the run may spend on live judge calls, in dollars (``--llm-max-cost``); None: no limit."""
 
     def __init__(self, **values: Any) -> None:
         unknown = sorted(set(values) - set(_JUDGE_FIELDS))
@@ -335,6 +341,33 @@ def check_labels(config: JudgeConfig, where: str) -> JudgeConfig:
     return config
 
 
+def _prices(name: str) -> Callable[[Any], tuple[tuple[str, Any], ...]]:
+    def check(value: Any) -> tuple[tuple[str, Any], ...]:
+        from ._report.cost import parse_price_lines
+
+        try:
+            return tuple(parse_price_lines(value).items())
+        except ValueError as exc:
+            raise ConfigValueError(f"{name}: {exc}") from None
+
+    return check
+
+
+def _dollars(name: str) -> Callable[[Any], float]:
+    def check(value: Any) -> float:
+        try:
+            number = float(str(value).strip().lstrip("$"))
+        except ValueError:
+            number = float("nan")
+        if isinstance(value, bool) or not 0.0 <= number < float("inf"):
+            raise ConfigValueError(
+                f"{name}: {value!r} is not valid; valid values are an amount of dollars >= 0, e.g. 5.00"
+            )
+        return number
+
+    return check
+
+
 def _hosts(name: str) -> Callable[[Any], tuple[Any, ...]]:
     def check(value: Any) -> tuple[Any, ...]:
         from ._recording.hosts import parse_hosts
@@ -465,7 +498,8 @@ OPTIONS: tuple[Option, ...] = (
     Option(
         "record_mode",
         "llm_record_mode",
-        "cassette record mode: none, once, new_episodes, all (default: none when CI is set, else once).",
+        "cassette record mode: none, once, new_episodes, all, or batch (record through the Batch API at half "
+        "price) (default: none when CI is set, else once).",
         flag="--llm-record-mode",
         env="LLM_RECORD_MODE",
         default=None,
@@ -677,6 +711,32 @@ OPTIONS: tuple[Option, ...] = (
         default=(),
         convert=_models("llm_panel"),
         ini_type="args",
+    ),
+    Option(
+        "prices",
+        "llm_prices",
+        "model prices over the shipped table, one model a line: MODEL INPUT CACHED_INPUT OUTPUT in dollars "
+        "per million tokens (e.g. gpt-4.1-mini 0.40 0.10 1.60).",
+        default=(),
+        convert=_prices("llm_prices"),
+        ini_type="linelist",
+    ),
+    Option(
+        "prices_file",
+        "llm_prices_file",
+        "a TOML or JSON file of model prices over the shipped table, relative to rootdir.",
+        flag="--llm-prices-file",
+        default=None,
+        path_from_rootdir=True,
+    ),
+    Option(
+        "max_cost",
+        "llm_max_cost",
+        "stop live judge calls once the run's live spending would pass this many dollars (default: no "
+        "limit); replayed calls are free and never stopped.",
+        flag="--llm-max-cost",
+        default=None,
+        convert=_dollars("llm_max_cost"),
     ),
 )
 

@@ -56,6 +56,89 @@ class RunState:
         self.recorded_fixtures: frozenset[str] | None = None
         """The fixtures that the session's recorded tests use (made on first need)."""
         self._summary: Any = None
+        self._prices: Any = None
+        self._budget: Any = None
+        self.batch_queued: list[dict[str, Any]] = []
+        """Judge requests the tests queued for the Batch API (record mode batch), from every worker."""
+        self.batch_lines: list[str] = []
+        self._batch_book: Any = None
+        self.ledger: str | None = None
+        """The budget's ledger file shared by the xdist workers (``--llm-max-cost`` under ``-n``)."""
+
+    def batch_book(self) -> Any:
+        """``.llm-batch.json`` beside the cassettes, read once per process (record mode batch)."""
+        if self._batch_book is None:
+            from ._recording.batch_api import STATE_NAME, BatchBook
+
+            self._batch_book = BatchBook(self.config.cassette_dir / STATE_NAME)
+        return self._batch_book
+
+    def collect_batches(self) -> None:
+        """At the start of a batch-mode run: the answers of the batches that ended written to cassettes."""
+        from ._judge.transport import build_client
+        from ._recording.batch_api import collect
+
+        book = self.batch_book()
+        if not book.batches:
+            return
+        client = build_client(self.config.base_url)
+        try:
+            found = collect(client, book, self.config.cassette_dir, self.config.base_url, self.prices())
+        except Exception as exc:
+            from ._recording.secrets import redact
+
+            raise pytest.UsageError(
+                f"pytest-llmconfidence: could not collect the batches of {book.path}: "
+                f"{type(exc).__name__}: {redact(str(exc))}"
+            ) from None
+        finally:
+            client.close()
+        self.batch_lines.extend(found.lines())
+
+    def submit_batch(self) -> str | None:
+        """At the end of a batch-mode run: the queued requests uploaded as one batch."""
+        from ._judge.transport import build_client
+        from ._recording.batch_api import RUN_AGAIN, submit
+
+        client = build_client(self.config.base_url)
+        try:
+            batch_id = submit(client, self.batch_book(), self.batch_queued)
+        except Exception as exc:
+            from ._recording.secrets import redact
+
+            self.batch_lines.append(
+                f"could not create the batch of {len(self.batch_queued)} judge requests: "
+                f"{type(exc).__name__}: {redact(str(exc))}; run `{RUN_AGAIN}` again to retry"
+            )
+            return None
+        finally:
+            client.close()
+        self.batch_lines.append(
+            f"batch {batch_id}: {len(self.batch_queued)} judge requests queued (noted in "
+            f"{self.batch_book().path.name}); run `{RUN_AGAIN}` again once it has completed (within 24 h)"
+        )
+        return batch_id
+
+    def budget(self) -> Any:
+        """The run's ``Budget`` of live judge calls (``--llm-max-cost``), or None without a limit."""
+        if self._budget is None and self.config.max_cost is not None:
+            from pathlib import Path
+
+            from ._judge.budget import Budget
+
+            ledger = Path(self.ledger) if self.ledger else None
+            self._budget = Budget(self.config.max_cost, self.prices(), ledger)
+        return self._budget
+
+    def prices(self) -> Any:
+        """The run's ``PriceTable``: the shipped prices, ``llm_prices_file``'s over them, ``llm_prices``'s
+        over both; made on first use (a bad file is a ValueError saying what is wrong)."""
+        if self._prices is None:
+            from ._report.cost import PriceTable, load_price_file
+
+            extra = load_price_file(self.config.prices_file) if self.config.prices_file else {}
+            self._prices = PriceTable({**extra, **dict(self.config.prices)})
+        return self._prices
 
     def __dir__(self) -> list[str]:
         """Its hooks: all that pytest and pluggy look for when it is registered (see ``__dir__`` below)."""
@@ -106,9 +189,16 @@ class RunState:
 
             self._packed.append(json.dumps(found))
             del report.llm_records
+        self.batch_queued.extend(getattr(report, "llm_batch_queued", ()))
 
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
         """Write --llm-report, --llm-html and the GitHub step summary (on the xdist controller only)."""
+        if self.batch_queued and not _worker(session.config):
+            batch_id = self.submit_batch()
+            if batch_id is not None:
+                from ._plugin.adapters import name_batch
+
+                name_batch(session.config, batch_id)
         github, c = os.environ.get("GITHUB_STEP_SUMMARY"), self.config
         if (c.report or c.html or (github and self.has_records())) and not _worker(session.config):
             from ._report.output import write_reports
@@ -146,6 +236,19 @@ class RunState:
             write_terminal(
                 terminalreporter, summary, self.config, width, extra, self.calibration(), self.written
             )
+        if self.batch_lines and not _worker(config):
+            terminalreporter.write_sep("=", "llm batch")
+            for line in self.batch_lines:
+                terminalreporter.write_line(line)
+        budget = self.budget()
+        if budget is not None and not _worker(config):
+            from ._report.cost import dollars
+
+            spent, refused = budget.spent()
+            line = f"llm budget: {dollars(spent)} of {dollars(budget.limit)} spent on live judge calls"
+            if refused:
+                line += f"; {refused} call{'s' if refused != 1 else ''} not sent (llm_max_cost)"
+            terminalreporter.write_line(line, red=bool(refused))
         if self.config.baseline is not None and not _worker(config):
             from ._report.baseline import write_baseline_section
 
@@ -170,6 +273,8 @@ RECORDING = pytest.StashKey[Any]()
 RECORDED_BY = ("judge", "llm_responses", "_llm_cassette")
 """A test that uses one of these fixtures (or the ``llm`` marker) has a cassette."""
 PROGRESS = pytest.StashKey[Any]()
+BATCH = pytest.StashKey[Any]()
+"""The test's ``TestBatch`` in record mode batch: the requests it queued travel on its report."""
 TEST_ERROR = pytest.StashKey[BaseException]()
 """What the test's call raised, if anything: its cassette is not written when the test errored."""
 
@@ -213,15 +318,54 @@ def pytest_configure(config: pytest.Config) -> None:
             state.baseline = load_report(state.config.baseline, what="baseline (llm_baseline)")
         except ReportFileError as exc:
             raise pytest.UsageError(f"pytest-llmconfidence: {exc}") from None
+    if state.config.prices_file is not None:
+        try:
+            state.prices()
+        except ValueError as exc:
+            raise pytest.UsageError(f"pytest-llmconfidence: llm_prices_file: {exc}") from None
     if state.config.secret_env or "pytest_llmconfidence._recording.secrets" in sys.modules:
         from ._recording.secrets import secret_env
 
         secret_env(state.config.secret_env)  # this run's names, not an earlier run's in this process
     config.stash[STATE] = state
     config.pluginmanager.register(state, "llmconfidence-run")
+    if state.config.max_cost is not None:
+        _share_ledger(config, state)
+    if state.config.record_mode == "batch" and not _worker(config):
+        state.collect_batches()
     if state.config.watch and state.config.record_scope != "test" and not _worker(config):
         config.issue_config_time_warning(pytest.PytestConfigWarning(WATCH_NEEDS_TEST_SCOPE), stacklevel=2)
     _placeholders(config, state.config.record_mode)
+
+
+class _LedgerForWorkers:
+    """Hands each xdist worker the budget's ledger file (a hook only xdist's controller calls)."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+
+    def pytest_configure_node(self, node: Any) -> None:
+        node.workerinput["llmconfidence_ledger"] = self.path
+
+
+def _share_ledger(config: pytest.Config, state: RunState) -> None:
+    """With --llm-max-cost: a worker takes the controller's ledger file; the controller under xdist makes one
+    in a temporary folder of the run (removed at the end) and hands it to the workers."""
+    if _worker(config):
+        state.ledger = config.workerinput.get("llmconfidence_ledger")  # type: ignore[attr-defined]
+    elif config.pluginmanager.hasplugin("xdist") and getattr(config.option, "numprocesses", None):
+        import tempfile
+
+        folder = tempfile.mkdtemp(prefix="llmconfidence-ledger-")
+        state.ledger = os.path.join(folder, "ledger.json")
+        config.pluginmanager.register(_LedgerForWorkers(state.ledger), "llmconfidence-ledger")
+        config.add_cleanup(functools.partial(_remove_folder, folder))
+
+
+def _remove_folder(folder: str) -> None:
+    import shutil
+
+    shutil.rmtree(folder, ignore_errors=True)
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
@@ -238,7 +382,7 @@ def records_of(item: pytest.Item) -> _records.TestRecords:
     """The test's records (verdicts, responses), made on first use."""
     found = item.stash.get(ITEM_RECORDS, None)
     if found is None:
-        found = item.stash[ITEM_RECORDS] = _records.TestRecords(item.nodeid)
+        found = item.stash[ITEM_RECORDS] = _records.TestRecords(item.nodeid, run_state(item.config).prices())
     return found
 
 
@@ -396,10 +540,27 @@ def judge(
         async_client=lambda: request.getfixturevalue("judge_async_client"),
         cassette=_llm_cassette,
         watch=_progress(request.config, item.nodeid),
+        budget=run_state(request.config).budget(),
+        batch=_test_batch(request, judge_config, _llm_cassette),
     )
     state = run_state(request.config)
     hooks = PluginHooks(item.ihook, item, records_of(item), state.calibrate, state.certified)
     return Judge(judge_config, transport, hooks=hooks)
+
+
+def _test_batch(request: pytest.FixtureRequest, judge_config: JudgeConfig, cassette: Any) -> Any:
+    """In record mode batch, the test's part in the batch (kept on the item for its report); else None."""
+    if judge_config.record_mode != "batch":
+        return None
+    from ._recording.batch_api import TestBatch
+
+    state = run_state(request.config)
+    try:
+        relative = str(cassette.path.relative_to(state.config.cassette_dir))
+    except ValueError:
+        relative = str(cassette.path)
+    found = request.node.stash[BATCH] = TestBatch(state.batch_book(), request.node.nodeid, relative)
+    return found
 
 
 def _progress(config: pytest.Config, nodeid: str) -> Any:
@@ -430,6 +591,8 @@ def _miss_headlined(item: pytest.Item, *, keep: bool = True) -> Generator[None, 
         error = as_miss(exc)
         if keep:
             item.stash[TEST_ERROR] = error
+        if type(exc).__name__ == "BatchQueuedError":  # record mode batch: a later run answers it
+            raise pytest.skip.Exception(str(exc), _use_item_location=True) from None
         if error is exc:
             raise
         raise error from None
@@ -569,6 +732,9 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     records = item.stash.get(ITEM_RECORDS, None)
     if records is not None:
         records.attach(report, item.user_properties)
+    batch = item.stash.get(BATCH, None)
+    if batch is not None and batch.queued and call.when == "call":
+        report.llm_batch_queued = batch.queued
     if report.longrepr is not None or report.sections:
         from ._recording.secrets import redact_report
 

@@ -88,12 +88,19 @@ def fake_openai(_fake_server: FakeOpenAI) -> Iterator[FakeOpenAI]:
 @pytest.fixture
 def judged(pytester: pytest.Pytester, fake_openai: FakeOpenAI) -> pytest.Pytester:
     """A pytester project whose judge talks to the fake endpoint (record mode none is not forced)."""
-    pytester.makeini(
-        f"""
-        [pytest]
-        llm_base_url = {fake_openai.base_url}
-        llm_model = fake-judge
-        """
-    )
+    _fake_judge_ini(pytester, fake_openai)
     os.environ.pop("CI", None)
     return pytester
+
+
+def _fake_judge_ini(pytester: pytest.Pytester, fake_openai: FakeOpenAI, *more: str) -> None:
+    """An ini file pointing the judge at the fake endpoint, with ``more`` ini lines."""
+    lines = [f"llm_base_url = {fake_openai.base_url}", "llm_model = fake-judge", *more]
+    pytester.makeini("[pytest]\n" + "\n".join(lines) + "\n")
+
+
+@pytest.fixture
+def priced(judged: pytest.Pytester, fake_openai: FakeOpenAI) -> pytest.Pytester:
+    """``judged``, with the fake judge priced at $1,000 a million input and output tokens."""
+    _fake_judge_ini(judged, fake_openai, "llm_prices = fake-judge 1000 1000")
+    return judged

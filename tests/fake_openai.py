@@ -158,6 +158,8 @@ class FakeOpenAI:
         self.rules: list[tuple[str, str | None, Reply | list[Reply]]] = []
         self.default = Reply(verdict(0.95, 0.04))
         self.requests: list[Request] = []
+        self.routes: Any = None
+        """Extra routes (``fake_batches.FakeBatches.route``): (method, path, headers, body) -> answer or None."""
         self.in_flight = 0
         self.max_in_flight = 0  # the most requests answered at once (reset it before counting)
         self._lock = threading.Lock()
@@ -227,7 +229,23 @@ class FakeOpenAI:
                 self.end_headers()
                 self.wfile.write(data)
 
+            def _routed(self, method: str, raw: bytes) -> bool:
+                if fake.routes is None:
+                    return False
+                headers = {k.lower(): v for k, v in self.headers.items()}
+                found = fake.routes(method, self.path, headers, raw)
+                if found is None:
+                    return False
+                status, body = found
+                if isinstance(body, bytes):
+                    self._send(status, {}, {"content-type": "application/octet-stream"}, body)
+                else:
+                    self._send(status, body)
+                return True
+
             def do_GET(self) -> None:
+                if self._routed("GET", b""):
+                    return
                 if self.path.rstrip("/").endswith("/models"):
                     self._send(200, {"object": "list", "data": [{"id": "fake-judge", "object": "model"}]})
                 else:
@@ -236,6 +254,8 @@ class FakeOpenAI:
             def do_POST(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
                 raw = self.rfile.read(length) if length else b"{}"
+                if self._routed("POST", raw):
+                    return
                 try:
                     body = json.loads(raw)
                 except ValueError:

@@ -18,6 +18,7 @@ ERRORS = (
     "CassetteCorruptError",
     "CassetteSecretError",
     "ReportFileError",
+    "BudgetExceededError",
 )
 
 

@@ -154,7 +154,12 @@ def test_json_report_has_every_verdict_and_the_aggregates(suite: pytest.Pytester
     assert summary["confidence"] == {"min": 0.0, "median": pytest.approx(0.93), "mean": pytest.approx(0.712)}
     assert [b["count"] for b in summary["histogram"]] == [1, 0, 0, 0, 0, 0, 1, 0, 0, 3]
     assert summary["histogram"][9] == {"low": 0.9, "high": 1.0, "count": 3}
-    assert summary["tokens"]["live"] == {"prompt_tokens": 210, "completion_tokens": 5, "total_tokens": 215}
+    assert summary["tokens"]["live"] == {
+        "prompt_tokens": 210,
+        "completion_tokens": 5,
+        "total_tokens": 215,
+        "cached_tokens": 0,
+    }
     assert summary["tokens"]["replayed"]["total_tokens"] == 0
     by_question = {v["question"]: v for v in data["verdicts"] if v["question"] != "Is the sky blue?"}
     close = by_question["Is it close?"]
@@ -165,7 +170,12 @@ def test_json_report_has_every_verdict_and_the_aggregates(suite: pytest.Pytester
         {"kind": "confident_true", "threshold": 0.9, "passed": True, "score": pytest.approx(0.93)}
     ]
     assert close["borderline"] is True and close["status"] == "borderline"
-    assert close["usage"] == {"prompt_tokens": 42, "completion_tokens": 1, "total_tokens": 43}
+    assert close["usage"] == {
+        "prompt_tokens": 42,
+        "completion_tokens": 1,
+        "total_tokens": 43,
+        "cached_tokens": 0,
+    }
     assert close["model"] == "fake-judge" and close["replayed"] is False and close["response"] == "Maybe."
     refund = by_question["Does the reply refuse the refund?"]
     assert refund["status"] == "failed" and refund["checks"][0]["passed"] is False

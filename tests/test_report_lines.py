@@ -81,8 +81,8 @@ def test_aggregates_count_replayed_live_failed_undecided_and_tokens_apart() -> N
     assert summary.confidence_mean == pytest.approx(2.39 / 4)
     assert summary.histogram == (1, 0, 0, 0, 0, 0, 1, 0, 1, 1)
     assert summary.tokens == {
-        "live": {"prompt_tokens": 50, "completion_tokens": 2, "total_tokens": 52},
-        "replayed": {"prompt_tokens": 110, "completion_tokens": 2, "total_tokens": 112},
+        "live": {"prompt_tokens": 50, "completion_tokens": 2, "total_tokens": 52, "cached_tokens": 0},
+        "replayed": {"prompt_tokens": 110, "completion_tokens": 2, "total_tokens": 112, "cached_tokens": 0},
     }
     lines = plain(summary_lines(summary))
     assert lines[0] == "4 verdicts in 3 tests: 2 replayed, 2 live"

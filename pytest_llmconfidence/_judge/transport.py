@@ -303,6 +303,18 @@ def _chat_path(client: Any) -> str:
     return f"{getattr(getattr(client, 'base_url', None), 'path', '/v1/').rstrip('/')}/chat/completions"
 
 
+def _cost_of(prices: Any, completion: Any, params: Mapping[str, Any]) -> float | None:
+    """What a live completion cost by its usage (None when it reports none that parses)."""
+    from .._scoring.completion import usage_of
+
+    data = completion if isinstance(completion, Mapping) else getattr(completion, "model_dump", dict)()
+    usage = usage_of(data.get("usage"))
+    if usage is None:
+        return None
+    cost: float | None = prices.cost(str(data.get("model") or params.get("model")), usage.model_dump())
+    return cost
+
+
 class Transport:
     """How the judge's requests leave: ``client`` (and its async twin), through the test's cassette.
 
@@ -319,8 +331,13 @@ class Transport:
         async_client: Callable[[], Any] | None = None,
         cassette: Any = None,
         watch: Callable[[str, str], contextlib.AbstractContextManager[Any]] | None = None,
+        budget: Any = None,
+        batch: Any = None,
     ) -> None:
         self.client = client
+        self.budget = budget
+        self.batch = batch
+        """The test's ``TestBatch`` in record mode batch: a request with no recording is queued for it."""
         self.cassette = cassette
         self.watch = watch
         _secrets.add(  # the client's own key and organisation, wherever they came from: secrets of the run
@@ -346,6 +363,7 @@ class Transport:
         """One chat completion: ``(completion JSON, replayed)``; ``options`` are the SDK's request options."""
         __tracebackhide__ = True
         post, kwargs = post_args(self._prepare(self.client, params), params, options)
+        ticket = self._reserve(self.client, params)
         marker = _JUDGE_REQUEST.set(True)
         try:
             with self._watching(self.client, params):
@@ -353,13 +371,15 @@ class Transport:
         except ReplayMiss as miss:
             raise miss.error.with_traceback(None) from None
         except Exception as exc:
+            if ticket is not None:
+                ticket.release()
             error = _explained(exc, self.client, params["model"])
             if error is exc:
                 raise
             raise error from None
         finally:
             _JUDGE_REQUEST.reset(marker)
-        return completion_of(raw, base_url_of(self.client)), was_replayed(raw)
+        return self._answered(raw, self.client, params, ticket)
 
     async def asend(self, params: dict[str, Any], options: Mapping[str, Any] | None = None) -> Completion:
         """``send`` through the async client, without blocking the event loop.
@@ -375,6 +395,7 @@ class Transport:
 
             return await asyncio.to_thread(self.send, params, options)
         post, kwargs = post_args(self._prepare(client, params), params, options)
+        ticket = self._reserve(client, params)
         marker = _JUDGE_REQUEST.set(True)
         try:
             with self._watching(client, params):
@@ -382,13 +403,50 @@ class Transport:
         except ReplayMiss as miss:
             raise miss.error.with_traceback(None) from None
         except Exception as exc:
+            if ticket is not None:
+                ticket.release()
             error = _explained(exc, client, params["model"])
             if error is exc:
                 raise
             raise error from None
         finally:
             _JUDGE_REQUEST.reset(marker)
-        return completion_of(raw, base_url_of(client)), was_replayed(raw)
+        return self._answered(raw, client, params, ticket)
+
+    def _goes_out(self, client: Any, params: dict[str, Any]) -> bool:
+        """Whether the request will be sent to the endpoint (no cassette replays it)."""
+        cassette = self.cassette
+        if cassette is None:
+            return True
+        return not cassette.replay_only and not cassette.can_replay("POST", _chat_path(client), params)
+
+    def _reserve(self, client: Any, params: dict[str, Any]) -> Any:
+        """The budget's reservation for a request that goes out (``BudgetExceededError`` past the limit)."""
+        __tracebackhide__ = True
+        if (self.budget is None and self.batch is None) or not self._goes_out(client, params):
+            return None
+        if self.batch is not None and self.cassette is not None and self.cassette.record_mode == "batch":
+            self.batch.request(self.cassette.key_of("POST", _chat_path(client), params), params)
+        if self.budget is None:
+            return None
+        return self.budget.reserve(params)
+
+    def _answered(self, raw: Any, client: Any, params: dict[str, Any], ticket: Any) -> Completion:
+        """The completion and whether it was replayed; a live call's cost settled with the budget."""
+        __tracebackhide__ = True
+        replayed = was_replayed(raw)
+        try:
+            completion = completion_of(raw, base_url_of(client))
+        except Exception:
+            if ticket is not None:
+                ticket.settle(None)
+            raise
+        if ticket is not None:
+            if replayed:
+                ticket.release()
+            else:
+                ticket.settle(_cost_of(self.budget.prices, completion, params))
+        return completion, replayed
 
     def _watching(self, client: Any, params: dict[str, Any]) -> contextlib.AbstractContextManager[Any]:
         """``watch`` around a request that goes to the endpoint; nothing around one a cassette replays."""

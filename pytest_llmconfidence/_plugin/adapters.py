@@ -16,7 +16,7 @@ if TYPE_CHECKING:
     from .._scoring.results import Verdict
     from .._settings import JudgeConfig
 
-__all__ = ["PluginHooks", "apply_strict", "warn_unasserted"]
+__all__ = ["PluginHooks", "apply_strict", "name_batch", "warn_unasserted"]
 
 
 class PluginHooks(JudgeHooks):
@@ -118,6 +118,18 @@ def apply_strict(report: Any, watcher: Watcher, xfail_raises: Any = None) -> Non
     if hasattr(report, "wasxfail"):
         del report.wasxfail
     report.outcome, report.longrepr = "failed", failure
+
+
+def name_batch(config: Any, batch_id: str) -> None:
+    """The skipped tests whose requests were queued read ``queued in batch <id>`` in the terminal's short
+    summary: the batch is created at the end of the run, after they were skipped."""
+    from .._recording.batch_api import QUEUED
+
+    reporter = config.pluginmanager.get_plugin("terminalreporter")
+    for report in getattr(reporter, "stats", {}).get("skipped", ()):
+        longrepr = getattr(report, "longrepr", None)
+        if isinstance(longrepr, tuple) and len(longrepr) == 3 and QUEUED in str(longrepr[2]):
+            report.longrepr = (*longrepr[:2], str(longrepr[2]).replace(QUEUED, f"queued in batch {batch_id}"))
 
 
 def warn_unasserted(item: Any, checks: Sequence[Any]) -> None:

@@ -35,6 +35,7 @@ _NATIVE_TYPES: Mapping[str, Any] = {
     "watch_min": float,
     "watch_strict": bool,
     "progress_delay": float,
+    "max_cost": float,
 }
 """Options whose value may be a TOML number or boolean in pytest 9's ``[tool.pytest]`` table."""
 

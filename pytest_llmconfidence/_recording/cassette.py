@@ -900,6 +900,10 @@ class ActiveCassette:
     def record_command(self, mode: str) -> str:
         return record_command(self.nodeid, mode)
 
+    def key_of(self, method: str, path: str, body: Any) -> RequestKey:
+        """The key a request (its JSON ``body``) is matched on: what a batch notes it by."""
+        return request_key(method, path, body)
+
     def can_replay(self, method: str, path: str, body: Any) -> bool:
         """Whether a request (its JSON ``body``) would be played from this cassette now."""
         if self.record_mode == "all":  # "all" records every request afresh
@@ -949,7 +953,7 @@ class ActiveCassette:
         cassette = LLMCassette(
             path=str(self.path),
             persister=AtomicPersister(secrets),
-            record_mode=RecordMode(self.record_mode),
+            record_mode=RecordMode("new_episodes" if self.record_mode == "batch" else self.record_mode),
             match_on=(llm_request,),
             before_record_request=before_record_request,
             before_record_response=before_record_response,

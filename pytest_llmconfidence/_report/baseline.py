@@ -225,6 +225,29 @@ class Comparison:
     matched: int = 0
     pairs: list[tuple[float, float, str]] = field(default_factory=list)
     """(old confidence, new confidence, what) of every matched record, for the scatter."""
+    cost_before: float | None = None
+    """What the earlier run's judge calls cost to make (live, batch and replayed), in dollars; None when
+    its report carries no costs."""
+    cost_now: float | None = None
+
+    def cost_line(self) -> str | None:
+        """``cost of the judge's calls: $1.20, was $0.80 (+$0.40, +50%)``; None when neither has costs."""
+        from .cost import dollars
+
+        if self.cost_before is None and self.cost_now is None:
+            return None
+        if self.cost_before is None or self.cost_now is None:
+            known, when = (
+                (self.cost_now, "now") if self.cost_now is not None else (self.cost_before, "before")
+            )
+            return f"cost of the judge's calls: {dollars(known or 0.0)} {when}; the other report has no costs"
+        change = self.cost_now - self.cost_before
+        sign = "+" if change >= 0 else "-"
+        share = f", {change / self.cost_before:+.0%}" if self.cost_before else ""
+        return (
+            f"cost of the judge's calls: {dollars(self.cost_now)}, was {dollars(self.cost_before)} "
+            f"({sign}{dollars(abs(change))}{share})"
+        )
 
     def of(self, what: str) -> list[Change]:
         return [change for change in self.changes if change.what == what]
@@ -272,6 +295,10 @@ class Comparison:
             "counts": self.counts(),
             "per_model": self.per_model(),
             "changes": [change.to_dict() for change in self.changes],
+            "cost": {
+                "before_usd": None if self.cost_before is None else round(self.cost_before, 9),
+                "now_usd": None if self.cost_now is None else round(self.cost_now, 9),
+            },
         }
 
     def text_lines(self) -> list[str]:
@@ -282,6 +309,9 @@ class Comparison:
             f"{counts['now_failing']} checks now failing, {counts['new']} new, {counts['gone']} gone"
         )
         lines = [head]
+        cost = self.cost_line()
+        if cost:
+            lines.append(cost)
         for model, numbers in self.per_model().items():
             parts = ", ".join(f"{n} {name.replace('_', ' ')}" for name, n in numbers.items() if n)
             lines.append(f"  {model}: {parts}")
@@ -297,6 +327,9 @@ class Comparison:
             f"**{counts['new']}** new, **{counts['gone']}** gone",
             "",
         ]
+        cost = self.cost_line()
+        if cost:
+            out += [cost, ""]
         if self.changes:
             out += ["| change | test id | before | now | model | question |", "|---|---|---|---|---|---|"]
             for c in self.changes:
@@ -319,6 +352,14 @@ class Comparison:
         return "\n".join(out) + "\n"
 
 
+def _record_cost(records: Iterable[Mapping[str, Any]]) -> float | None:
+    """What the judge calls of ``records`` cost (live, batch and replayed); None when none carries a cost."""
+    from .cost import cost_summary
+
+    cost = cost_summary(records)
+    return cost.live + cost.batch + cost.replayed if cost.priced else None
+
+
 _ORDER = {"flipped": 0, "now_failing": 1, "dropped": 2, "rose": 3, "gone": 4, "new": 5}
 
 
@@ -331,7 +372,11 @@ def compare(
     """Compare two reports (or record lists): flips, moves past ``margin``, new failures, new and gone."""
     before = _keyed(report_records(old) if isinstance(old, Mapping) else _with_confidence(old))
     after = _keyed(report_records(new) if isinstance(new, Mapping) else _with_confidence(new))
-    result = Comparison(margin=margin)
+    result = Comparison(
+        margin=margin,
+        cost_before=_record_cost(report_records(old) if isinstance(old, Mapping) else old),
+        cost_now=_record_cost(report_records(new) if isinstance(new, Mapping) else new),
+    )
     changes: list[Change] = []
     for key, now in after.items():
         kind, test_id, question, _ = key
@@ -470,6 +515,9 @@ def html_section(comparison: Comparison) -> str:
         else ""
     )
     head = escape(comparison.text_lines()[0])
+    cost = comparison.cost_line()
+    if cost:
+        head += f"<br>{escape(cost)}"
     return (
         f'<section id="baseline"><h2>Compared with the baseline</h2><p>{head}</p>'
         f"{scatter_svg(comparison)}{table}</section>\n"

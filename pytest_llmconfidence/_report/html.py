@@ -404,6 +404,11 @@ def _details(record: Mapping[str, Any], *, open_: bool = False) -> str:
                 f"completion {_num(usage.get('completion_tokens')):.0f})",
             )
         )
+    if "cost_usd" in record:
+        from .cost import dollars
+
+        amount = record.get("cost_usd")
+        rows.append(("cost", _e(dollars(_num(amount)) if amount is not None else "no price for this model")))
     body = "".join(f"<dt>{name}</dt><dd>{value}</dd>" for name, value in rows)
     return (
         f"<details{' open' if open_ else ''}>"
@@ -676,10 +681,19 @@ def report_sections(
             else "tokens not reported",
         ),
     ]
+    if summary.cost.priced:
+        from .cost import dollars
+
+        cost = summary.cost
+        cards.append(
+            _card(dollars(cost.spent), f"spent ({dollars(cost.replayed)} replayed, not spent again)")
+        )
+    lead_notes = summary.cost.warnings()
     sections = [
         f"<h1>{_e(title)}</h1>",
         f'<p class="lead">{_e(lead)}</p>',
         f'<div class="cards">{"".join(cards)}</div>',
+        *(f'<p class="note">{_e(note)}</p>' for note in lead_notes),
         *([f'<p class="expected">{_e(sentence)}</p>'] if (sentence := expected_sentence(summary)) else []),
         "<h2>Confidence histogram</h2>",
         svg_histogram(summary),

@@ -63,6 +63,9 @@ def markdown(summary: Summary, *, lowest: int = 10) -> str:
             else "not reported",
         ),
     ]
+    if summary.cost.priced:
+        rows.append(("cost", summary.cost.text().removeprefix("cost: ")))
+    rows.extend(("no price", text) for text in summary.cost.warnings())
     if summary.responses:
         rows.append(
             (

@@ -12,22 +12,29 @@ from collections.abc import Iterator, MutableSequence
 from contextvars import ContextVar
 from typing import Any
 
-__all__ = ["MIN_CONFIDENCE_PROPERTY", "TestRecords", "current", "record", "running"]
+__all__ = ["COST_PROPERTY", "MIN_CONFIDENCE_PROPERTY", "TestRecords", "current", "record", "running"]
 
 MIN_CONFIDENCE_PROPERTY = "llm_min_confidence"
+COST_PROPERTY = "llm_cost_usd"
+_PRICED_KINDS = ("verdict", "score", "choice", "comparison")
+"""The records of judge calls (a comparison's two orders together); a panel's members are verdicts."""
 
 
 class TestRecords:
     """One test's results, in the order it made them, and how much of them its reports already carry."""
 
     __test__ = False  # not a test class, whatever pytest's collection thinks of the name
-    __slots__ = ("_attached", "min_confidence", "nodeid", "results")
+    __slots__ = ("_attached", "cost", "min_confidence", "nodeid", "prices", "results")
 
-    def __init__(self, nodeid: str) -> None:
+    def __init__(self, nodeid: str, prices: Any = None) -> None:
         self.nodeid = nodeid
         self.results: list[Any] = []
         self._attached = 0
         self.min_confidence: float | None = None
+        self.prices = prices
+        """The run's ``PriceTable``: each judge call's record gets its ``cost_usd`` (None: no costs)."""
+        self.cost: float | None = None
+        """What the test's priced judge calls cost, in dollars (live or replayed)."""
 
     def add(self, result: Any) -> None:
         self.results.append(result)
@@ -41,6 +48,10 @@ class TestRecords:
             data = result.to_record()
             data.setdefault("kind", "verdict")
             data["test_id"] = self.nodeid
+            if self.prices is not None and data["kind"] in _PRICED_KINDS and data.get("usage") is not None:
+                amount = data["cost_usd"] = self.prices.record_cost(data)
+                if amount is not None:
+                    self.cost = (self.cost or 0.0) + amount
             records.append(data)
         found = [r["confidence"] for r in records if r["kind"] == "verdict" and "confidence" in r]
         if found:
@@ -67,8 +78,8 @@ class TestRecords:
 
         The records of an xfailed test say so (``"xfail": true``): the summary and the reports count their
         failed checks as expected failures. The lowest verdict confidence so far becomes the user property
-        ``llm_min_confidence`` (a JUnit XML property) of the test and its report; a failed report gets
-        the "llm verdicts" section.
+        ``llm_min_confidence`` (a JUnit XML property) of the test and its report, what its judge calls cost
+        ``llm_cost_usd``; a failed report gets the "llm verdicts" section.
         """
         new = self.take_new()
         if new and report.skipped and hasattr(report, "wasxfail"):
@@ -76,10 +87,15 @@ class TestRecords:
                 record["xfail"] = True
         if new:
             report.llm_records = new
+            properties = []
             if self.min_confidence is not None:
+                properties.append((MIN_CONFIDENCE_PROPERTY, round(self.min_confidence, 6)))
+            if self.cost is not None:
+                properties.append((COST_PROPERTY, round(self.cost, 9)))
+            for name, value in properties:
                 for found in (user_properties, report.user_properties):
-                    found[:] = [p for p in found if p[0] != MIN_CONFIDENCE_PROPERTY]
-                    found.append((MIN_CONFIDENCE_PROPERTY, round(self.min_confidence, 6)))
+                    found[:] = [p for p in found if p[0] != name]
+                    found.append((name, value))
         if report.failed and self.results:
             from .._recording.secrets import redact
 

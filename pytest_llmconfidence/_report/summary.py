@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .._text import plural
+from .cost import CostSummary, cost_summary
 from .figures import BINS, EPSILON, bin_of, failed_checks, failed_text, number
 
 __all__ = [
@@ -37,7 +38,7 @@ __all__ = [
 ]
 
 LOWEST = 5
-_TOKEN_FIELDS = ("prompt_tokens", "completion_tokens", "total_tokens")
+_TOKEN_FIELDS = ("prompt_tokens", "completion_tokens", "total_tokens", "cached_tokens")
 
 
 def _checks(record: Mapping[str, Any]) -> list[Mapping[str, Any]]:
@@ -198,6 +199,8 @@ class Summary:
     """Pairwise comparisons (kind ``"comparison"``, ``judge.compare``), each with its checks."""
     panels: tuple[dict[str, Any], ...] = ()
     """Panel verdicts (kind ``"panel"``, ``judge.panel``); their members are among the verdicts."""
+    cost: CostSummary = field(default_factory=CostSummary)
+    """What the judge's calls (verdicts, scores, choices) cost in dollars, live and replayed apart."""
 
     @functools.cached_property
     def app(self) -> Any:
@@ -266,6 +269,7 @@ class Summary:
                 for accuracy, (made, failed) in certified_counts([*self.verdicts, *self.graded]).items()
             },
             **self._beyond_one_judge(),
+            "cost": self.cost.to_dict(),
         }
 
     def _beyond_one_judge(self) -> dict[str, Any]:
@@ -354,6 +358,7 @@ def summarize(records: Iterable[Mapping[str, Any]], *, band: float = 0.05, thres
         app_responses=tuple(app),
         comparisons=tuple(beyond["comparison"]),
         panels=tuple(beyond["panel"]),
+        cost=cost_summary([*verdicts, *graded, *beyond["comparison"]]),
     )
 
 

@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 from .._text import fmt, plural, shorten, value_text
+from .cost import dollars
 from .summary import (
     BINS,
     Summary,
@@ -113,10 +114,28 @@ def _histogram_lines(summary: Summary, threshold: float) -> list[Line]:
 
 
 def _token_text(counts: Mapping[str, int]) -> str:
+    cached = counts.get("cached_tokens", 0)
     return (
-        f"{counts['total_tokens']:,} (prompt {counts['prompt_tokens']:,}, "
-        f"completion {counts['completion_tokens']:,})"
+        f"{counts['total_tokens']:,} (prompt {counts['prompt_tokens']:,}"
+        + (f" of which {cached:,} cached" if cached else "")
+        + f", completion {counts['completion_tokens']:,})"
     )
+
+
+def cost_lines(summary: Summary) -> list[Line]:
+    """The run's cost: spent live (and through a batch), not spent again by replaying, per call; the
+    costliest tests; one warning per model without a price."""
+    cost = summary.cost
+    if cost.empty:
+        return []
+    lines = []
+    if cost.priced:
+        lines.append(_line(cost.text()))
+        if len(cost.per_test) > 1:
+            tests = ", ".join(f"{dollars(amount)} {test}" for test, amount in cost.costliest())
+            lines.append(_line(f"costliest tests: {tests}"))
+    lines.extend(_line((text, _YELLOW)) for text in cost.warnings())
+    return lines
 
 
 def model_warnings(verdicts: Iterable[Mapping[str, Any]]) -> list[str]:
@@ -242,6 +261,7 @@ def summary_lines(summary: Summary, mode: str = "short", *, width: int = 120) ->
             )
         else:
             lines.append(_line("tokens: not reported by the endpoint"))
+    lines.extend(cost_lines(summary))
     if summary.responses:
         counts = (summary.response_checks, summary.response_checks_failed, summary.response_checks_xfailed)
         text = (

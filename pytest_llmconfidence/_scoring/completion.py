@@ -18,7 +18,7 @@ from .confidence import (
     positions_from_logprobs,
     score_alternatives,
 )
-from .results import Alternative, Usage, Verdict, as_dict
+from .results import Alternative, Usage, Verdict, as_dict, usage_counts
 
 if TYPE_CHECKING:
     from .._settings import JudgeConfig
@@ -228,7 +228,7 @@ def usage_of(usage: Any) -> Usage | None:
     if not isinstance(usage, Mapping):
         return None
     try:
-        counts = {k: int(v or 0) for k, v in usage.items() if k in Usage.model_fields}
+        counts = {k: int(v or 0) for k, v in usage_counts(usage).items()}
     except (TypeError, ValueError, OverflowError):
         return None
     if any(count < 0 for count in counts.values()):

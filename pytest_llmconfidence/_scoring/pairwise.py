@@ -196,6 +196,7 @@ def _total_usage(orders: Sequence[PairOrder]) -> Usage | None:
         prompt_tokens=sum(u.prompt_tokens for u in found),
         completion_tokens=sum(u.completion_tokens for u in found),
         total_tokens=sum(u.total_tokens for u in found),
+        cached_tokens=sum(u.cached_tokens for u in found),
     )
 
 

@@ -22,6 +22,7 @@ __all__ = [
     "as_dict",
     "certified_check",
     "needed_threshold",
+    "usage_counts",
 ]
 
 _FROZEN = ConfigDict(frozen=True, extra="forbid")
@@ -48,6 +49,23 @@ class Usage(BaseModel):
     prompt_tokens: int = 0
     completion_tokens: int = 0
     total_tokens: int = 0
+    cached_tokens: int = 0
+    """Prompt tokens the provider served from its prompt cache (``prompt_tokens_details.cached_tokens``),
+    billed at the cached-input price; part of ``prompt_tokens``."""
+
+
+def usage_counts(usage: Mapping[str, Any]) -> dict[str, Any]:
+    """The counts of an endpoint's ``usage`` that ``Usage`` keeps, the cached prompt tokens lifted from
+    ``prompt_tokens_details``."""
+    counts = {
+        name: usage[name] for name in ("prompt_tokens", "completion_tokens", "total_tokens") if name in usage
+    }
+    details = usage.get("prompt_tokens_details")
+    if isinstance(details, Mapping) and details.get("cached_tokens") is not None:
+        counts["cached_tokens"] = details["cached_tokens"]
+    elif "cached_tokens" in usage:
+        counts["cached_tokens"] = usage["cached_tokens"]
+    return counts
 
 
 def as_dict(value: Any, error: type[Exception], what: str) -> dict[str, Any]:
