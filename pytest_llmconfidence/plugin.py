@@ -382,7 +382,7 @@ def records_of(item: pytest.Item) -> _records.TestRecords:
     """The test's records (verdicts, responses), made on first use."""
     found = item.stash.get(ITEM_RECORDS, None)
     if found is None:
-        found = item.stash[ITEM_RECORDS] = _records.TestRecords(item.nodeid, run_state(item.config).prices())
+        found = item.stash[ITEM_RECORDS] = _records.TestRecords(item.nodeid, run_state(item.config).prices)
     return found
 
 

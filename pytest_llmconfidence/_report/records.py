@@ -32,7 +32,9 @@ class TestRecords:
         self._attached = 0
         self.min_confidence: float | None = None
         self.prices = prices
-        """The run's ``PriceTable``: each judge call's record gets its ``cost_usd`` (None: no costs)."""
+        """The run's ``PriceTable``, or a function that makes it on first use (the price table loads only
+        when a test has judge calls to price): each judge call's record gets its ``cost_usd`` (None: no
+        costs)."""
         self.cost: float | None = None
         """What the test's priced judge calls cost, in dollars (live or replayed)."""
 
@@ -49,6 +51,8 @@ class TestRecords:
             data.setdefault("kind", "verdict")
             data["test_id"] = self.nodeid
             if self.prices is not None and data["kind"] in _PRICED_KINDS and data.get("usage") is not None:
+                if callable(self.prices):
+                    self.prices = self.prices()
                 amount = data["cost_usd"] = self.prices.record_cost(data)
                 if amount is not None:
                     self.cost = (self.cost or 0.0) + amount
