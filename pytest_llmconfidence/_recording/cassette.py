@@ -842,10 +842,12 @@ def remove_stale_temp_files(path: Path) -> None:
 
 def _skip_patchers(scope: str) -> tuple[str, ...]:
     """The judge needs the openai client's HTTP library only (httpx2 for openai 3, httpx before); a
-    whole-test cassette also patches what the test code loaded."""
+    whole-test cassette also patches what the test code loaded. Both of openai's libraries are always
+    patched: a test's cassette starts before its fixtures, so the judge's client (and openai with its
+    library) may load only after it, as in a fresh xdist worker."""
     if scope == "judge":
         return tuple(name for name in PATCHER_MODULES if name not in ("httpx", "httpx2"))
-    keep = {"httpx2", "httplib"} | {
+    keep = {"httpx", "httpx2", "httplib"} | {
         name for name, module in PATCHER_MODULES.items() if module in LOADED_BEFORE_VCR
     }
     return tuple(name for name in PATCHER_MODULES if name not in keep)
