@@ -2,11 +2,13 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Iterator
 
 # pytester's in-process runs unload the modules they import; these must stay loaded across runs
 # (yaml's C parts cannot be loaded twice; httpx2 keeps a map of httpcore2's exception classes, and
 # httpx, under openai before 3, one of httpcore's).
+import sys
+from collections.abc import Iterator
+
 import pytest
 import vcr.patch  # noqa: F401
 from fake_openai import FakeOpenAI
@@ -61,8 +63,11 @@ def _clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
 
 @pytest.fixture
 def pytester(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> pytest.Pytester:
-    """pytester, with pytest-asyncio off (it warns in every run lacking its ini option)."""
+    """pytester, with pytest-asyncio off (it warns in every run lacking its ini option), and no cache of
+    rewritten test modules: a test file rewritten within the same second at the same size (a recorded
+    run, then a changed one) would otherwise be served from the first run's bytecode."""
     monkeypatch.setenv("PYTEST_ADDOPTS", "-p no:asyncio")
+    monkeypatch.setattr(sys, "dont_write_bytecode", True)
     return pytester
 
 
