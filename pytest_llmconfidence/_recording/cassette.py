@@ -42,6 +42,8 @@ from .._text import display_path, shorten
 from . import guard as _guard
 from . import secrets as _secrets
 from . import vcr_internals as _vcr
+from .cassette_file import JsonFirst
+from .cassette_file import loads as parse_cassette
 from .encodings import IDENTITY, UndecodableBody
 from .encodings import decode as decode_body
 from .hosts import allows
@@ -733,8 +735,8 @@ class AtomicPersister:
                 path=path,
             )
         try:
-            parsed = serializer.deserialize(data)
-        except Exception as exc:  # any parse error of the serializer (yaml's or a user's)
+            parsed = parse_cassette(data, serializer)
+        except Exception as exc:  # any parse error of JSON or of the serializer (yaml's or a user's)
             raise CassetteCorruptError(_corrupt_message(path, self._detail(exc)), path=path) from None
         interactions = parsed.get("interactions") if isinstance(parsed, Mapping) else None
         if not isinstance(interactions, list):
@@ -775,7 +777,7 @@ class AtomicPersister:
             )
         for response in cassette_dict["responses"]:
             response.pop(UNDECODABLE, None)
-        data = _vcr.serialize_cassette(cassette_dict, serializer)
+        data = _vcr.serialize_cassette(cassette_dict, JsonFirst(serializer))
         secrets = {secret for secret in self.secrets | _secrets.known() if is_secret(secret)}
         where = _leaks(cassette_dict, data, secrets)
         if where:
