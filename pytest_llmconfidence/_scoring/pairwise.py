@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from pydantic import BaseModel
 
@@ -254,6 +254,8 @@ class Preference(JudgedResult):
     probability; ``consistent`` whether both orders chose the same argument; ``position_bias`` the mean
     share given to whichever response was shown first, minus 0.5; ``orders`` the two raw results.
     """
+
+    _bases_after: ClassVar[str] = "model"
 
     p_a: float
     p_b: float

@@ -86,7 +86,7 @@ class PanelVerdict(JudgedResult):
     model, in the order the models were given.
     """
 
-    _shared_after: ClassVar[str] = "context"
+    _bases_after: ClassVar[str] = "context"
 
     value: bool | None
     confidence: float
