@@ -109,3 +109,14 @@ def test_checks_made_on_a_result_stay_on_that_result() -> None:
     assert not panel.confident_true(0.5) and [check.kind for check in panel.checks] == ["confident_true"]
     with pytest.raises(ValueError, match="frozen"):
         first.threshold = 0.5  # type: ignore[misc]
+
+
+def test_a_panel_and_a_comparison_count_the_tokens_of_every_call_cached_ones_included() -> None:
+    """A panel's usage is its members' summed, a comparison's its two orders', each with cached tokens."""
+    cached = Usage(prompt_tokens=10, completion_tokens=1, total_tokens=11, cached_tokens=8)
+    members = [a_verdict().model_copy(update={"usage": cached}), a_verdict(False, "m2")]
+    together = Usage(prompt_tokens=20, completion_tokens=2, total_tokens=22, cached_tokens=8)
+    assert pool(members, question="Is it polite?").usage == together
+    orders = (an_order("a").model_copy(update={"usage": cached}), an_order("b"))
+    assert preference(orders, question="Q", response_a="x", response_b="y").usage == together
+    assert pool([a_verdict().model_copy(update={"usage": None})], question="Q").usage is None

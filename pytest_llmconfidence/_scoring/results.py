@@ -26,6 +26,7 @@ __all__ = [
     "as_dict",
     "certified_check",
     "needed_threshold",
+    "total_usage",
     "usage_counts",
 ]
 
@@ -71,6 +72,20 @@ def usage_counts(usage: Mapping[str, Any]) -> dict[str, Any]:
     elif "cached_tokens" in usage:
         counts["cached_tokens"] = usage["cached_tokens"]
     return counts
+
+
+def total_usage(usages: Iterable[Usage | None]) -> Usage | None:
+    """The tokens of several calls together (a comparison's orders, a panel's members); None when none
+    reported any."""
+    found = [usage for usage in usages if usage is not None]
+    if not found:
+        return None
+    return Usage(
+        prompt_tokens=sum(u.prompt_tokens for u in found),
+        completion_tokens=sum(u.completion_tokens for u in found),
+        total_tokens=sum(u.total_tokens for u in found),
+        cached_tokens=sum(u.cached_tokens for u in found),
+    )
 
 
 def as_dict(value: Any, error: type[Exception], what: str) -> dict[str, Any]:
