@@ -214,8 +214,9 @@ class Change:
             "delta": round(self.delta, 6),
         }
 
-    def describe(self) -> str:
-        """One line: ``flipped  tests/x.py::t  true 0.97 -> false 0.62  "Is it polite?"``."""
+    def describe(self, secrets: set[str] | None = None) -> str:
+        """One line: ``flipped  tests/x.py::t  true 0.97 -> false 0.62  "Is it polite?"``; the question's
+        secrets (every known one, or those of ``secrets``) read ``***``."""
         old = (
             f"{value_text(self.old_value)} {self.old_confidence:.2f}"
             if self.old_confidence is not None
@@ -227,7 +228,7 @@ class Change:
             else "-"
         )
         moved = f" ({self.delta:+.2f})" if self.what in ("dropped", "rose") else ""
-        question = shorten(self.question, 60, marker="...") if self.question else ""
+        question = shorten(self.question, 60, marker="...", secrets=secrets) if self.question else ""
         return f"{self.what:<11} {self.test_id}  {old} -> {new}{moved}  [{self.model}]  {question!r}".rstrip()
 
 
@@ -319,21 +320,24 @@ class Comparison:
             },
         }
 
-    def text_lines(self) -> list[str]:
+    def head_line(self) -> str:
+        """``95 matched: 2 flipped, 1 fell and 0 rose by more than 0.10, 1 checks now failing, …``."""
         counts = self.counts()
-        head = (
+        return (
             f"{self.matched} matched: {counts['flipped']} flipped, {counts['dropped']} fell and "
             f"{counts['rose']} rose by more than {self.margin:.2f}, "
             f"{counts['now_failing']} checks now failing, {counts['new']} new, {counts['gone']} gone"
         )
-        lines = [head]
+
+    def text_lines(self) -> list[str]:
+        lines = [self.head_line()]
         cost = self.cost_line()
         if cost:
             lines.append(cost)
         for model, numbers in self.per_model().items():
             parts = ", ".join(f"{n} {name.replace('_', ' ')}" for name, n in numbers.items() if n)
             lines.append(f"  {model}: {parts}")
-        lines.extend(change.describe() for change in self.changes)
+        lines.extend(_described(self.changes))
         return lines
 
     def markdown(self) -> str:
@@ -368,6 +372,18 @@ class Comparison:
                     + " |"
                 )
         return "\n".join(out) + "\n"
+
+
+def _described(changes: Iterable[Change]) -> Iterator[str]:
+    """Each change's line (``Change.describe``), the known secrets read once rather than once a line: read
+    again only after a question with a URL, whose credentials redacting it has just made known."""
+    from .._recording.secrets import known
+
+    secrets = known()
+    for change in changes:
+        yield change.describe(secrets)
+        if "://" in change.question or "=" in change.question:
+            secrets = known()
 
 
 def _record_cost(records: Iterable[Mapping[str, Any]]) -> float | None:
@@ -467,8 +483,8 @@ def write_baseline_section(terminal: Any, config: Any, comparison: Comparison | 
             f"{comparison.margin:.2f} since the baseline; the run fails:",
             red=True,
         )
-        for change in failing:
-            terminal.write_line("  " + change.describe(), red=True)
+        for line in _described(failing):
+            terminal.write_line("  " + line, red=True)
 
 
 _DOT = {
@@ -539,7 +555,7 @@ def html_section(comparison: Comparison) -> str:
         if rows
         else ""
     )
-    head = escape(comparison.text_lines()[0])
+    head = escape(comparison.head_line())
     cost = comparison.cost_line()
     if cost:
         head += f"<br>{escape(cost)}"
