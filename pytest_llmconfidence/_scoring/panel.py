@@ -10,16 +10,13 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from typing import Any
-
-from pydantic import BaseModel, ConfigDict, PrivateAttr
+from typing import Any, ClassVar
 
 from .._text import fmt_probability, shorten, value_text
-from .results import Check, Usage, Verdict
+from .confidence import likelier
+from .results import Check, JudgedResult, Verdict, total_usage
 
 __all__ = ["PanelVerdict", "member_p_true", "pool"]
-
-_FROZEN = ConfigDict(frozen=True, extra="forbid")
 
 
 def member_p_true(verdict: Verdict) -> float:
@@ -48,15 +45,8 @@ def pool(
         raise ValueError(f"a panel of {len(verdicts)} verdicts needs as many model names, got {names!r}")
     p_true = math.fsum(member_p_true(verdict) for verdict in verdicts) / len(verdicts)
     p_false = 1.0 - p_true
-    value: bool | None
-    if p_true > p_false:
-        value, confidence = True, p_true
-    elif p_false > p_true:
-        value, confidence = False, p_false
-    else:
-        value, confidence = None, 0.0
+    value, confidence = likelier(True, p_true, False, p_false)
     agreeing = sum(1 for verdict in verdicts if value is not None and verdict.value is value)
-    usages = [verdict.usage for verdict in verdicts if verdict.usage is not None]
     return PanelVerdict(
         value=value,
         confidence=confidence,
@@ -70,18 +60,12 @@ def pool(
         context=context,
         threshold=threshold,
         replayed=all(verdict.replayed for verdict in verdicts),
-        usage=Usage(
-            prompt_tokens=sum(u.prompt_tokens for u in usages),
-            completion_tokens=sum(u.completion_tokens for u in usages),
-            total_tokens=sum(u.total_tokens for u in usages),
-        )
-        if usages
-        else None,
+        usage=total_usage(verdict.usage for verdict in verdicts),
         latency_s=max(verdict.latency_s for verdict in verdicts),
     )
 
 
-class PanelVerdict(BaseModel):
+class PanelVerdict(JudgedResult):
     """Several judges' verdicts on one question, pooled.
 
     ``p_true`` is the mean of the members' normalized p_true (``p_false`` is the rest), ``value`` the
@@ -90,7 +74,7 @@ class PanelVerdict(BaseModel):
     model, in the order the models were given.
     """
 
-    model_config = _FROZEN
+    _bases_after: ClassVar[str] = "context"
 
     value: bool | None
     confidence: float
@@ -103,18 +87,6 @@ class PanelVerdict(BaseModel):
     question: str
     response: str | None = None
     context: str | None = None
-    threshold: float
-    replayed: bool = False
-    usage: Usage | None = None
-    latency_s: float = 0.0
-    """The slowest member's latency (the members are asked at the same time)."""
-
-    _checks: list[Check] = PrivateAttr(default_factory=list)
-
-    @property
-    def checks(self) -> tuple[Check, ...]:
-        """Every check made on this panel verdict, in order."""
-        return tuple(self._checks)
 
     def _members_text(self) -> str:
         pairs = zip(self.models, self.verdicts, strict=True)
@@ -142,9 +114,7 @@ class PanelVerdict(BaseModel):
                 f"{name} failed: {facts}, needed {value_text(want)} >= {fmt_probability(needed)}; "
                 f"{self._agreement_text()}: {self._members_text()}; q={question!r}"
             )
-        check = Check(name, passed, needed, self.confidence, text)
-        self._checks.append(check)
-        return check
+        return self._keep(Check(name, passed, needed, self.confidence, text))
 
     def confident_true(self, threshold: float | None = None) -> Check:
         """A check that holds when the panel's verdict is true with ``confidence >= threshold``."""

@@ -6,32 +6,38 @@ Imported on first judge use only (pydantic costs a quarter of a second to import
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping
-from typing import Any
+from typing import Any, ClassVar
 
-from pydantic import BaseModel, ConfigDict, PrivateAttr
+from pydantic import BaseModel, ConfigDict, GetCoreSchemaHandler, PrivateAttr
+from pydantic_core import CoreSchema
 
 from .._text import fmt_probability, shorten, value_text, visible
 
 __all__ = [
+    "FROZEN",
     "Alternative",
+    "AnswerResult",
     "CascadeStep",
     "Check",
     "Checks",
+    "JudgedResult",
     "Usage",
     "Verdict",
     "as_dict",
     "certified_check",
     "needed_threshold",
+    "total_usage",
     "usage_counts",
 ]
 
-_FROZEN = ConfigDict(frozen=True, extra="forbid")
+FROZEN = ConfigDict(frozen=True, extra="forbid")
+"""Every model here is frozen and rejects unknown fields."""
 
 
 class Alternative(BaseModel):
     """One candidate token at a position, with its probability."""
 
-    model_config = _FROZEN
+    model_config = FROZEN
 
     token: str
     probability: float
@@ -44,7 +50,7 @@ class Alternative(BaseModel):
 class Usage(BaseModel):
     """Tokens billed for one call, as the endpoint reported them."""
 
-    model_config = _FROZEN
+    model_config = FROZEN
 
     prompt_tokens: int = 0
     completion_tokens: int = 0
@@ -66,6 +72,20 @@ def usage_counts(usage: Mapping[str, Any]) -> dict[str, Any]:
     elif "cached_tokens" in usage:
         counts["cached_tokens"] = usage["cached_tokens"]
     return counts
+
+
+def total_usage(usages: Iterable[Usage | None]) -> Usage | None:
+    """The tokens of several calls together (a comparison's orders, a panel's members); None when none
+    reported any."""
+    found = [usage for usage in usages if usage is not None]
+    if not found:
+        return None
+    return Usage(
+        prompt_tokens=sum(u.prompt_tokens for u in found),
+        completion_tokens=sum(u.completion_tokens for u in found),
+        total_tokens=sum(u.total_tokens for u in found),
+        cached_tokens=sum(u.cached_tokens for u in found),
+    )
 
 
 def as_dict(value: Any, error: type[Exception], what: str) -> dict[str, Any]:
@@ -153,7 +173,7 @@ class Check:
 class CascadeStep(BaseModel):
     """One model's verdict in a cascade: what it said, and the certified threshold it was held to."""
 
-    model_config = _FROZEN
+    model_config = FROZEN
 
     model: str
     value: bool | None
@@ -245,17 +265,63 @@ class Checks:
     __str__ = __repr__
 
 
-class Verdict(BaseModel):
-    """A judge's true/false answer with the confidence of its verdict token ."""
+class JudgedResult(BaseModel):
+    """What every judged result carries (``Verdict``, ``Score``, ``Choice``, ``Preference``,
+    ``PanelVerdict``): the threshold its checks default to, whether it was replayed, the tokens and time
+    it took, and the checks made on it."""
 
-    model_config = _FROZEN
+    model_config = FROZEN
 
-    value: bool | None
-    confidence: float
-    normalized: float
-    p_true: float
-    p_false: float
-    coverage: float
+    threshold: float
+    replayed: bool = False
+    usage: Usage | None = None
+    latency_s: float = 0.0
+    """Seconds the call took: a comparison's two orders together, a panel's slowest member (the members
+    are asked at the same time)."""
+
+    _checks: list[Check] = PrivateAttr(default_factory=list)
+
+    _bases_after: ClassVar[str]
+    """The field of a subclass's own after which it lists its bases' fields (unset: they come first)."""
+
+    @classmethod
+    def __get_pydantic_core_schema__(cls, source: Any, handler: GetCoreSchemaHandler) -> CoreSchema:
+        """The model's schema with its fields in ``_field_order()``: ``model_dump()``, the JSON report,
+        iteration and the JSON schema keep each model's order (a base's fields would otherwise come
+        first)."""
+        schema = handler(source)
+        model: Any = handler.resolve_ref_schema(schema)
+        fields = model["schema"]["fields"]
+        model["schema"]["fields"] = {name: fields[name] for name in cls._field_order()}
+        return schema
+
+    @classmethod
+    def _field_order(cls) -> list[str]:
+        """The class's own fields, with its base's (in the base's order) after ``_bases_after``."""
+        order_of_base = getattr(cls.__mro__[1], "_field_order", None)
+        if order_of_base is None:  # JudgedResult itself, whose base is BaseModel
+            return list(cls.model_fields)
+        inherited: list[str] = order_of_base()
+        own = [name for name in cls.model_fields if name not in inherited]
+        after = vars(cls).get("_bases_after")
+        at = own.index(after) + 1 if after else 0
+        return [*own[:at], *inherited, *own[at:]]
+
+    @property
+    def checks(self) -> tuple[Check, ...]:
+        """Every check made on this result, in order."""
+        return tuple(self._checks)
+
+    def _keep(self, check: Check) -> Check:
+        """A check made on this result, kept (the report lists it) and returned (the test asserts it)."""
+        self._checks.append(check)
+        return check
+
+
+class AnswerResult(JudgedResult):
+    """A result read from one model's answer to one question (``Verdict``, ``Score``, ``Choice``): the
+    answer token, where it was and its alternatives, what was asked and which model answered."""
+
     token: str
     position: int = 0
     alternatives: tuple[Alternative, ...] = ()
@@ -263,10 +329,23 @@ class Verdict(BaseModel):
     response: str | None = None
     context: str | None = None
     model: str
-    threshold: float
-    replayed: bool = False
-    usage: Usage | None = None
-    latency_s: float = 0.0
+
+    _certificates: Any = PrivateAttr(default=None)
+
+    _bases_after: ClassVar[str] = "model"
+
+
+class Verdict(AnswerResult):
+    """A judge's true/false answer with the confidence of its verdict token ."""
+
+    _bases_after: ClassVar[str] = "coverage"
+
+    value: bool | None
+    confidence: float
+    normalized: float
+    p_true: float
+    p_false: float
+    coverage: float
     expected: bool | None = None
     calibrated: float | None = None
     reasoning: str | None = None
@@ -283,14 +362,6 @@ class Verdict(BaseModel):
     certified: bool | None = None
     """In a cascade: whether a model's verdict reached its certified threshold (False: the cascade
     abstained, and this is the last model's verdict)."""
-
-    _checks: list[Check] = PrivateAttr(default_factory=list)
-    _certificates: Any = PrivateAttr(default=None)
-
-    @property
-    def checks(self) -> tuple[Check, ...]:
-        """Every check made on this verdict, in order."""
-        return tuple(self._checks)
 
     def top(self, n: int = 3) -> tuple[Alternative, ...]:
         """The ``n`` most probable alternatives at the verdict position."""
@@ -310,9 +381,7 @@ class Verdict(BaseModel):
         if certified is not None:
             if threshold is not None or calibrated:
                 raise ValueError(f"{name}(): give a threshold, calibrated=True or certified=..., not both")
-            check = self._certified_check(name, want, certified)
-            self._checks.append(check)
-            return check
+            return self._keep(self._certified_check(name, want, certified))
         needed = needed_threshold(threshold, self.threshold, f"{name}(threshold=...)")
         if calibrated and self.calibrated is None:
             raise ValueError(
@@ -338,9 +407,7 @@ class Verdict(BaseModel):
                 f"top {self._top_text()};{self._cut_off_hint()}{self._reasoning_text()} "
                 f"q={shorten(self.question, 120)!r}"
             )
-        check = Check(name, passed, needed, score, text, raw if calibrated else None)
-        self._checks.append(check)
-        return check
+        return self._keep(Check(name, passed, needed, score, text, raw if calibrated else None))
 
     def _reasoning_text(self) -> str:
         return "" if self.reasoning is None else f" reasoning={shorten(self.reasoning, 80)!r};"
