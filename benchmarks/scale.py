@@ -144,9 +144,9 @@ from pytest_llmconfidence._recording.cassette import ActiveCassette
 from pytest_llmconfidence._judge.transport import build_client
 
 path = Path(sys.argv[1])
-start = time.perf_counter()
+start, cpu = time.perf_counter(), time.process_time()
 with ActiveCassette(path, record_mode="none", scope="test", nodeid="t::t") as active:
-    loaded = time.perf_counter() - start
+    loaded, cpu = time.perf_counter() - start, time.process_time() - cpu
     client = build_client("http://bench.invalid/v1")
     body = {"model": "m", "messages": [{"role": "user", "content": "q 0"}]}
     client.chat.completions.create(**body)  # warm the client
@@ -156,7 +156,7 @@ with ActiveCassette(path, record_mode="none", scope="test", nodeid="t::t") as ac
         client.chat.completions.create(**body)
     per_request = (time.perf_counter() - start) / 199
     active.errored = True  # write nothing back
-print("RESULT", loaded, per_request)
+print("RESULT", loaded, cpu, per_request)
 """
 
 
@@ -207,8 +207,9 @@ def write_cassette(path: Path, k: int, form: str = "json") -> None:
     path.write_text(dumps(data) if form == "json" else yaml.dump(data, Dumper=dumper), encoding="utf-8")
 
 
-def run_load(root: Path, k: int, form: str = "json") -> tuple[float, float, float]:
-    """(seconds to start the cassette, ms per replayed request, MB on disk) of a cassette of K."""
+def run_load(root: Path, k: int, form: str = "json") -> tuple[float, float, float, float]:
+    """(seconds to start the cassette, its CPU seconds, ms per replayed request, MB on disk) of a
+    cassette of K."""
     path = root / f"cassette-{k}-{form}.yaml"
     write_cassette(path, k, form)
     env = clean_env(OPENAI_API_KEY="sk-bench")
@@ -218,8 +219,8 @@ def run_load(root: Path, k: int, form: str = "json") -> tuple[float, float, floa
     found = [line for line in result.stdout.splitlines() if line.startswith("RESULT")]
     if result.returncode != 0 or not found:
         raise RuntimeError(f"loading {path} failed:\n{result.stderr[-3000:]}")
-    _, loaded, per_request = found[0].split()
-    return float(loaded), float(per_request) * 1000, path.stat().st_size / 1e6
+    _, loaded, cpu, per_request = found[0].split()
+    return float(loaded), float(cpu), float(per_request) * 1000, path.stat().st_size / 1e6
 
 
 CHROMIUM_FLAGS = (
@@ -298,10 +299,10 @@ def main() -> None:
             )
             rows.append(f"HTML    {n:>7,} verdicts: merge --html {wall:6.2f} s, {mb:.2f} MB, {browser}")
         for k, form in sizes("cassette", (200, "json"), (20_000 // scale, "json"), (20_000 // scale, "yaml")):
-            loaded, per_request, size = run_load(root, k, form)
+            loaded, cpu, per_request, size = run_load(root, k, form)
             rows.append(
-                f"cassette of {k:>6,} interactions ({form}, {size:5.1f} MB): loads in {loaded:6.2f} s, "
-                f"{per_request:.3f} ms per replayed request"
+                f"cassette of {k:>6,} interactions ({form}, {size:5.1f} MB): loads in {loaded:6.2f} s "
+                f"(CPU {cpu:5.2f} s), {per_request:.3f} ms per replayed request"
             )
         print("\n".join(rows))
     finally:
