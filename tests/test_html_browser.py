@@ -146,6 +146,16 @@ def test_a_secret_in_a_test_id_is_hidden_before_names_are_shortened(monkeypatch:
     assert "56789abcdef" not in page and "cdefABCDEF" not in page
 
 
+def test_the_report_s_redaction_leaves_the_script_its_policy_allows(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The plugin redacts the whole page before writing it: with a key known, the script still matches
+    the hash the policy names (a changed script would be blocked, and the others not listed)."""
+    from pytest_llmconfidence._recording.secrets import redact
+
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-test-0123456789abcdefABCDEF")
+    page = redact(render_html(summarize(_records(2_000))))
+    assert re.findall(r"<script>(.*?)</script>", page, re.S) == [html._PAGER]
+
+
 @needs_chromium
 def test_a_report_of_20000_verdicts_opens_in_chromium_with_the_rest_paged(tmp_path: Path) -> None:
     """Chromium parses the page and runs its script: the table holds the lowest and the failing verdicts,

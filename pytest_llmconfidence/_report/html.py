@@ -647,7 +647,8 @@ _PAGER = """
       row.className = "verdict paged";
       row.dataset.status = check;
       const test = cell(row, "", "", "test");
-      ids[i].split(/(?<=::|\\/|_)|(?=\\[)/).forEach((piece, n) => {
+      const pieces = ids[i].replace(/::|\\/|_/g, "$&\\u0000").replace(/\\[/g, "\\u0000[").split("\\u0000");
+      pieces.forEach((piece, n) => {
         if (n) test.append(document.createElement("wbr"));
         test.append(piece);
       });
