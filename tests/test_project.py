@@ -53,7 +53,9 @@ def test_loading_the_plugin_imports_no_heavy_dependency() -> None:
         "pytest_llmconfidence",
         "pytest_llmconfidence.plugin",
         "pytest_llmconfidence._plugin",
+        "pytest_llmconfidence._plugin.item",
         "pytest_llmconfidence._plugin.options",
+        "pytest_llmconfidence._plugin.run",
         "pytest_llmconfidence._settings",
         "pytest_llmconfidence._report",
         "pytest_llmconfidence._report.records",
@@ -146,8 +148,10 @@ def test_the_names_pytest_scans_in_the_plugin_are_all_its_hooks_and_fixtures() -
     }
     assert set(dir(plugin)) == defined
     assert {"judge", "judge_config", "judge_client", "llm_responses", "pytest_configure"} <= defined
-    hooks = {name for name in vars(plugin.RunState) if name.startswith("pytest_")}
-    assert set(dir(plugin.RunState(plugin.JudgeConfig()))) == hooks
+    from pytest_llmconfidence._plugin.run import Controller, RunState
+
+    hooks = {name for name in vars(Controller) if name.startswith("pytest_")}
+    assert set(dir(Controller(RunState(plugin.JudgeConfig())))) == hooks
 
 
 def test_judge_config_is_frozen_compares_by_value_and_names_a_wrong_field() -> None:
