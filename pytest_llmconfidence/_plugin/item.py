@@ -7,15 +7,19 @@ needs (cassettes, watchers, the judge) loads from ``recording`` and ``fixtures``
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Generator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
 from .. import _settings
-from .._report import records as _records
+from .._report.current import running as _running
 from .._settings import ConfigValueError, JudgeConfig
-from .run import STATE, run_state
+from .run import STATE, controller, run_state
+
+if TYPE_CHECKING:
+    from .._report.records import TestRecords
 
 __all__ = [
     "BATCH",
@@ -31,7 +35,8 @@ __all__ = [
     "test_status",
 ]
 
-ITEM_RECORDS = pytest.StashKey[_records.TestRecords]()
+ITEM_RECORDS = pytest.StashKey[Any]()
+"""The test's ``TestRecords``, made when it first records a result."""
 WATCHER = pytest.StashKey[Any]()
 CONFIG = pytest.StashKey[JudgeConfig]()
 RECORDING = pytest.StashKey[Any]()
@@ -60,11 +65,13 @@ def test_config(item: pytest.Item) -> JudgeConfig:
     return config
 
 
-def records_of(item: pytest.Item) -> _records.TestRecords:
+def records_of(item: pytest.Item) -> TestRecords:
     """The test's records (verdicts, responses), made on first use."""
     found = item.stash.get(ITEM_RECORDS, None)
     if found is None:
-        found = item.stash[ITEM_RECORDS] = _records.TestRecords(item.nodeid, run_state(item.config).prices)
+        from .._report.records import TestRecords
+
+        found = item.stash[ITEM_RECORDS] = TestRecords(item.nodeid, run_state(item.config).prices)
     return found
 
 
@@ -112,7 +119,7 @@ def as_miss(exc: BaseException) -> BaseException:
 def running(item: pytest.Item) -> Generator[None, None, None]:
     """The test's call: ``response_confidence()`` records into the test's records meanwhile; a failed
     check nothing asserted is a warning after it."""
-    with _records.running(records_of(item)):
+    with _running(functools.partial(records_of, item)):
         yield from headlined(item)
     records = item.stash.get(ITEM_RECORDS, None)
     if records is not None and records.results:
@@ -143,6 +150,8 @@ def make_report(item: pytest.Item, call: pytest.CallInfo[None], report: pytest.T
     records = item.stash.get(ITEM_RECORDS, None)
     if records is not None:
         records.attach(report, item.user_properties)
+        if hasattr(report, "llm_records") and not run_state(item.config).worker:
+            controller(item.config)  # the first record of a run that registered no controller yet
     batch = item.stash.get(BATCH, None)
     if batch is not None and batch.queued and call.when == "call":
         report.llm_batch_queued = batch.queued  # type: ignore[attr-defined]
@@ -175,4 +184,8 @@ def test_status(report: pytest.TestReport, config: pytest.Config) -> Any:
     lowest = min(verdicts, key=lambda r: float(r["confidence"]))
     word = f"{report.outcome.upper()} [{value_text(lowest.get('value'))} {float(lowest['confidence']):.2f}]"
     letter = "." if report.passed else "F"
-    return report.outcome, letter, (word, {"green": True} if report.passed else {"red": True})
+    return (
+        report.outcome,
+        letter,
+        (word, {"green": True} if report.passed else {"red": True}),
+    )
