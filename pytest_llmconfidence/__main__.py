@@ -8,10 +8,12 @@ piped into a reader that stops early (``| head``) ends quietly."""
 from __future__ import annotations
 
 import argparse
+import contextlib
+import gc
 import json
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -132,7 +134,7 @@ def _report(path: Path) -> dict[str, Any]:
         raise SystemExit(f"error: {exc}") from None
 
 
-def _write(path: Path, data: str, what: str) -> None:
+def _write(path: Path, data: str | Iterable[str], what: str) -> None:
     """Write an output file atomically, or exit with one line naming it and why it could not be written."""
     from ._files import write_atomic
 
@@ -160,15 +162,17 @@ def _compare(args: argparse.Namespace) -> int:
         raise SystemExit("error: --margin must be between 0 and 1")
     result = compare(_report(args.old), _report(args.new), margin=args.margin)
     if args.markdown:
-        print(result.markdown(), end="")
+        text = result.markdown()
     else:
-        print(f"compared {args.old} (before) with {args.new} (now)")
-        for line in result.text_lines():
-            print(line)
+        text = "".join(
+            f"{line}\n"
+            for line in [f"compared {args.old} (before) with {args.new} (now)", *result.text_lines()]
+        )
+    sys.stdout.write(_hidden(text))
     if args.html is not None:
         from ._report.html import page
 
-        _write(args.html, page("llm confidence comparison", [html_section(result)]), "comparison")
+        _write(args.html, _hidden(page("llm confidence comparison", [html_section(result)])), "comparison")
         print(f"comparison written to {args.html}")
     return 1 if args.fail_on_drop and result.failing else 0
 
@@ -178,10 +182,10 @@ _MERGED_LISTS = ("verdicts", "responses", "app_responses", "scores", "choices", 
 
 
 def _merge(args: argparse.Namespace) -> int:
-    from ._report.json_report import dumps, to_json
+    from ._report.json_report import dump_parts, to_json
     from ._report.summary import summarize
 
-    records: list[dict[str, object]] = []
+    found: list[tuple[str, dict[str, Any]]] = []
     owner: dict[str, Path] = {}
     duplicates: dict[str, list[Path]] = {}
     band, threshold = 0.05, 0.9
@@ -193,11 +197,10 @@ def _merge(args: argparse.Namespace) -> int:
             threshold = _summary_number(summary, "threshold", threshold, path)
         here: set[str] = set()
         for name in _MERGED_LISTS:
+            kind = "verdict" if name == "verdicts" else name[:-1]
             for record in data.get(name) or ():
-                test_id = str(record.get("test_id", "?"))
-                here.add(test_id)
-                clean = {k: v for k, v in record.items() if k not in ("status", "borderline")}
-                records.append({"kind": "verdict" if name == "verdicts" else name[:-1], **clean})
+                here.add(str(record.get("test_id", "?")))
+                found.append((kind, record))
         for test_id in here:
             if test_id in owner:
                 duplicates.setdefault(test_id, [owner[test_id]]).append(path)
@@ -211,8 +214,8 @@ def _merge(args: argparse.Namespace) -> int:
             f"error: {len(duplicates)} test ids are in more than one report (pass --allow-duplicates to keep "
             "them all):\n" + "\n".join(lines)
         )
-    merged = summarize(records, band=band, threshold=threshold)
-    _write(args.output, dumps(to_json(merged)), "merged report")
+    merged = summarize(_drained(found), band=band, threshold=threshold)
+    _write(args.output, map(_hidden, _chunks(dump_parts(to_json(merged)))), "merged report")
     counts = f"{len(merged.verdicts)} verdicts in {len(owner)} tests"
     print(f"merged {len(args.reports)} reports: {counts} -> {args.output}")
     if not merged.cost.empty:
@@ -220,9 +223,44 @@ def _merge(args: argparse.Namespace) -> int:
     if args.html is not None:
         from ._report.html import render_html
 
-        _write(args.html, render_html(merged), "HTML report")
+        _write(args.html, _hidden(render_html(merged)), "HTML report")
         print(f"HTML report written to {args.html}")
     return 0
+
+
+def _hidden(text: str) -> str:
+    """``text`` as every output of a command shows it: the secrets known now (the environment's keys, and
+    credentials found in URLs so far) read ``***`` in every form, as in the reports of a run."""
+    from ._recording.secrets import redact
+
+    return redact(text)
+
+
+def _chunks(pieces: Iterable[str], size: int = 1 << 20) -> Iterator[str]:
+    """Pieces of text (whole records) joined into chunks of about ``size`` characters: fewer, longer texts
+    to redact, and a secret inside a piece never cut in two."""
+    chunk: list[str] = []
+    length = 0
+    for piece in pieces:
+        chunk.append(piece)
+        length += len(piece)
+        if length >= size:
+            yield "".join(chunk)
+            chunk, length = [], 0
+    if chunk:
+        yield "".join(chunk)
+
+
+def _drained(found: list[tuple[str, dict[str, Any]]]) -> Iterator[dict[str, Any]]:
+    """The shards' records in order, each with its kind and without the flags the summary recomputes,
+    each let go of as it is read: the summary keeps its own copy, so the shards' are never all held twice."""
+    found.reverse()
+    while found:
+        kind, record = found.pop()
+        clean = {"kind": kind, **record}
+        clean.pop("status", None)
+        clean.pop("borderline", None)
+        yield clean
 
 
 def _load_records(path: Path) -> list[dict[str, object]]:
@@ -253,7 +291,7 @@ def cli(argv: Sequence[str] | None = None) -> int:
         sys.stdout.flush()  # a reader that stopped early is met here, not at interpreter exit
     except SystemExit as exc:
         if isinstance(exc.code, str):
-            print(exc.code, file=sys.stderr)
+            print(_hidden(exc.code), file=sys.stderr)
             return 2
         raise
     except BrokenPipeError:
@@ -264,8 +302,27 @@ def cli(argv: Sequence[str] | None = None) -> int:
     return status
 
 
+@contextlib.contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Python's cycle collector off while a command runs: a report read makes millions of objects (none in
+    a cycle, all freed by reference counting), and each collection they trigger walks them all again,
+    which took more time than reading the JSON itself."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    with _collector_paused():
+        return _run(args)
+
+
+def _run(args: argparse.Namespace) -> int:
     if args.command == "compare":
         return _compare(args)
     if args.command == "merge":

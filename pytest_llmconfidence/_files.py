@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import os
 import tempfile
+from collections.abc import Iterable
 from pathlib import Path
 
 __all__ = ["TEMP_SUFFIX", "temp_prefix", "write_atomic"]
@@ -23,18 +24,20 @@ def _umask() -> int:
     return mask
 
 
-def write_atomic(path: Path, data: str | bytes) -> None:
-    """Write ``data`` to ``path``: a temporary file in the same folder, fsync, rename.
+def write_atomic(path: Path, data: str | bytes | Iterable[str]) -> None:
+    """Write ``data`` (text, bytes, or pieces of text written one after the other, never joined) to
+    ``path``: a temporary file in the same folder, fsync, rename.
 
     Readers never see half a file; the file's mode follows the umask, as ``open()`` would make it; the
     temporary file is removed on any failure, whatever was raised.
     """
     path.parent.mkdir(parents=True, exist_ok=True)
-    payload = data.encode("utf-8") if isinstance(data, str) else data
+    pieces = [data] if isinstance(data, str | bytes) else data
     fd, temp = tempfile.mkstemp(dir=path.parent, prefix=temp_prefix(path), suffix=TEMP_SUFFIX)
     try:
         with os.fdopen(fd, "wb") as handle:
-            handle.write(payload)
+            for piece in pieces:
+                handle.write(piece.encode("utf-8") if isinstance(piece, str) else piece)
             handle.flush()
             os.fsync(handle.fileno())
         os.chmod(temp, 0o666 & ~_umask())

@@ -20,12 +20,13 @@ def visible(text: str, *, lines: bool = False) -> str:
     return text.translate(_CONTROL_LINES if lines else _CONTROL)
 
 
-def shorten(text: Any, limit: int = 80, *, marker: str = "…") -> str:
+def shorten(text: Any, limit: int = 80, *, marker: str = "…", secrets: set[str] | None = None) -> str:
     """``text`` on one line (runs of whitespace as one space, control characters escaped), cut to ``limit``
-    characters with ``marker``. Secrets are redacted first, so no piece of one survives the cut."""
+    characters with ``marker``. Secrets (every known one, or those of ``secrets``: a caller cutting many
+    texts reads the environment's once) are redacted first, so no piece of one survives the cut."""
     from ._recording.secrets import redact
 
-    flat = visible(" ".join(redact(str("" if text is None else text)).split()))
+    flat = visible(" ".join(redact(str("" if text is None else text), secrets).split()))
     if len(flat) <= limit:
         return flat
     return flat[: max(0, limit - len(marker))].rstrip() + marker

@@ -2,8 +2,15 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from fake_openai import FakeOpenAI, Reply, completion
+
+from pytest_llmconfidence import Judge, JudgeConfig, JudgeHooks, Transport
+from pytest_llmconfidence._scoring.graded import graded_messages
+from pytest_llmconfidence._scoring.pairwise import pairwise_messages
+from pytest_llmconfidence._scoring.prompts import default_messages
 
 
 def test_ask_samples_at_temperature_zero_unless_told(
@@ -161,3 +168,44 @@ def test_an_answer_cut_off_before_its_label_says_to_raise_max_tokens(
             "*note:*cut off*raise max_tokens*",
         ]
     )
+
+
+def test_a_judge_outside_pytest_sends_the_default_prompts_and_a_hooks_subclass_replaces_them(
+    fake_openai: FakeOpenAI,
+) -> None:
+    """JudgeHooks' build methods give the plugin's default prompts; a subclass overriding one changes that
+    kind of request only."""
+    from openai import OpenAI
+
+    fake_openai.rule("Which", completion([("A", 0.8), ("B", 0.2)]))
+    fake_openai.rule("How", completion([("4", 0.8)]))
+    client = OpenAI(api_key="sk-test", base_url=fake_openai.base_url, max_retries=0)
+    config = JudgeConfig(model="fake-judge", base_url=fake_openai.base_url)
+
+    def ask_all(hooks: JudgeHooks | None) -> list[Any]:
+        fake_openai.requests.clear()
+        judge = Judge(config, Transport(client), hooks=hooks)
+        judge("Is it kind?", "Thanks!")
+        judge.score("How good?", "Fine.", scale=(1, 5))
+        judge.choose("Which team?", "Refund.", options=["billing", "shipping"])
+        judge.compare("Which is better?", "x", "y")
+        return [request.body["messages"] for request in fake_openai.requests]
+
+    assert ask_all(None) == [
+        default_messages("Is it kind?", "Thanks!", None),
+        graded_messages("How good?", "Fine.", None, ["1", "5"], ["1", "5"]),
+        graded_messages("Which team?", "Refund.", None, ["billing", "shipping"], ["billing", "shipping"]),
+        pairwise_messages("Which is better?", "x", "y", None),
+        pairwise_messages("Which is better?", "y", "x", None),
+    ]
+
+    class Harsh(JudgeHooks):
+        def build_graded_messages(self, kind: str, *args: Any) -> list[dict[str, str]]:
+            return [{"role": "user", "content": f"Grade the {kind} harshly."}]
+
+    sent = ask_all(Harsh())
+    assert sent[1:3] == [
+        [{"role": "user", "content": "Grade the score harshly."}],
+        [{"role": "user", "content": "Grade the choice harshly."}],
+    ]
+    assert sent[0] == default_messages("Is it kind?", "Thanks!", None)

@@ -285,6 +285,33 @@ def test_compare_merge_and_calibrate_name_a_corrupt_entry_and_exit_with_status_2
     assert not (tmp_path / "out.json").exists()
 
 
+def test_compare_and_merge_show_no_known_secret_in_any_output(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A key of the environment found in a report (a test id, a question) reads *** in compare's text,
+    Markdown and HTML, in merge's JSON and HTML, and in their error lines."""
+    key = "sk-live-cli0123456789abcdef"
+    monkeypatch.setenv("OPENAI_API_KEY", key)
+    entry = {**GOOD, "test_id": f"t.py::t[{key}]", "question": f"Is {key} hidden?"}
+    old, new = tmp_path / "old.json", tmp_path / "new.json"
+    old.write_text(json.dumps({"verdicts": [entry]}))
+    new.write_text(json.dumps({"verdicts": [{**entry, "value": False}]}))
+    files = [tmp_path / name for name in ("c.html", "m.json", "m.html")]
+    for argv, names_the_test in (
+        (["compare", str(old), str(new)], True),
+        (["compare", str(old), str(new), "--markdown", "--html", str(files[0])], True),
+        (["merge", str(old), "-o", str(files[1]), "--html", str(files[2])], False),
+        (["merge", str(old), str(old), "-o", str(tmp_path / "twice.json")], True),  # the error line
+    ):
+        cli(argv)
+        shown = "".join(capsys.readouterr())
+        assert key not in shown, argv
+        assert ("t.py::t[***]" in shown) is names_the_test, argv
+    for path in files:
+        text = path.read_text()
+        assert key not in text and "[***]" in text, path
+
+
 def test_merge_keeps_scores_and_choices_it_used_to_drop(tmp_path: Path) -> None:
     """A shard's scores and choices reach the merged report (merge kept only verdicts and responses)."""
     score = {

@@ -82,3 +82,34 @@ def test_a_json_report_puts_each_record_on_its_own_line_and_reads_back_the_same(
     lines = text.splitlines()
     assert '    {"test_id": "t::a", "question": "é\\n"},' in lines
     assert '    {"test_id": "t::b", "question": "q"}' in lines
+
+
+def test_the_command_leaves_the_cycle_collector_as_it_found_it(tmp_path: Path) -> None:
+    """compare pauses Python's cycle collector while it reads (its objects hold no cycles) and turns it
+    back on after, so a program that calls ``main`` in-process keeps collecting."""
+    import gc
+
+    from pytest_llmconfidence.__main__ import main
+
+    report = tmp_path / "r.json"
+    report.write_text(json.dumps({"verdicts": [{"test_id": "t::a", "question": "q", "confidence": 0.9}]}))
+    assert gc.isenabled()
+    assert main(["compare", str(report), str(report)]) == 0
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        assert main(["compare", str(report), str(report)]) == 0
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
+
+
+def test_compare_prices_a_record_by_the_kind_of_its_list() -> None:
+    """A record without a kind has its list's: a cost on a response (not a judge call) is not counted."""
+    verdict = {"test_id": "t::a", "question": "q", "confidence": 0.9, "cost_usd": 0.5, "replayed": True}
+    response = {"test_id": "t::b", "question": "q", "confidence": 0.9, "cost_usd": 7.0}
+    old = {"verdicts": [verdict], "responses": [response]}
+    new = {"verdicts": [{**verdict, "cost_usd": 1.5}], "responses": [response]}
+    result = compare(old, new)
+    assert (result.cost_before, result.cost_now) == (0.5, 1.5)
+    assert result.matched == 2

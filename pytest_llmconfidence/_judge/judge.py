@@ -47,7 +47,15 @@ class JudgeHooks:
     def build_messages(
         self, question: str, response: str | None, context: str | None, config: JudgeConfig
     ) -> Messages:
-        return default_messages(question, response, context, reason=config.reason)
+        """The prompt of a verdict: the question, the response and the context; answer true or false."""
+        return self._prompt(
+            "pytest_llmconfidence_build_messages",
+            lambda: default_messages(question, response, context, reason=config.reason),
+            question=question,
+            response=response,
+            context=context,
+            config=config,
+        )
 
     def build_graded_messages(
         self,
@@ -65,7 +73,17 @@ class JudgeHooks:
         """
         from .._scoring.graded import graded_messages
 
-        return graded_messages(question, response, context, labels, options)
+        return self._prompt(
+            "pytest_llmconfidence_build_graded_messages",
+            lambda: graded_messages(question, response, context, labels, options),
+            kind=kind,
+            question=question,
+            response=response,
+            context=context,
+            labels=tuple(labels),
+            options=tuple(options),
+            config=config,
+        )
 
     def build_pairwise_messages(
         self, question: str, response_a: str, response_b: str, context: str | None, config: JudgeConfig
@@ -73,7 +91,20 @@ class JudgeHooks:
         """The prompt of one order of a comparison: ``response_a`` shown first, answer ``A`` or ``B``."""
         from .._scoring.pairwise import pairwise_messages
 
-        return pairwise_messages(question, response_a, response_b, context)
+        return self._prompt(
+            "pytest_llmconfidence_build_pairwise_messages",
+            lambda: pairwise_messages(question, response_a, response_b, context),
+            question=question,
+            response_a=response_a,
+            response_b=response_b,
+            context=context,
+            config=config,
+        )
+
+    def _prompt(self, hook: str, default: Callable[[], Messages], **arguments: Any) -> Messages:
+        """The messages of one request: ``default()``, the plain prompt (the plugin's subclass asks the
+        pytest hook named ``hook`` with ``arguments`` instead, its own implementation of it running last)."""
+        return default()
 
     def finish(self, verdict: Verdict) -> Verdict:
         """Called with every verdict before the judge returns it; returns the verdict to return."""

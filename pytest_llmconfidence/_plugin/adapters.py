@@ -14,7 +14,6 @@ from .._watch import Watcher, strict_failure
 
 if TYPE_CHECKING:
     from .._scoring.results import Verdict
-    from .._settings import JudgeConfig
 
 __all__ = ["PluginHooks", "apply_strict", "name_batch", "warn_unasserted"]
 
@@ -37,42 +36,9 @@ class PluginHooks(JudgeHooks):
         self.certified = certified
         """The run's certificates (a ``Certified``), for the cascade."""
 
-    def build_messages(
-        self, question: str, response: str | None, context: str | None, config: JudgeConfig
-    ) -> Messages:
-        messages = self.hook.pytest_llmconfidence_build_messages(
-            question=question, response=response, context=context, config=config
-        )
-        return checked_messages(messages, "pytest_llmconfidence_build_messages")
-
-    def build_graded_messages(
-        self,
-        kind: str,
-        question: str,
-        response: str | None,
-        context: str | None,
-        labels: Sequence[str],
-        options: Sequence[str],
-        config: JudgeConfig,
-    ) -> Messages:
-        messages = self.hook.pytest_llmconfidence_build_graded_messages(
-            kind=kind,
-            question=question,
-            response=response,
-            context=context,
-            labels=tuple(labels),
-            options=tuple(options),
-            config=config,
-        )
-        return checked_messages(messages, "pytest_llmconfidence_build_graded_messages")
-
-    def build_pairwise_messages(
-        self, question: str, response_a: str, response_b: str, context: str | None, config: JudgeConfig
-    ) -> Messages:
-        messages = self.hook.pytest_llmconfidence_build_pairwise_messages(
-            question=question, response_a=response_a, response_b=response_b, context=context, config=config
-        )
-        return checked_messages(messages, "pytest_llmconfidence_build_pairwise_messages")
+    def _prompt(self, hook: str, default: Callable[[], Messages], **arguments: Any) -> Messages:
+        """The messages pytest's hook ``hook`` returns for ``arguments`` (the plugin implements it last)."""
+        return checked_messages(getattr(self.hook, hook)(**arguments), hook)
 
     def finish(self, verdict: Verdict) -> Verdict:
         if self.calibrate is not None:

@@ -14,6 +14,8 @@ EPSILON = 1e-9
 
 
 def number(value: Any, default: float = 0.0) -> float:
+    if type(value) is float:  # the common case, first: a report holds hundreds of thousands
+        return default if value != value else value
     if isinstance(value, bool) or not isinstance(value, (int, float)) or math.isnan(value):
         return default
     return float(value)

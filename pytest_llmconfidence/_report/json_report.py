@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 from .summary import Summary, by_test, check_status
 
-__all__ = ["REPORT_VERSION", "dumps", "to_json"]
+__all__ = ["REPORT_VERSION", "dump_parts", "dumps", "to_json"]
 
 REPORT_VERSION = 1
 
@@ -48,13 +48,26 @@ def dumps(data: Mapping[str, Any]) -> str:
     One record per line keeps the file readable and its diffs short, and lets the C encoder write each
     record: a report of 100,000 verdicts is written in a second, not a minute as with ``indent=2``.
     """
-    parts = []
+    return "".join(dump_parts(data))
+
+
+_ENCODER = json.JSONEncoder(ensure_ascii=False)
+
+
+def dump_parts(data: Mapping[str, Any]) -> Iterator[str]:
+    """The text of ``dumps`` in pieces (one per record), to be written one after the other: a large
+    report is never held whole as text."""
+    yield "{\n"
+    separator = ""
     for key, value in data.items():
-        name = json.dumps(key, ensure_ascii=False)
+        yield f"{separator}  {json.dumps(key, ensure_ascii=False)}: "
+        separator = ",\n"
         if isinstance(value, list) and value and all(isinstance(item, Mapping) for item in value):
-            items = ",\n    ".join(json.dumps(item, ensure_ascii=False) for item in value)
-            parts.append(f"  {name}: [\n    {items}\n  ]")
+            lead = "[\n    "
+            for item in value:
+                yield lead + _ENCODER.encode(item)
+                lead = ",\n    "
+            yield "\n  ]"
         else:
-            text = json.dumps(value, indent=2, ensure_ascii=False).replace("\n", "\n  ")
-            parts.append(f"  {name}: {text}")
-    return "{\n" + ",\n".join(parts) + "\n}\n"
+            yield json.dumps(value, indent=2, ensure_ascii=False).replace("\n", "\n  ")
+    yield "\n}\n"

@@ -11,20 +11,18 @@ import string
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-from pydantic import BaseModel, ConfigDict, PrivateAttr
+from pydantic import PrivateAttr
 
 from .._text import fmt_probability, shorten
 from .completion import read_completion, usage_of
 from .confidence import Position, is_padding, normalize_token
 from .prompts import question_parts
-from .results import Alternative, Check, Usage, certified_check, needed_threshold
+from .results import Alternative, Check, JudgedResult, certified_check, needed_threshold
 
 if TYPE_CHECKING:
     from .._settings import JudgeConfig
 
 __all__ = ["Choice", "Reading", "Score", "choice_labels", "graded_messages", "read_distribution"]
-
-_FROZEN = ConfigDict(frozen=True, extra="forbid")
 
 
 def _top(alternatives: Sequence[Alternative], n: int = 3) -> str:
@@ -32,9 +30,7 @@ def _top(alternatives: Sequence[Alternative], n: int = 3) -> str:
     return " ".join(f"{alt.token!r} {alt.probability:.2f}" for alt in tops) or "no alternatives returned"
 
 
-class _Graded(BaseModel):
-    model_config = _FROZEN
-
+class _Graded(JudgedResult):
     if TYPE_CHECKING:  # each kind declares its own, typed as its labels are
         value: int | str | None
         distribution: Mapping[Any, float]
@@ -47,18 +43,8 @@ class _Graded(BaseModel):
     response: str | None = None
     context: str | None = None
     model: str
-    threshold: float
-    replayed: bool = False
-    usage: Usage | None = None
-    latency_s: float = 0.0
 
-    _checks: list[Check] = PrivateAttr(default_factory=list)
     _certificates: Any = PrivateAttr(default=None)
-
-    @property
-    def checks(self) -> tuple[Check, ...]:
-        """Every check made on this result, in order."""
-        return tuple(self._checks)
 
     def _certified_for(self, threshold: float | None, certified: Any) -> float | None:
         """The accuracy a check asks to be certified: ``certified=``, else ``llm_certified`` when the
@@ -83,10 +69,6 @@ class _Graded(BaseModel):
     def _keep_check(self, name: str, passed: bool, needed: float, score: float, text: str) -> Check:
         """A check made on this result, kept (the report lists it) and returned (the test asserts it)."""
         return self._keep(Check(name, passed, needed, score, text))
-
-    def _keep(self, check: Check) -> Check:
-        self._checks.append(check)
-        return check
 
     def _distribution_text(self) -> str:
         return " ".join(f"{label}:{p:.2f}" for label, p in self.distribution.items())

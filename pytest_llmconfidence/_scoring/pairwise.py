@@ -12,13 +12,13 @@ import math
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, PrivateAttr
+from pydantic import BaseModel
 
 from .._text import fmt_probability, shorten, value_text
 from .confidence import Position
 from .graded import read_distribution
 from .prompts import question_parts
-from .results import Alternative, Check, Usage
+from .results import FROZEN, Alternative, Check, JudgedResult, Usage
 
 if TYPE_CHECKING:
     from .._settings import JudgeConfig
@@ -33,7 +33,6 @@ __all__ = [
     "preference",
 ]
 
-_FROZEN = ConfigDict(frozen=True, extra="forbid")
 PAIR_LABELS = ("A", "B")
 """What the model answers: the label of the response shown first, or second."""
 
@@ -71,7 +70,7 @@ class PairOrder(BaseModel):
     order chose (``"a"``, ``"b"``, or None when the two were equal).
     """
 
-    model_config = _FROZEN
+    model_config = FROZEN
 
     first: Side
     p_first: float
@@ -247,7 +246,7 @@ def preference(
     )
 
 
-class Preference(BaseModel):
+class Preference(JudgedResult):
     """Which of two responses the judge prefers, asked in both orders, with how much the order pulled.
 
     ``p_a``/``p_b`` are each argument's probability averaged over the two orders (never renormalised);
@@ -255,8 +254,6 @@ class Preference(BaseModel):
     probability; ``consistent`` whether both orders chose the same argument; ``position_bias`` the mean
     share given to whichever response was shown first, minus 0.5; ``orders`` the two raw results.
     """
-
-    model_config = _FROZEN
 
     p_a: float
     p_b: float
@@ -270,17 +267,6 @@ class Preference(BaseModel):
     response_b: str
     context: str | None = None
     model: str
-    threshold: float
-    replayed: bool = False
-    usage: Usage | None = None
-    latency_s: float = 0.0
-
-    _checks: list[Check] = PrivateAttr(default_factory=list)
-
-    @property
-    def checks(self) -> tuple[Check, ...]:
-        """Every check made on this preference, in order."""
-        return tuple(self._checks)
 
     def _orders_text(self) -> str:
         """``the order decided: A first chose a 0.70, B first chose b 0.70``, or ``both orders chose a …``."""
@@ -318,9 +304,7 @@ class Preference(BaseModel):
                 f"prefers failed: {self._facts(needed)}, needed {option} >= {fmt_probability(needed)}; "
                 f"{self._orders_text()}; position bias {self.position_bias:+.2f}; q={question!r}"
             )
-        check = Check("prefers", passed, needed, score, text)
-        self._checks.append(check)
-        return check
+        return self._keep(Check("prefers", passed, needed, score, text))
 
     def __bool__(self) -> bool:
         raise TypeError(

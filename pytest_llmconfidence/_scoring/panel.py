@@ -10,16 +10,12 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from typing import Any
-
-from pydantic import BaseModel, ConfigDict, PrivateAttr
+from typing import Any, ClassVar
 
 from .._text import fmt_probability, shorten, value_text
-from .results import Check, Usage, Verdict
+from .results import Check, JudgedResult, Usage, Verdict
 
 __all__ = ["PanelVerdict", "member_p_true", "pool"]
-
-_FROZEN = ConfigDict(frozen=True, extra="forbid")
 
 
 def member_p_true(verdict: Verdict) -> float:
@@ -81,7 +77,7 @@ def pool(
     )
 
 
-class PanelVerdict(BaseModel):
+class PanelVerdict(JudgedResult):
     """Several judges' verdicts on one question, pooled.
 
     ``p_true`` is the mean of the members' normalized p_true (``p_false`` is the rest), ``value`` the
@@ -90,7 +86,7 @@ class PanelVerdict(BaseModel):
     model, in the order the models were given.
     """
 
-    model_config = _FROZEN
+    _shared_after: ClassVar[str] = "context"
 
     value: bool | None
     confidence: float
@@ -103,18 +99,6 @@ class PanelVerdict(BaseModel):
     question: str
     response: str | None = None
     context: str | None = None
-    threshold: float
-    replayed: bool = False
-    usage: Usage | None = None
-    latency_s: float = 0.0
-    """The slowest member's latency (the members are asked at the same time)."""
-
-    _checks: list[Check] = PrivateAttr(default_factory=list)
-
-    @property
-    def checks(self) -> tuple[Check, ...]:
-        """Every check made on this panel verdict, in order."""
-        return tuple(self._checks)
 
     def _members_text(self) -> str:
         pairs = zip(self.models, self.verdicts, strict=True)
@@ -142,9 +126,7 @@ class PanelVerdict(BaseModel):
                 f"{name} failed: {facts}, needed {value_text(want)} >= {fmt_probability(needed)}; "
                 f"{self._agreement_text()}: {self._members_text()}; q={question!r}"
             )
-        check = Check(name, passed, needed, self.confidence, text)
-        self._checks.append(check)
-        return check
+        return self._keep(Check(name, passed, needed, self.confidence, text))
 
     def confident_true(self, threshold: float | None = None) -> Check:
         """A check that holds when the panel's verdict is true with ``confidence >= threshold``."""

@@ -11,14 +11,14 @@ import math
 from collections.abc import Iterable, Mapping
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, PrivateAttr
+from pydantic import BaseModel, PrivateAttr
 
 from .._errors import JudgeResponseError, NoLogprobsError
 from .._report.records import record
 from .._text import fmt_probability, shorten
 from .completion import chat_choice, kind_of
 from .confidence import is_padding, positions_from_logprobs
-from .results import Alternative, Check, as_dict, needed_threshold
+from .results import FROZEN, Alternative, Check, as_dict, needed_threshold
 
 __all__ = [
     "AGGREGATES",
@@ -29,7 +29,6 @@ __all__ = [
     "score_completion",
 ]
 
-_FROZEN = ConfigDict(frozen=True, extra="forbid")
 Aggregate = Literal["geometric_mean", "mean", "min"]
 AGGREGATES: tuple[str, ...] = ("geometric_mean", "mean", "min")
 DEFAULT_MARGIN = 0.2
@@ -48,7 +47,7 @@ class TokenConfidence(BaseModel):
     token counts in no aggregate.
     """
 
-    model_config = _FROZEN
+    model_config = FROZEN
 
     index: int
     token: str
@@ -68,7 +67,7 @@ class TokenConfidence(BaseModel):
 class ChoicePoint(BaseModel):
     """A position where the model nearly wrote something else: top-1 minus top-2 below the margin."""
 
-    model_config = _FROZEN
+    model_config = FROZEN
 
     index: int
     token: str
@@ -90,7 +89,7 @@ class ResponseConfidence(BaseModel):
     mean logprob (1/perplexity), ``min`` the least probable token's probability (``min_token``).
     """
 
-    model_config = _FROZEN
+    model_config = FROZEN
 
     tokens: tuple[TokenConfidence, ...]
     text: str

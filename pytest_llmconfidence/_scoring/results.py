@@ -6,17 +6,21 @@ Imported on first judge use only (pydantic costs a quarter of a second to import
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping
-from typing import Any
+from typing import Any, ClassVar
 
-from pydantic import BaseModel, ConfigDict, PrivateAttr
+from pydantic import BaseModel, ConfigDict, GetCoreSchemaHandler, PrivateAttr
+from pydantic_core import CoreSchema
 
 from .._text import fmt_probability, shorten, value_text, visible
 
 __all__ = [
+    "FROZEN",
+    "SHARED_FIELDS",
     "Alternative",
     "CascadeStep",
     "Check",
     "Checks",
+    "JudgedResult",
     "Usage",
     "Verdict",
     "as_dict",
@@ -25,13 +29,14 @@ __all__ = [
     "usage_counts",
 ]
 
-_FROZEN = ConfigDict(frozen=True, extra="forbid")
+FROZEN = ConfigDict(frozen=True, extra="forbid")
+"""Every model here is frozen and rejects unknown fields."""
 
 
 class Alternative(BaseModel):
     """One candidate token at a position, with its probability."""
 
-    model_config = _FROZEN
+    model_config = FROZEN
 
     token: str
     probability: float
@@ -44,7 +49,7 @@ class Alternative(BaseModel):
 class Usage(BaseModel):
     """Tokens billed for one call, as the endpoint reported them."""
 
-    model_config = _FROZEN
+    model_config = FROZEN
 
     prompt_tokens: int = 0
     completion_tokens: int = 0
@@ -153,7 +158,7 @@ class Check:
 class CascadeStep(BaseModel):
     """One model's verdict in a cascade: what it said, and the certified threshold it was held to."""
 
-    model_config = _FROZEN
+    model_config = FROZEN
 
     model: str
     value: bool | None
@@ -245,10 +250,57 @@ class Checks:
     __str__ = __repr__
 
 
-class Verdict(BaseModel):
-    """A judge's true/false answer with the confidence of its verdict token ."""
+SHARED_FIELDS = ("threshold", "replayed", "usage", "latency_s")
+"""The fields ``JudgedResult`` declares, in order."""
 
-    model_config = _FROZEN
+
+class JudgedResult(BaseModel):
+    """What every judged result carries (``Verdict``, ``Score``, ``Choice``, ``Preference``,
+    ``PanelVerdict``): the threshold its checks default to, whether it was replayed, the tokens and time
+    it took, and the checks made on it."""
+
+    model_config = FROZEN
+
+    threshold: float
+    replayed: bool = False
+    usage: Usage | None = None
+    latency_s: float = 0.0
+    """Seconds the call took: a comparison's two orders together, a panel's slowest member (the members
+    are asked at the same time)."""
+
+    _checks: list[Check] = PrivateAttr(default_factory=list)
+
+    _shared_after: ClassVar[str] = "model"
+    """The field after which each model lists the fields declared here."""
+
+    @classmethod
+    def __get_pydantic_core_schema__(cls, source: Any, handler: GetCoreSchemaHandler) -> CoreSchema:
+        """The model's schema with the fields declared here after ``_shared_after``, where each model
+        declared them before they were shared: ``model_dump()``, the JSON report, iteration and the JSON
+        schema keep their order (a base's fields would otherwise come first)."""
+        schema = handler(source)
+        model: Any = handler.resolve_ref_schema(schema)
+        fields = model["schema"]["fields"]
+        own = [name for name in fields if name not in SHARED_FIELDS]
+        if own:
+            at = own.index(cls._shared_after) + 1
+            order = [*own[:at], *SHARED_FIELDS, *own[at:]]
+            model["schema"]["fields"] = {name: fields[name] for name in order}
+        return schema
+
+    @property
+    def checks(self) -> tuple[Check, ...]:
+        """Every check made on this result, in order."""
+        return tuple(self._checks)
+
+    def _keep(self, check: Check) -> Check:
+        """A check made on this result, kept (the report lists it) and returned (the test asserts it)."""
+        self._checks.append(check)
+        return check
+
+
+class Verdict(JudgedResult):
+    """A judge's true/false answer with the confidence of its verdict token ."""
 
     value: bool | None
     confidence: float
@@ -263,10 +315,6 @@ class Verdict(BaseModel):
     response: str | None = None
     context: str | None = None
     model: str
-    threshold: float
-    replayed: bool = False
-    usage: Usage | None = None
-    latency_s: float = 0.0
     expected: bool | None = None
     calibrated: float | None = None
     reasoning: str | None = None
@@ -284,13 +332,7 @@ class Verdict(BaseModel):
     """In a cascade: whether a model's verdict reached its certified threshold (False: the cascade
     abstained, and this is the last model's verdict)."""
 
-    _checks: list[Check] = PrivateAttr(default_factory=list)
     _certificates: Any = PrivateAttr(default=None)
-
-    @property
-    def checks(self) -> tuple[Check, ...]:
-        """Every check made on this verdict, in order."""
-        return tuple(self._checks)
 
     def top(self, n: int = 3) -> tuple[Alternative, ...]:
         """The ``n`` most probable alternatives at the verdict position."""
@@ -310,9 +352,7 @@ class Verdict(BaseModel):
         if certified is not None:
             if threshold is not None or calibrated:
                 raise ValueError(f"{name}(): give a threshold, calibrated=True or certified=..., not both")
-            check = self._certified_check(name, want, certified)
-            self._checks.append(check)
-            return check
+            return self._keep(self._certified_check(name, want, certified))
         needed = needed_threshold(threshold, self.threshold, f"{name}(threshold=...)")
         if calibrated and self.calibrated is None:
             raise ValueError(
@@ -338,9 +378,7 @@ class Verdict(BaseModel):
                 f"top {self._top_text()};{self._cut_off_hint()}{self._reasoning_text()} "
                 f"q={shorten(self.question, 120)!r}"
             )
-        check = Check(name, passed, needed, score, text, raw if calibrated else None)
-        self._checks.append(check)
-        return check
+        return self._keep(Check(name, passed, needed, score, text, raw if calibrated else None))
 
     def _reasoning_text(self) -> str:
         return "" if self.reasoning is None else f" reasoning={shorten(self.reasoning, 80)!r};"
