@@ -9,7 +9,7 @@
 - cassette load: one cassette of K interactions read as a test's cassette starts; goal: 20,000 in under
   2 s, and one replayed request costing the same in a cassette of 200 or of 20,000.
 
-Each is one subprocess (wall seconds and its peak memory, ``ru_maxrss``), so the figures are what a user's
+Each is one subprocess (wall seconds and its own peak memory, ``VmHWM``), so the figures are what a user's
 shell sees. Usage: ``python benchmarks/scale.py [--quick]``.
 """
 
@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import json
 import random
+import resource
 import shutil
 import subprocess
 import sys
@@ -75,41 +76,63 @@ def report(records: list[dict[str, Any]]) -> dict[str, Any]:
     return {"version": 1, "summary": {"borderline_band": 0.05}, "verdicts": records}
 
 
+PEAK_KB = """
+def peak_kb():
+    # the process's own peak (VmHWM): on Linux ru_maxrss also counts the benchmark's memory, from before exec
+    try:
+        with open('/proc/self/status') as status:
+            return next(int(line.split()[1]) for line in status if line.startswith('VmHWM'))
+    except (OSError, StopIteration):
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+"""
+
+
 def command(*args: str, cwd: Path) -> tuple[float, float]:
     """(wall seconds, peak MB) of one run of the command line in a fresh process."""
+    wall, _, mb = timed(*args, cwd=cwd)
+    return wall, mb
+
+
+def timed(*args: str, cwd: Path) -> tuple[float, float, float]:
+    """(wall seconds, CPU seconds, peak MB) of one run of the command line in a fresh process; CPU (user +
+    system) is what a loaded machine changes least."""
     code = (
         "import resource, sys\n"
+        f"{PEAK_KB}\n"
         "from pytest_llmconfidence.__main__ import main\n"
         "status = main(sys.argv[1:])\n"
-        "print('MAXRSS_KB', resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, file=sys.stderr)\n"
+        "print('MAXRSS_KB', peak_kb(), file=sys.stderr)\n"
         "sys.exit(status)\n"
     )
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     result = subprocess.run(
         [sys.executable, "-c", code, *args], cwd=cwd, env=clean_env(), capture_output=True, text=True
     )
     wall = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if result.returncode not in (0, 1):
         raise RuntimeError(f"{args} failed ({result.returncode}):\n{result.stderr[-3000:]}")
     rss = next(int(line.split()[1]) for line in result.stderr.splitlines() if line.startswith("MAXRSS_KB"))
-    return wall, rss / 1024
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return wall, cpu, rss / 1024
 
 
-def run_compare(root: Path, n: int) -> tuple[float, float]:
+def run_compare(root: Path, n: int) -> tuple[float, float, float]:
     old, new = root / f"old-{n}.json", root / f"new-{n}.json"
     old.write_text(json.dumps(report(verdicts(n))))
     new.write_text(json.dumps(report(verdicts(n, changed=0.05))))
-    return command("compare", str(old), str(new), cwd=root)
+    return timed("compare", str(old), str(new), cwd=root)
 
 
-def run_merge(root: Path, n: int, shards: int = 50) -> tuple[float, float]:
+def run_merge(root: Path, n: int, shards: int = 50) -> tuple[float, float, float]:
     records = verdicts(n)
     paths = []
     for s in range(shards):
         path = root / f"shard-{n}-{s}.json"
         path.write_text(json.dumps(report(records[s::shards])))
         paths.append(str(path))
-    return command("merge", *paths, "-o", str(root / f"merged-{n}.json"), cwd=root)
+    return timed("merge", *paths, "-o", str(root / f"merged-{n}.json"), cwd=root)
 
 
 LOAD = """
@@ -248,11 +271,13 @@ def main() -> None:
     try:
         rows = []
         for n in (10_000 // scale, 100_000 // scale):
-            wall, mb = run_compare(root, n)
-            rows.append(f"compare {n:>7,} verdicts: {wall:6.2f} s, {mb:5.0f} MB")
+            wall, cpu, mb = run_compare(root, n)
+            rows.append(f"compare {n:>7,} verdicts: {wall:6.2f} s (CPU {cpu:5.2f} s), {mb:5.0f} MB")
         for n in (10_000 // scale, 100_000 // scale):
-            wall, mb = run_merge(root, n)
-            rows.append(f"merge   {n:>7,} verdicts in 50 shards: {wall:6.2f} s, {mb:5.0f} MB")
+            wall, cpu, mb = run_merge(root, n)
+            rows.append(
+                f"merge   {n:>7,} verdicts in 50 shards: {wall:6.2f} s (CPU {cpu:5.2f} s), {mb:5.0f} MB"
+            )
         for n in (10_000 // scale, 100_000 // scale):
             wall, mb, opened, empty = run_html(root, n)
             browser = (

@@ -8,8 +8,6 @@ piped into a reader that stops early (``| head``) ends quietly."""
 from __future__ import annotations
 
 import argparse
-import contextlib
-import gc
 import json
 import os
 import sys
@@ -302,23 +300,11 @@ def cli(argv: Sequence[str] | None = None) -> int:
     return status
 
 
-@contextlib.contextmanager
-def _collector_paused() -> Iterator[None]:
-    """Python's cycle collector off while a command runs: a report read makes millions of objects (none in
-    a cycle, all freed by reference counting), and each collection they trigger walks them all again,
-    which took more time than reading the JSON itself."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
-
-
 def main(argv: Sequence[str] | None = None) -> int:
+    from ._report.baseline import collector_paused
+
     args = _parser().parse_args(argv)
-    with _collector_paused():
+    with collector_paused():  # the command reads and makes millions of objects, in no cycle
         return _run(args)
 
 

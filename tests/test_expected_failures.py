@@ -5,12 +5,12 @@ from __future__ import annotations
 import json
 import re
 import shutil
-import subprocess
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
 
 import pytest
+from chromium import dump_dom, needs_chromium
 from fake_openai import FakeOpenAI, verdict
 
 from pytest_llmconfidence._report.summary import check_status, summarize
@@ -133,19 +133,7 @@ def _cards(page: str) -> dict[str, tuple[str, str]]:
     return parser.cards
 
 
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
-CHROMIUM_FLAGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-
-
-@pytest.mark.skipif(CHROMIUM is None, reason="no chromium (Debian: apt-get install -y chromium)")
+@needs_chromium
 def test_the_example_report_opens_on_its_success_in_a_browser(
     pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
@@ -160,19 +148,12 @@ def test_the_example_report_opens_on_its_success_in_a_browser(
     )
     assert result.ret == pytest.ExitCode.OK
     page = pytester.path / "examples.html"
-    assert CHROMIUM is not None
-    rendered = subprocess.run(
-        [CHROMIUM, *CHROMIUM_FLAGS, f"--user-data-dir={tmp_path / 'profile'}", "--dump-dom", page.as_uri()],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert rendered.returncode == 0, rendered.stderr[-2000:]
-    cards = _cards(rendered.stdout)
+    dom = dump_dom(page, tmp_path / "profile", timeout=120)
+    cards = _cards(dom)
     assert cards["checks failed"] == ("0 / 14", "card")
     assert cards["failed as expected (xfail)"] == ("5", "card")
     assert not [label for label, (_, cls) in cards.items() if "bad" in cls.split()]
-    expected = re.search(r'<p class="expected">(.*?)</p>', rendered.stdout, re.DOTALL)
+    expected = re.search(r'<p class="expected">(.*?)</p>', dom, re.DOTALL)
     assert expected is not None
     assert expected.group(1) == (
         "As expected: 10 tests marked xfail failed, as they expect, with 9 failed checks (5 of verdicts, 2 of "

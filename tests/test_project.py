@@ -36,7 +36,7 @@ def test_make_examples_runs_the_examples_offline() -> None:
 
 def test_loading_the_plugin_imports_no_heavy_dependency() -> None:
     """pytest loads every installed plugin in every run: ours imports no openai, vcr, httpx, pydantic or
-    yaml, and of its own modules only the option table and the per-test records."""
+    yaml, and of its own modules only the option table, the run's state and each test's phases."""
     import subprocess
     import sys
 
@@ -53,10 +53,12 @@ def test_loading_the_plugin_imports_no_heavy_dependency() -> None:
         "pytest_llmconfidence",
         "pytest_llmconfidence.plugin",
         "pytest_llmconfidence._plugin",
+        "pytest_llmconfidence._plugin.item",
         "pytest_llmconfidence._plugin.options",
+        "pytest_llmconfidence._plugin.run",
         "pytest_llmconfidence._settings",
         "pytest_llmconfidence._report",
-        "pytest_llmconfidence._report.records",
+        "pytest_llmconfidence._report.current",
         "pytest_llmconfidence._scoring",
         "pytest_llmconfidence._scoring.labels",
     }
@@ -146,8 +148,11 @@ def test_the_names_pytest_scans_in_the_plugin_are_all_its_hooks_and_fixtures() -
     }
     assert set(dir(plugin)) == defined
     assert {"judge", "judge_config", "judge_client", "llm_responses", "pytest_configure"} <= defined
-    hooks = {name for name in vars(plugin.RunState) if name.startswith("pytest_")}
-    assert set(dir(plugin.RunState(plugin.JudgeConfig()))) == hooks
+    from pytest_llmconfidence._plugin.controller import Controller
+    from pytest_llmconfidence._plugin.run import RunState
+
+    hooks = {name for name in vars(Controller) if name.startswith("pytest_")}
+    assert set(dir(Controller(RunState(plugin.JudgeConfig())))) == hooks
 
 
 def test_judge_config_is_frozen_compares_by_value_and_names_a_wrong_field() -> None:

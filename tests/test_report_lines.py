@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Iterator
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
@@ -218,6 +219,23 @@ def test_interrupted_write_keeps_the_previous_file(tmp_path: Path, monkeypatch: 
         write_atomic(target, "new")
     assert target.read_text() == "previous"
     assert os.listdir(tmp_path) == ["report.json"]
+
+
+def test_a_file_written_in_pieces_is_all_of_them_or_the_previous_one(tmp_path: Path) -> None:
+    """Pieces of text are written one after the other into one file; a failure while they are made
+    leaves the previous file whole and no temporary file."""
+    target = tmp_path / "merged.json"
+    write_atomic(target, iter(["{", '"a": "é"', "}"]))
+    assert target.read_text(encoding="utf-8") == '{"a": "é"}'
+
+    def pieces() -> Iterator[str]:
+        yield "half"
+        raise OSError(28, "No space left on device")
+
+    with pytest.raises(OSError):
+        write_atomic(target, pieces())
+    assert target.read_text(encoding="utf-8") == '{"a": "é"}'
+    assert os.listdir(tmp_path) == ["merged.json"]
 
 
 def test_write_reports_skips_the_step_summary_without_records(tmp_path: Path) -> None:

@@ -10,7 +10,7 @@ import pytest
 from pytest_llmconfidence._scoring.graded import Choice, Score
 from pytest_llmconfidence._scoring.pairwise import PairOrder, preference
 from pytest_llmconfidence._scoring.panel import pool
-from pytest_llmconfidence._scoring.results import SHARED_FIELDS, JudgedResult, Usage, Verdict
+from pytest_llmconfidence._scoring.results import JudgedResult, Usage, Verdict
 
 USAGE = Usage(prompt_tokens=10, completion_tokens=1, total_tokens=11)
 
@@ -53,28 +53,29 @@ def every_result() -> dict[str, JudgedResult]:
     }
 
 
-HEAD = ["question", "response", "context", "model", *SHARED_FIELDS]
+SHARED = ["threshold", "replayed", "usage", "latency_s"]
+ANSWER = ["token", "position", "alternatives", "question", "response", "context", "model", *SHARED]
 RECORD_KEYS = {
     "verdict": [
-        "value", "confidence", "normalized", "p_true", "p_false", "coverage", "token", "position",
-        "alternatives", *HEAD, "expected", "calibrated", "reasoning", "requested_model", "finish_reason",
-        "cut_off", "decided_by", "cascade", "certified", "checks",
+        "value", "confidence", "normalized", "p_true", "p_false", "coverage", *ANSWER, "expected",
+        "calibrated", "reasoning", "requested_model", "finish_reason", "cut_off", "decided_by", "cascade",
+        "certified", "checks",
     ],
     "score": [
-        "confidence", "coverage", "token", "position", "alternatives", *HEAD, "value", "distribution",
-        "scale", "expected", "expected_label", "kind", "checks",
+        "confidence", "coverage", *ANSWER, "value", "distribution", "scale", "expected", "expected_label",
+        "kind", "checks",
     ],
     "choice": [
-        "confidence", "coverage", "token", "position", "alternatives", *HEAD, "value", "distribution",
-        "options", "labels", "expected_option", "kind", "checks",
+        "confidence", "coverage", *ANSWER, "value", "distribution", "options", "labels", "expected_option",
+        "kind", "checks",
     ],
     "comparison": [
         "p_a", "p_b", "value", "confidence", "consistent", "position_bias", "orders", "question",
-        "response_a", "response_b", "context", "model", *SHARED_FIELDS, "kind", "checks",
+        "response_a", "response_b", "context", "model", *SHARED, "kind", "checks",
     ],
     "panel": [
         "value", "confidence", "p_true", "p_false", "agreement", "models", "question", "response",
-        "context", *SHARED_FIELDS, "kind", "members", "checks",
+        "context", *SHARED, "kind", "members", "checks",
     ],
 }  # fmt: skip
 
@@ -95,11 +96,6 @@ def test_every_result_keeps_the_key_order_of_its_records_and_dumps(kind: str) ->
     assert list(result.model_dump(exclude={"question"})) == [key for key in fields if key != "question"]
 
 
-def test_the_shared_fields_are_the_ones_the_base_declares() -> None:
-    """The order kept above names the base's fields: a field added to the base is added to it too."""
-    assert tuple(JudgedResult.model_fields) == SHARED_FIELDS
-
-
 def test_checks_made_on_a_result_stay_on_that_result() -> None:
     """Each result keeps its own checks (the base's list is made per result), copies carry them, and the
     records list them; the models stay frozen."""
@@ -113,3 +109,14 @@ def test_checks_made_on_a_result_stay_on_that_result() -> None:
     assert not panel.confident_true(0.5) and [check.kind for check in panel.checks] == ["confident_true"]
     with pytest.raises(ValueError, match="frozen"):
         first.threshold = 0.5  # type: ignore[misc]
+
+
+def test_a_panel_and_a_comparison_count_the_tokens_of_every_call_cached_ones_included() -> None:
+    """A panel's usage is its members' summed, a comparison's its two orders', each with cached tokens."""
+    cached = Usage(prompt_tokens=10, completion_tokens=1, total_tokens=11, cached_tokens=8)
+    members = [a_verdict().model_copy(update={"usage": cached}), a_verdict(False, "m2")]
+    together = Usage(prompt_tokens=20, completion_tokens=2, total_tokens=22, cached_tokens=8)
+    assert pool(members, question="Is it polite?").usage == together
+    orders = (an_order("a").model_copy(update={"usage": cached}), an_order("b"))
+    assert preference(orders, question="Q", response_a="x", response_b="y").usage == together
+    assert pool([a_verdict().model_copy(update={"usage": None})], question="Q").usage is None

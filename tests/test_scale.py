@@ -9,7 +9,7 @@ import pytest
 import yaml
 
 from pytest_llmconfidence._recording.cassette import ActiveCassette
-from pytest_llmconfidence._report.baseline import Comparison, compare
+from pytest_llmconfidence._report.baseline import Comparison, compare, load_report
 from pytest_llmconfidence._report.json_report import dumps
 
 
@@ -85,8 +85,8 @@ def test_a_json_report_puts_each_record_on_its_own_line_and_reads_back_the_same(
 
 
 def test_the_command_leaves_the_cycle_collector_as_it_found_it(tmp_path: Path) -> None:
-    """compare pauses Python's cycle collector while it reads (its objects hold no cycles) and turns it
-    back on after, so a program that calls ``main`` in-process keeps collecting."""
+    """compare (and a run's --llm-baseline) pause Python's cycle collector while they read (a report's
+    objects hold no cycles) and turn it back on after, so a program that calls them keeps collecting."""
     import gc
 
     from pytest_llmconfidence.__main__ import main
@@ -95,6 +95,8 @@ def test_the_command_leaves_the_cycle_collector_as_it_found_it(tmp_path: Path) -
     report.write_text(json.dumps({"verdicts": [{"test_id": "t::a", "question": "q", "confidence": 0.9}]}))
     assert gc.isenabled()
     assert main(["compare", str(report), str(report)]) == 0
+    assert gc.isenabled()
+    assert load_report(report)["verdicts"][0]["test_id"] == "t::a"
     assert gc.isenabled()
     gc.disable()
     try:

@@ -13,32 +13,21 @@ from collections.abc import Generator
 from pathlib import Path
 from typing import Any
 
-from .._errors import CassetteMissError, ReplayMiss
-
-__all__ = ["TestRecording", "as_miss", "fixture_cassette", "fixture_cassette_path", "refusal"]
+__all__ = [
+    "TestRecording",
+    "fixture_cassette",
+    "fixture_cassette_path",
+    "fixture_setup",
+    "fixture_torn_down",
+    "refusal",
+    "start",
+    "stop",
+]
 
 HTTP_MODULES = ("http.client", "httpx", "httpx2", "requests", "urllib3", "aiohttp", "httplib2", "tornado")
 """The HTTP libraries a test's LLM calls can go through (what vcrpy patches)."""
 _NOT_RECORDED = ("_pytest.", "pytest_llmconfidence.", "xdist.", "pytest_asyncio.")
 """Modules whose fixtures make no LLM calls: they get no cassette of their own."""
-
-
-def as_miss(exc: BaseException) -> BaseException:
-    """The ``CassetteMissError`` a replay miss carries, with the traceback of where it happened.
-
-    A miss travels as ``ReplayMiss`` (not an ``Exception``), so the app's client neither retries it nor
-    buries it under "Connection error."; here it becomes the error the test fails with.
-    """
-    if isinstance(exc, ReplayMiss):
-        return exc.error.with_traceback(exc.__traceback__)
-    seen: BaseException | None = exc
-    for _ in range(8):  # a client that wrapped the miss anyway: the miss is the headline
-        if seen is None or isinstance(seen, CassetteMissError):
-            return seen if seen is not None else exc
-        if isinstance(seen, ReplayMiss):
-            return seen.error.with_traceback(seen.__traceback__)
-        seen = seen.__cause__ or (None if seen.__suppress_context__ else seen.__context__)
-    return exc
 
 
 class TestRecording:
@@ -165,5 +154,97 @@ def around_setup(cassette: Any) -> Generator[None, Any, Any]:
         cassette.errored = not isinstance(exc, AssertionError)
         raise
     finally:
+        cassette.deactivate()
+        cassette.save()
+
+
+# --- when a test's recording starts ----------------------------------------------------------------
+
+
+def start(item: Any, *, force: bool = False) -> Any:
+    """The test's recording (its cassette, or the refusal of its LLM calls), started once."""
+    __tracebackhide__ = True
+    from .item import RECORDING, test_config
+    from .run import run_state
+
+    found = item.stash.get(RECORDING, None)
+    if found is not None and (found.cassette is not None or not force):
+        return found
+    c = test_config(item)
+    if force or run_state(item.config).recorded(item):
+        if found is not None:  # the refusal of a test that asked for the judge while it ran
+            found.stop(False)
+        from .._recording.cassette import cassette_path
+
+        watcher = _watcher(item, c) if c.watch else None
+        path = cassette_path(c.cassette_dir, item.config.rootpath, item.path, item.nodeid)
+        found = TestRecording(path, config=c, nodeid=item.nodeid, watcher=watcher)
+    elif c.record_mode == "none" and c.record_scope == "test":
+        found = refusal(item.nodeid)
+    if found is not None:
+        item.stash[RECORDING] = found
+    return found
+
+
+def stop(item: Any) -> None:
+    """The test's cassette written (not when the test errored), after its last fixture is torn down."""
+    from .item import RECORDING, errored
+
+    recording = item.stash.get(RECORDING, None)
+    if recording is not None:
+        del item.stash[RECORDING]
+        recording.stop(errored(item))
+
+
+def _watcher(item: Any, c: Any) -> Any:
+    """The test's watcher of the app's calls (``--llm-watch``), kept on the item; None in judge scope."""
+    from .item import WATCHER, records_of
+    from .run import WATCH_NEEDS_TEST_SCOPE, run_state
+
+    if c.record_scope != "test":
+        if not run_state(item.config).config.watch:  # the run warned already when watching is global
+            import warnings
+
+            import pytest
+
+            warnings.warn(pytest.PytestWarning(WATCH_NEEDS_TEST_SCOPE), stacklevel=2)
+        return None
+    from .._watch import Watcher
+
+    watcher = item.stash[WATCHER] = Watcher(
+        records_of(item), by=c.watch_by, minimum=c.watch_min, strict=c.watch_strict
+    )
+    return watcher
+
+
+def fixture_setup(fixturedef: Any, request: Any) -> Generator[None, Any, Any]:
+    """A fixture of a wider scope than the test records into a cassette of its own, beside the tests'
+    (``<cassette_dir>/<module or conftest folder>/<name>.<scope>.yaml``), whichever test sets it up."""
+    from .item import test_config
+    from .run import run_state
+
+    state = run_state(request.config)
+    item = state.item
+    if item is None:  # set up outside a test: RunState.records_fixture said no already
+        return (yield)
+    c = test_config(item)
+    if c.record_scope != "test":
+        return (yield)
+    path = fixture_cassette_path(c.cassette_dir, request.config.rootpath, fixturedef, request)
+    if path is None:
+        return (yield)
+    cassette = fixture_cassette(
+        path, config=c, nodeid=item.nodeid, fixture=fixturedef.argname, scope=fixturedef.scope
+    )
+    result = yield from around_setup(cassette)
+    state.fixture_cassettes[fixturedef] = cassette
+    fixturedef.addfinalizer(cassette.activate)  # finalizers run last-in first: before its own tear-down
+    return result
+
+
+def fixture_torn_down(state: Any, fixturedef: Any) -> None:
+    """A wider fixture's cassette, active again while the fixture was torn down, is written."""
+    cassette = state.fixture_cassettes.pop(fixturedef, None)
+    if cassette is not None:
         cassette.deactivate()
         cassette.save()

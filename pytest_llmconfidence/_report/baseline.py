@@ -7,6 +7,8 @@ matched with the n-th record of the earlier run.
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import json
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -17,7 +19,15 @@ from .._errors import ReportFileError
 from .._text import shorten, value_text
 from .summary import number
 
-__all__ = ["Change", "Comparison", "compare", "load_report", "report_records", "wrong_entry"]
+__all__ = [
+    "Change",
+    "Comparison",
+    "collector_paused",
+    "compare",
+    "load_report",
+    "report_records",
+    "wrong_entry",
+]
 
 DEFAULT_MARGIN = 0.1
 _NOT_RECORDS = {"summary", "calibration", "baseline", "version"}
@@ -39,7 +49,8 @@ def load_report(path: str | Path, *, what: str = "report") -> dict[str, Any]:
     except (OSError, UnicodeDecodeError) as error:
         raise ReportFileError(f"the {what} {str(path)!r} cannot be read: {error}.", path=path) from None
     try:
-        data = json.loads(text)
+        with collector_paused():
+            data = json.loads(text)
     except ValueError as error:
         raise ReportFileError(
             f"the {what} {str(path)!r} is not JSON ({error}): give a report written with --llm-report=PATH.",
@@ -59,6 +70,20 @@ def load_report(path: str | Path, *, what: str = "report") -> dict[str, Any]:
             path=path,
         )
     return data
+
+
+@contextlib.contextmanager
+def collector_paused() -> Iterator[None]:
+    """Python's cycle collector off while the block runs: a large report read makes millions of objects
+    (none in a cycle, all freed by reference counting), and each collection they set off walks them all
+    again, which took more time than parsing the JSON itself."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 RECORD_LISTS = ("verdicts", "responses", "scores", "choices", "comparisons", "panels", "app_responses")

@@ -1,12 +1,17 @@
 """The HTML confidence report: one self-contained page, the histogram drawn as inline SVG.
 
-No script, no network: a Content-Security-Policy forbids both. Every piece of user text (questions,
-responses, test ids, tokens) is escaped. Pure: knows nothing of pytest.
+No network, and no script but the page's own: a Content-Security-Policy forbids both. Past 1,000 verdicts
+one small script, allowed by its hash, pages through the verdicts the table leaves out; they are embedded
+as JSON data, never as code. Every piece of user text (questions, responses, test ids, tokens) is
+escaped. Pure: knows nothing of pytest.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+import collections
+import itertools
+import json
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from html import escape
 from typing import Any
 
@@ -58,13 +63,16 @@ details dl { display: grid; grid-template-columns: max-content 1fr; gap: 2px 12p
 details dt { color: var(--muted); }
 details dd { margin: 0; white-space: pre-wrap; word-break: break-word; }
 table.long { table-layout: fixed; }
-.compact pre { margin: 4px 0 8px; font-size: 12px; white-space: pre; overflow-x: auto; }
+.chunk { content-visibility: auto; contain-intrinsic-size: auto 4000px; }
 code { font-family: ui-monospace, SFMono-Regular, Menlo, monospace; font-size: 12px; }
 .iv { color: var(--muted); font-size: 11px; }
 .note { color: var(--muted); font-size: 12px; margin: 4px 0 0; }
 .bar { display: inline-block; height: 8px; border-radius: 2px; vertical-align: middle; margin-right: 6px; }
 td, th { overflow-wrap: break-word; }
 td.wide { min-width: 16em; }
+.pager { display: flex; flex-wrap: wrap; align-items: center; gap: 6px 10px; }
+.pager input { min-width: 16em; }
+.pager .shown { color: var(--muted); font-variant-numeric: tabular-nums; }
 /* Narrow windows (a phone, a CI log beside the code): each table row becomes a card, test id and
    question on lines of their own, the short cells labelled in between; nothing scrolls sideways. */
 @media (max-width: 900px) {
@@ -424,7 +432,8 @@ FAILED_ROWS = 1000
 OPEN_FAILED = 100
 """Up to this many failing verdicts in the table have their details open."""
 """Past FULL_ROWS, the table holds the lowest LOWEST_ROWS and the first FAILED_ROWS failing verdicts; the
-rest are listed compactly, by module, in collapsed sections (a page that opens quickly at 100,000)."""
+rest are embedded as compact data and listed a page at a time by the page's script (a page that opens
+quickly at 100,000)."""
 
 
 _LONG_COLUMNS = (
@@ -434,42 +443,253 @@ _LONG_COLUMNS = (
 )
 
 
-def _in_full(summary: Summary) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    """(the verdicts shown in full, lowest confidence first; the others, by test id)."""
+_VERDICT_HEAD = (
+    "<thead><tr><th>test</th><th>verdict</th><th>confidence</th><th>threshold</th><th>check</th>"
+    "<th>source</th><th>question (click for details)</th></tr></thead>"
+)
+LONG_CHUNK = 100
+"""A long table is cut into tables of this many rows, laid out only when scrolled near."""
+
+
+def _verdict_table(summary: Summary, ordered: Sequence[Mapping[str, Any]], *, long: bool) -> str:
+    """The verdicts in full, a row each. A long one (beside the other verdicts, listed apart) is laid out
+    from its column widths, not by measuring every cell, and cut into tables of ``LONG_CHUNK`` rows
+    that share those widths, each laid out only when scrolled near (``content-visibility``): it opens
+    fast."""
+    rows = _verdict_rows(summary, ordered)
+    if not long:
+        return f'<table class="verdicts">{_VERDICT_HEAD}<tbody>{"".join(rows)}</tbody></table>'
+    return "".join(
+        f'<div class="chunk"><table class="verdicts long">{_LONG_COLUMNS}{_VERDICT_HEAD if not start else ""}'
+        f"<tbody>{''.join(rows[start : start + LONG_CHUNK])}</tbody></table></div>"
+        for start in range(0, len(rows), LONG_CHUNK)
+    )
+
+
+def _in_full(summary: Summary) -> tuple[list[dict[str, Any]], list[tuple[dict[str, Any], str]]]:
+    """(the verdicts shown in full, lowest confidence first; the others with their check's status, by
+    test id)."""
     ordered = sorted(summary.verdicts, key=lambda r: (_num(r.get("confidence")), str(r.get("test_id"))))
     if len(ordered) <= FULL_ROWS:
         return ordered, []
-    failed = [r for r in ordered if check_status(r, summary.band) == "failed"][:FAILED_ROWS]
-    chosen = {id(r) for r in ordered[:LOWEST_ROWS]} | {id(r) for r in failed}
-    full = [r for r in ordered if id(r) in chosen]
-    rest = sorted((r for r in ordered if id(r) not in chosen), key=lambda r: str(r.get("test_id")))
+    statuses = [check_status(record, summary.band) for record in ordered]
+    failed = [index for index, status in enumerate(statuses) if status == "failed"][:FAILED_ROWS]
+    chosen = set(range(LOWEST_ROWS)) | set(failed)
+    full = [record for index, record in enumerate(ordered) if index in chosen]
+    rest = sorted(
+        ((record, statuses[index]) for index, record in enumerate(ordered) if index not in chosen),
+        key=lambda pair: str(pair[0].get("test_id")),
+    )
     return full, rest
 
 
-def _compact_section(summary: Summary, rest: Sequence[Mapping[str, Any]]) -> str:
-    """The verdicts not shown in full: one collapsed section per module, a line per verdict."""
-    modules: dict[str, list[str]] = {}
-    for record in rest:
+PAGE_ROWS = 200
+"""The other verdicts are listed this many at a time."""
+_DIGITS = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+
+
+def _packed(numbers: Sequence[int]) -> tuple[int, str]:
+    """``numbers`` (each >= 0) as one string of base-62 digits, each number as many digits wide as the
+    largest needs: (that width, the string)."""
+    width, top = 1, max(numbers, default=0)
+    while top >= len(_DIGITS) ** width:
+        width += 1
+    digits = []
+    for number in numbers:
+        for place in range(width - 1, -1, -1):
+            digits.append(_DIGITS[number // len(_DIGITS) ** place % len(_DIGITS)])
+    return width, "".join(digits)
+
+
+def _front_coded(names: Sequence[str]) -> tuple[str, str]:
+    """``names`` as (a separator, one string): each name as one digit (how many characters it shares with
+    the name before it, up to 61) and the rest of it, ``test_case[12346]`` after ``test_case[12345]`` as
+    ``E6]``. The separator is the first of ``|~^`` and then any character that no name holds. The shared
+    part stops before a character outside the Basic Multilingual Plane, so that Python's and
+    JavaScript's lengths agree."""
+    used = set("".join(names))
+    separator = next(c for c in itertools.chain("|~^", map(chr, range(0xA1, 0xD800))) if c not in used)
+    coded, previous = [], ""
+    for name in names:
+        keep, most = 0, min(len(name), len(previous), len(_DIGITS) - 1)
+        while keep < most:  # the longest shared prefix, by halves
+            middle = (keep + most + 1) // 2
+            if name.startswith(previous[:middle]):
+                keep = middle
+            else:
+                most = middle - 1
+        if not name[:keep].isascii():
+            keep = next((at for at, char in enumerate(name[:keep]) if char > "\uffff"), keep)
+        coded.append(_DIGITS[keep] + name[keep:])
+        previous = name
+    return separator, separator.join(coded)
+
+
+def _redacted_names(names: list[str]) -> list[str]:
+    """``names`` with every known secret hidden, each name whole (front coding would split a secret
+    across two names, where the page's redaction could no longer see it)."""
+    from .._recording.secrets import redact
+
+    lines = redact("\n".join(names)).split("\n")
+    return lines if len(lines) == len(names) else [redact(name) for name in names]
+
+
+def _rest_data(rest: Sequence[tuple[Mapping[str, Any], str]]) -> str:
+    """The verdicts not shown in full, by test id, as compact JSON for the page's script.
+
+    ``modules`` holds runs of ``[module, count]``; ``names`` the test names after the module's ``::``,
+    front coded (``_front_coded``, split at ``separator``); ``confidence`` thousandths and ``kind`` an
+    index into ``kinds`` (``[verdict, check]``), both packed (``_packed``, ``*_width`` digits each).
+    Safe inside ``<script>``: every ``<``, ``>``, ``&`` and non-ASCII character is a JSON escape, so
+    nothing in it can end the element or be read as markup.
+    """
+    modules: list[list[Any]] = []
+    names: list[str] = []
+    kinds: dict[tuple[str, str], int] = {}
+    kind, confidence = [], []
+    for record, status in rest:
         module, _, name = str(record.get("test_id")).partition("::")
-        line = (
-            f"{_num(record.get('confidence')):.3f} {value_text(record.get('value'))} "
-            f"{check_status(record, summary.band)} {name or module}"
-        )
-        modules.setdefault(module, []).append(line)
-    parts = "".join(
-        f"<details><summary>{_e(module)} ({plural(len(lines), 'verdict')})</summary>"
-        f"<pre>{_e(chr(10).join(lines))}</pre></details>"
-        for module, lines in modules.items()
+        if modules and modules[-1][0] == module:
+            modules[-1][1] += 1
+        else:
+            modules.append([module, 1])
+        names.append(name)
+        pair = (value_text(record.get("value")), status)
+        kind.append(kinds.setdefault(pair, len(kinds)))
+        confidence.append(round(min(max(_num(record.get("confidence")), 0.0), 1.0) * 1000))
+    separator, coded = _front_coded(_redacted_names(names))
+    confidence_width, confidence_digits = _packed(confidence)
+    kind_width, kind_digits = _packed(kind)
+    data = {
+        "page": PAGE_ROWS,
+        "modules": modules,
+        "kinds": [list(pair) for pair in kinds],
+        "separator": separator,
+        "confidence_width": confidence_width,
+        "kind_width": kind_width,
+        "names": coded,
+        "confidence": confidence_digits,
+        "kind": kind_digits,
+    }
+    text = json.dumps(data, ensure_ascii=True, separators=(",", ":"))
+    return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+
+
+def _rest_section(rest: Sequence[tuple[Mapping[str, Any], str]]) -> str:
+    """The verdicts not shown in full, listed a page at a time by the page's script from compact data
+    (``_rest_data``); with scripts off, a note says why they are not listed."""
+    statuses = collections.Counter(status for _, status in rest)
+    options = "".join(
+        f'<option value="{status}">{status} ({count:,})</option>' for status, count in statuses.most_common()
     )
     return (
-        f"<h2>The other {plural(len(rest), 'verdict')}, by module</h2>"
-        '<p class="note">confidence, verdict, check and test, a line each; the table above shows the lowest '
-        f"{LOWEST_ROWS} and the failing ones in full. The JSON report (--llm-report) has every field.</p>"
-        f'<div class="compact">{parts}</div>'
+        f"<h2>The other {plural(len(rest), 'verdict')}</h2>"
+        f'<p class="note">The table above shows the lowest {LOWEST_ROWS} and the failing ones in full; '
+        f"the others are listed here {PAGE_ROWS} at a time, by test id or lowest confidence first. The "
+        "JSON report (--llm-report) has every field.</p>"
+        '<noscript><p class="note">Scripts are off, so they are not listed: the page lists them with one '
+        "small script of its own (its Content-Security-Policy allows no other).</p></noscript>"
+        '<div id="llm-rest" hidden><p class="pager">'
+        '<input type="search" name="filter" placeholder="test id contains" aria-label="test id contains"> '
+        f'<select name="status" aria-label="check"><option value="">every check</option>{options}</select> '
+        '<select name="order" aria-label="order"><option value="id">by test id</option>'
+        '<option value="confidence">lowest confidence first</option></select> '
+        '<button type="button" name="previous">previous</button> <span class="shown"></span> '
+        '<button type="button" name="next">next</button></p>'
+        + _table("verdicts rest", ("test", "verdict", "confidence", "check"), "")
+        + f'</div><script type="application/json" id="llm-rest-data">{_rest_data(rest)}</script>'
     )
 
 
-def _verdict_rows(summary: Summary, ordered: Sequence[Mapping[str, Any]]) -> str:
+_PAGER = """
+(() => {
+  const box = document.getElementById("llm-rest");
+  const data = JSON.parse(document.getElementById("llm-rest-data").textContent);
+  const digits = "DIGITS";
+  const unpack = (text, width, i) => {
+    let number = 0;
+    for (let at = i * width; at < (i + 1) * width; at += 1) number = number * 62 + digits.indexOf(text[at]);
+    return number;
+  };
+  const coded = data.names.split(data.separator);
+  const ids = [];
+  let name = "";
+  let at = 0;
+  for (const [module, count] of data.modules) {
+    for (const end = at + count; at < end; at += 1) {
+      name = name.slice(0, digits.indexOf(coded[at][0])) + coded[at].slice(1);
+      ids.push(name ? module + "::" + name : module);
+    }
+  }
+  const confidence = ids.map((_, i) => unpack(data.confidence, data.confidence_width, i));
+  const kind = ids.map((_, i) => data.kinds[unpack(data.kind, data.kind_width, i)]);
+  const part = (selector) => box.querySelector(selector);
+  const [filter, status, order, previous, next] = ["filter", "status", "order", "previous", "next"].map(
+    (n) => part(`[name="${n}"]`),
+  );
+  const [shown, body] = [part(".shown"), part("tbody")];
+  const number = (n) => n.toLocaleString("en");
+  let lower = null;
+  let chosen = [];
+  let first = 0;
+  const cell = (row, text, label, cls) => {
+    const td = row.insertCell();
+    td.textContent = text;
+    if (label) td.dataset.label = label;
+    if (cls) td.className = cls;
+    return td;
+  };
+  const draw = () => {
+    const rows = document.createDocumentFragment();
+    for (const i of chosen.slice(first, first + data.page)) {
+      const [value, check] = kind[i];
+      const row = document.createElement("tr");
+      row.className = "verdict paged";
+      row.dataset.status = check;
+      const test = cell(row, "", "", "test");
+      const pieces = ids[i].replace(/::|\\/|_/g, "$&\\u0000").replace(/\\[/g, "\\u0000[").split("\\u0000");
+      pieces.forEach((piece, n) => {
+        if (n) test.append(document.createElement("wbr"));
+        test.append(piece);
+      });
+      cell(row, value, "verdict", "");
+      cell(row, (confidence[i] / 1000).toFixed(3), "confidence", "num");
+      cell(row, check, "", "status " + check);
+      rows.append(row);
+    }
+    body.replaceChildren(rows);
+    const last = Math.min(first + data.page, chosen.length);
+    shown.textContent = chosen.length
+      ? `${number(first + 1)}-${number(last)} of ${number(chosen.length)}`
+      : "none of them matches";
+    previous.disabled = first === 0;
+    next.disabled = last >= chosen.length;
+  };
+  const choose = () => {
+    const text = filter.value.trim().toLowerCase();
+    if (text && lower === null) lower = ids.map((id) => id.toLowerCase());
+    chosen = [];
+    for (let i = 0; i < ids.length; i += 1) {
+      if (status.value && kind[i][1] !== status.value) continue;
+      if (text && !lower[i].includes(text)) continue;
+      chosen.push(i);
+    }
+    if (order.value === "confidence") chosen.sort((a, b) => confidence[a] - confidence[b] || a - b);
+    first = 0;
+    draw();
+  };
+  filter.addEventListener("input", choose);
+  status.addEventListener("change", choose);
+  order.addEventListener("change", choose);
+  previous.addEventListener("click", () => { first = Math.max(0, first - data.page); draw(); });
+  next.addEventListener("click", () => { first += data.page; draw(); });
+  box.hidden = false;
+  choose();
+})();
+""".replace("DIGITS", _DIGITS)
+
+
+def _verdict_rows(summary: Summary, ordered: Sequence[Mapping[str, Any]]) -> list[str]:
     """The table's rows; a failing verdict's details open, unless so many fail that the page would be slow."""
     rows = []
     failing = sum(1 for record in ordered if check_status(record, summary.band) == "failed")
@@ -493,79 +713,126 @@ def _verdict_rows(summary: Summary, ordered: Sequence[Mapping[str, Any]]) -> str
             f"<td>{'replayed' if record.get('replayed') else 'live'}</td>"
             f'<td class="wide">{_details(record, open_=open_failed and status == "failed")}</td></tr>'
         )
-    return "".join(rows)
+    return rows
 
 
-def _response_rows(summary: Summary) -> str:
+def _table(cls: str, headers: Sequence[str], rows: str) -> str:
+    """A table of class ``cls`` with a header row of ``headers`` (markup) over ``rows``."""
+    head = "".join(f"<th>{header}</th>" for header in headers)
+    return f'<table class="{cls}"><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>'
+
+
+def _record_rows(
+    summary: Summary, records: Iterable[Mapping[str, Any]], cells: Callable[[Mapping[str, Any], str], str]
+) -> str:
+    """A row per record, by test id: its kind as the class, its check's status, its test id, then ``cells``
+    (given the record and that status)."""
     rows = []
-    for record in sorted(summary.responses, key=lambda r: str(r.get("test_id"))):
+    for record in sorted(records, key=lambda r: str(r.get("test_id"))):
         status = check_status(record, summary.band)
-
-        def cell(name: str, record: Mapping[str, Any] = record) -> str:
-            value = record.get(name)
-            return "-" if value is None else f"{_num(value):.3f}"
-
-        rows.append(
-            f'<tr class="response" data-status="{status}">'
-            f'<td class="test">{html_test_id(record.get("test_id"))}</td>'
-            f'<td class="num" data-label="geometric mean">{cell("geometric_mean")}</td>'
-            f'<td class="num" data-label="mean">{cell("mean")}</td>'
-            f'<td class="num" data-label="min">{cell("min")}</td>'
-            f'<td data-label="min token"><code>{_e(repr(record.get("min_token")))}</code></td>'
-            f'<td class="status {status}">{_e(status)}</td>'
-            f"<td>{_e(shorten(record.get('text'), 140, marker='...'))}</td></tr>"
-        )
-    return "".join(rows)
-
-
-def _graded_rows(summary: Summary) -> str:
-    rows = []
-    for record in sorted(summary.graded, key=lambda r: str(r.get("test_id"))):
-        status = check_status(record, summary.band)
-        distribution = record.get("distribution") or {}
-        spread = " ".join(f"{label}:{_num(p):.2f}" for label, p in distribution.items())
         rows.append(
             f'<tr class="{_e(record.get("kind"))}" data-status="{status}">'
-            f'<td class="test">{html_test_id(record.get("test_id"))}</td><td>{_e(record.get("kind"))}</td>'
-            f'<td data-label="value">{_e(record.get("value") or "undecided")}</td>'
-            f'<td class="num" data-label="confidence">{_num(record.get("confidence")):.3f}</td>'
-            f'<td class="status {status}">{_e(status)}</td><td><code>{_e(spread)}</code></td>'
-            f'<td class="wide">{_e(shorten(record.get("question"), 140, marker="..."))}</td></tr>'
+            f'<td class="test">{html_test_id(record.get("test_id"))}</td>{cells(record, status)}</tr>'
         )
     return "".join(rows)
+
+
+def _question_cell(record: Mapping[str, Any]) -> str:
+    return f'<td class="wide">{_e(shorten(record.get("question"), 140, marker="..."))}</td>'
+
+
+def _response_cells(record: Mapping[str, Any], status: str) -> str:
+    def cell(name: str) -> str:
+        value = record.get(name)
+        return "-" if value is None else f"{_num(value):.3f}"
+
+    return (
+        f'<td class="num" data-label="geometric mean">{cell("geometric_mean")}</td>'
+        f'<td class="num" data-label="mean">{cell("mean")}</td>'
+        f'<td class="num" data-label="min">{cell("min")}</td>'
+        f'<td data-label="min token"><code>{_e(repr(record.get("min_token")))}</code></td>'
+        f'<td class="status {status}">{_e(status)}</td>'
+        f"<td>{_e(shorten(record.get('text'), 140, marker='...'))}</td>"
+    )
+
+
+def _responses_section(summary: Summary) -> str:
+    rows = _record_rows(summary, summary.responses, _response_cells)
+    headers = ("test", "geometric mean", "mean", "min", "min token", "check", "text")
+    return "<h2>Responses scored</h2>" + _table("responses", headers, rows)
+
+
+def _graded_cells(record: Mapping[str, Any], status: str) -> str:
+    distribution = record.get("distribution") or {}
+    spread = " ".join(f"{label}:{_num(p):.2f}" for label, p in distribution.items())
+    return (
+        f"<td>{_e(record.get('kind'))}</td>"
+        f'<td data-label="value">{_e(record.get("value") or "undecided")}</td>'
+        f'<td class="num" data-label="confidence">{_num(record.get("confidence")):.3f}</td>'
+        f'<td class="status {status}">{_e(status)}</td><td><code>{_e(spread)}</code></td>'
+        + _question_cell(record)
+    )
+
+
+def _graded_section(summary: Summary) -> str:
+    rows = _record_rows(summary, summary.graded, _graded_cells)
+    headers = ("test", "kind", "value", "confidence", "check", "distribution", "question")
+    return "<h2>Scores and choices</h2>" + _table("graded", headers, rows)
+
+
+def _comparison_cells(record: Mapping[str, Any], status: str) -> str:
+    orders = []
+    for order in record.get("orders") or ():
+        if isinstance(order, Mapping):
+            chose = order.get("value") or "undecided"
+            first = str(order.get("first", "?")).upper()
+            orders.append(f"{first} first chose {chose} {_num(order.get('confidence')):.2f}")
+    return (
+        f'<td data-label="preferred">{_e(record.get("value") or "undecided")}</td>'
+        f'<td class="num" data-label="confidence">{_num(record.get("confidence")):.3f}</td>'
+        f'<td class="num" data-label="p_a">{_num(record.get("p_a")):.3f}</td>'
+        f'<td class="num" data-label="p_b">{_num(record.get("p_b")):.3f}</td>'
+        f'<td data-label="orders">{_e("; ".join(orders))}'
+        f"{'' if record.get('consistent') else ' (inconsistent)'}</td>"
+        f'<td class="num" data-label="position bias">{_num(record.get("position_bias")):+.2f}</td>'
+        f'<td class="status {status}">{_e(status)}</td>' + _question_cell(record)
+    )
 
 
 def _comparison_section(summary: Summary) -> str:
     """The comparisons: the run's line, then one row per comparison with both orders' choices."""
     from .pairs import comparison_stats
 
-    rows = []
-    for record in sorted(summary.comparisons, key=lambda r: str(r.get("test_id"))):
-        status = check_status(record, summary.band)
-        orders = []
-        for order in record.get("orders") or ():
-            if isinstance(order, Mapping):
-                chose = order.get("value") or "undecided"
-                first = str(order.get("first", "?")).upper()
-                orders.append(f"{first} first chose {chose} {_num(order.get('confidence')):.2f}")
-        rows.append(
-            f'<tr class="comparison" data-status="{status}">'
-            f'<td class="test">{html_test_id(record.get("test_id"))}</td>'
-            f'<td data-label="preferred">{_e(record.get("value") or "undecided")}</td>'
-            f'<td class="num" data-label="confidence">{_num(record.get("confidence")):.3f}</td>'
-            f'<td class="num" data-label="p_a">{_num(record.get("p_a")):.3f}</td>'
-            f'<td class="num" data-label="p_b">{_num(record.get("p_b")):.3f}</td>'
-            f'<td data-label="orders">{_e("; ".join(orders))}'
-            f"{'' if record.get('consistent') else ' (inconsistent)'}</td>"
-            f'<td class="num" data-label="position bias">{_num(record.get("position_bias")):+.2f}</td>'
-            f'<td class="status {status}">{_e(status)}</td>'
-            f'<td class="wide">{_e(shorten(record.get("question"), 140, marker="..."))}</td></tr>'
-        )
+    rows = _record_rows(summary, summary.comparisons, _comparison_cells)
+    headers = (
+        "test",
+        "preferred",
+        "confidence",
+        "p_a",
+        "p_b",
+        "orders",
+        "position bias",
+        "check",
+        "question",
+    )
     return (
         f"<h2>Comparisons (both orders)</h2><p>{_e(comparison_stats(summary.comparisons).line())}</p>"
-        '<table class="comparisons"><thead><tr><th>test</th><th>preferred</th><th>confidence</th>'
-        "<th>p_a</th><th>p_b</th><th>orders</th><th>position bias</th><th>check</th><th>question</th>"
-        f"</tr></thead><tbody>{''.join(rows)}</tbody></table>"
+        + _table("comparisons", headers, rows)
+    )
+
+
+def _panel_cells(record: Mapping[str, Any], status: str) -> str:
+    members = "; ".join(
+        f"{m.get('model')} {value_text(m.get('value'))} {_num(m.get('confidence')):.2f}"
+        for m in record.get("members") or ()
+        if isinstance(m, Mapping)
+    )
+    return (
+        f'<td data-label="verdict">{_e(value_text(record.get("value")))}</td>'
+        f'<td class="num" data-label="confidence">{_num(record.get("confidence")):.3f}</td>'
+        f'<td class="num" data-label="agreement">{_num(record.get("agreement")):.2f}</td>'
+        f'<td data-label="members">{_e(members)}</td>'
+        f'<td class="status {status}">{_e(status)}</td>' + _question_cell(record)
     )
 
 
@@ -578,35 +845,16 @@ def _panel_section(summary: Summary) -> str:
         f"<td class='num'>{fmt(pair.agreement)}</td><td class='num'>{fmt(pair.kappa)}</td></tr>"
         for pair in panel_agreement(summary.panels)
     )
-    rows = []
-    for record in sorted(summary.panels, key=lambda r: str(r.get("test_id"))):
-        status = check_status(record, summary.band)
-        members = "; ".join(
-            f"{m.get('model')} {value_text(m.get('value'))} {_num(m.get('confidence')):.2f}"
-            for m in record.get("members") or ()
-            if isinstance(m, Mapping)
-        )
-        rows.append(
-            f'<tr class="panel" data-status="{status}">'
-            f'<td class="test">{html_test_id(record.get("test_id"))}</td>'
-            f'<td data-label="verdict">{_e(value_text(record.get("value")))}</td>'
-            f'<td class="num" data-label="confidence">{_num(record.get("confidence")):.3f}</td>'
-            f'<td class="num" data-label="agreement">{_num(record.get("agreement")):.2f}</td>'
-            f'<td data-label="members">{_e(members)}</td>'
-            f'<td class="status {status}">{_e(status)}</td>'
-            f'<td class="wide">{_e(shorten(record.get("question"), 140, marker="..."))}</td></tr>'
-        )
+    rows = _record_rows(summary, summary.panels, _panel_cells)
+    headers = ("test", "verdict", "confidence", "agreement", "members", "check", "question")
     return (
         f"<h2>Panels</h2><p>{_e(panel_line(summary.panels))}</p>"
         + (
-            '<table class="panel-pairs"><thead><tr><th>model</th><th>model</th><th>panels</th>'
-            f"<th>agreement</th><th>Cohen's kappa</th></tr></thead><tbody>{pairs}</tbody></table>"
+            _table("panel-pairs", ("model", "model", "panels", "agreement", "Cohen's kappa"), pairs)
             if pairs
             else ""
         )
-        + '<table class="panels"><thead><tr><th>test</th><th>verdict</th><th>confidence</th>'
-        "<th>agreement</th><th>members</th><th>check</th><th>question</th></tr></thead>"
-        f"<tbody>{''.join(rows)}</tbody></table>"
+        + _table("panels", headers, rows)
     )
 
 
@@ -619,22 +867,40 @@ def render_html(
 ) -> str:
     """The whole page: numbers, the SVG histogram, the verdict table (lowest confidence first), with a
     calibration report the metrics per model and a reliability diagram, the app's watched responses, and
-    then ``sections`` (the baseline's, …) in order."""
-    return page(title, [*report_sections(summary, title=title, calibration=calibration), *sections])
+    then ``sections`` (the baseline's, …) in order. Past ``FULL_ROWS`` verdicts, the page's one script
+    lists the verdicts the table leaves out, a page at a time."""
+    own = report_sections(summary, title=title, calibration=calibration)
+    scripts = (_PAGER,) if len(summary.verdicts) > FULL_ROWS else ()
+    return page(title, [*own, *sections], scripts=scripts)
 
 
-def page(title: str, sections: Iterable[str]) -> str:
-    """A self-contained HTML document of ``sections`` (pieces of HTML), in order, under ``title``."""
+def page(title: str, sections: Iterable[str], *, scripts: Sequence[str] = ()) -> str:
+    """A self-contained HTML document of ``sections`` (pieces of HTML), in order, under ``title``.
+
+    No network, and no script but ``scripts`` (our own code, never user text), each allowed by its hash
+    in the Content-Security-Policy and run at the end of the body.
+    """
+    policy = "default-src 'none'; style-src 'unsafe-inline'; img-src data:"
+    if scripts:
+        policy += "; script-src " + " ".join(f"'{_script_hash(script)}'" for script in scripts)
     return (
         "<!DOCTYPE html>\n"
         '<html lang="en"><head><meta charset="utf-8">'
-        '<meta http-equiv="Content-Security-Policy" '
-        "content=\"default-src 'none'; style-src 'unsafe-inline'; img-src data:\">"
+        f'<meta http-equiv="Content-Security-Policy" content="{policy}">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
         f"<title>{_e(title)}</title><style>{_STYLE}</style></head>\n<body>\n"
         + "\n".join(sections)
+        + "".join(f"\n<script>{script}</script>" for script in scripts)
         + "\n</body></html>\n"
     )
+
+
+def _script_hash(script: str) -> str:
+    """The CSP source that allows exactly ``script``: ``sha256-`` and the base64 of its SHA-256."""
+    import base64
+    import hashlib
+
+    return "sha256-" + base64.b64encode(hashlib.sha256(script.encode()).digest()).decode()
 
 
 def report_sections(
@@ -703,31 +969,15 @@ def report_sections(
     ]
     if summary.verdicts:
         full, rest = _in_full(summary)
-        # A long table is laid out from its column widths, not by measuring every cell: it opens fast.
-        long = '<table class="verdicts long">' + _LONG_COLUMNS if rest else '<table class="verdicts">'
-        sections.append(
-            f"{long}<thead><tr><th>test</th><th>verdict</th><th>confidence</th>"
-            "<th>threshold</th><th>check</th><th>source</th><th>question (click for details)</th></tr>"
-            f"</thead><tbody>{_verdict_rows(summary, full)}</tbody></table>"
-        )
+        sections.append(_verdict_table(summary, full, long=bool(rest)))
         if rest:
-            sections.append(_compact_section(summary, rest))
+            sections.append(_rest_section(rest))
     else:
         sections.append("<p>No verdicts in this run.</p>")
     if summary.responses:
-        sections.append(
-            "<h2>Responses scored</h2>"
-            '<table class="responses"><thead><tr><th>test</th><th>geometric mean</th><th>mean</th>'
-            "<th>min</th><th>min token</th><th>check</th><th>text</th></tr></thead>"
-            f"<tbody>{_response_rows(summary)}</tbody></table>"
-        )
+        sections.append(_responses_section(summary))
     if summary.graded:
-        sections.append(
-            "<h2>Scores and choices</h2>"
-            '<table class="graded"><thead><tr><th>test</th><th>kind</th><th>value</th><th>confidence</th>'
-            "<th>check</th><th>distribution</th><th>question</th></tr></thead>"
-            f"<tbody>{_graded_rows(summary)}</tbody></table>"
-        )
+        sections.append(_graded_section(summary))
     if summary.comparisons:
         sections.append(_comparison_section(summary))
     if summary.panels:

@@ -1,18 +1,25 @@
 """What each test judged or scored, on its way to the test's report. Pure: knows nothing of pytest.
 
 A result is any object with ``to_record()`` (a JSON dict) and ``describe()`` (text): verdicts and
-response confidences. The test whose call phase runs on this thread (or task) is ``current()``, so that
-``response_confidence()`` can record without knowing the plugin.
+response confidences. The test whose call phase runs on this thread (or task) is ``current()`` (from
+``current``), so that ``response_confidence()`` can record without knowing the plugin.
 """
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Iterator, MutableSequence
-from contextvars import ContextVar
+from collections.abc import MutableSequence
 from typing import Any
 
-__all__ = ["COST_PROPERTY", "MIN_CONFIDENCE_PROPERTY", "TestRecords", "current", "record", "running"]
+from .current import current, record, running
+
+__all__ = [
+    "COST_PROPERTY",
+    "MIN_CONFIDENCE_PROPERTY",
+    "TestRecords",
+    "current",
+    "record",
+    "running",
+]
 
 MIN_CONFIDENCE_PROPERTY = "llm_min_confidence"
 COST_PROPERTY = "llm_cost_usd"
@@ -60,7 +67,10 @@ class TestRecords:
         found = [r["confidence"] for r in records if r["kind"] == "verdict" and "confidence" in r]
         if found:
             self.min_confidence = min(
-                [*found, *([] if self.min_confidence is None else [self.min_confidence])]
+                [
+                    *found,
+                    *([] if self.min_confidence is None else [self.min_confidence]),
+                ]
             )
         return records
 
@@ -104,30 +114,3 @@ class TestRecords:
             from .._recording.secrets import redact
 
             report.sections.append(("llm verdicts", redact(self.describe())))
-
-
-_CURRENT: ContextVar[TestRecords | None] = ContextVar("llmconfidence_current_test", default=None)
-
-
-def current() -> TestRecords | None:
-    """The records of the test whose call runs here, or None outside a test."""
-    return _CURRENT.get()
-
-
-def record(result: Any) -> bool:
-    """Record ``result`` for the running test; False (and nothing kept) outside a test."""
-    records = _CURRENT.get()
-    if records is None:
-        return False
-    records.add(result)
-    return True
-
-
-@contextlib.contextmanager
-def running(records: TestRecords) -> Iterator[None]:
-    """Make ``records`` the current test's while the block runs (threads started inside copy it)."""
-    token = _CURRENT.set(records)
-    try:
-        yield
-    finally:
-        _CURRENT.reset(token)

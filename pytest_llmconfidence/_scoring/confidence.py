@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any, NamedTuple, NoReturn
+from typing import Any, NamedTuple, NoReturn, TypeVar
 
 from .labels import DEFAULT_FALSE_LABELS, DEFAULT_TRUE_LABELS, normalize_token
 
@@ -20,6 +20,7 @@ __all__ = [
     "Position",
     "Scores",
     "find_verdict_position",
+    "likelier",
     "normalize_token",
     "positions_from_logprobs",
     "score_alternatives",
@@ -178,6 +179,18 @@ def _label_set(labels: Iterable[str]) -> frozenset[str]:
     return frozenset(normalize_token(label) for label in labels)
 
 
+_V = TypeVar("_V")
+
+
+def likelier(first: _V, p_first: float, second: _V, p_second: float) -> tuple[_V | None, float]:
+    """The more probable of two answers, with its probability; ``(None, 0.0)`` when they are as probable."""
+    if p_first > p_second:
+        return first, p_first
+    if p_second > p_first:
+        return second, p_second
+    return None, 0.0
+
+
 def score_alternatives(
     alternatives: Sequence[tuple[str, float]],
     true_labels: Iterable[str] = DEFAULT_TRUE_LABELS,
@@ -205,13 +218,7 @@ def score_alternatives(
     coverage = p_true + p_false
     if coverage > 1.0:  # only rounding, or a server that does not return a distribution
         p_true, p_false, coverage = p_true / coverage, p_false / coverage, 1.0
-    value: bool | None
-    if p_true > p_false:
-        value, confidence = True, p_true
-    elif p_false > p_true:
-        value, confidence = False, p_false
-    else:
-        value, confidence = None, 0.0
+    value, confidence = likelier(True, p_true, False, p_false)
     normalized = max(p_true, p_false) / coverage if coverage > 0 else 0.0
     return Scores(p_true, p_false, coverage, value, confidence, normalized)
 

@@ -9,15 +9,13 @@ from __future__ import annotations
 import math
 import string
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any, NamedTuple
-
-from pydantic import PrivateAttr
+from typing import TYPE_CHECKING, Any, ClassVar, NamedTuple
 
 from .._text import fmt_probability, shorten
 from .completion import read_completion, usage_of
 from .confidence import Position, is_padding, normalize_token
 from .prompts import question_parts
-from .results import Alternative, Check, JudgedResult, certified_check, needed_threshold
+from .results import Alternative, AnswerResult, Check, certified_check, needed_threshold
 
 if TYPE_CHECKING:
     from .._settings import JudgeConfig
@@ -30,21 +28,14 @@ def _top(alternatives: Sequence[Alternative], n: int = 3) -> str:
     return " ".join(f"{alt.token!r} {alt.probability:.2f}" for alt in tops) or "no alternatives returned"
 
 
-class _Graded(JudgedResult):
+class _Graded(AnswerResult):
+    _bases_after: ClassVar[str] = "coverage"
+
     if TYPE_CHECKING:  # each kind declares its own, typed as its labels are
         value: int | str | None
         distribution: Mapping[Any, float]
     confidence: float
     coverage: float
-    token: str
-    position: int = 0
-    alternatives: tuple[Alternative, ...] = ()
-    question: str
-    response: str | None = None
-    context: str | None = None
-    model: str
-
-    _certificates: Any = PrivateAttr(default=None)
 
     def _certified_for(self, threshold: float | None, certified: Any) -> float | None:
         """The accuracy a check asks to be certified: ``certified=``, else ``llm_certified`` when the

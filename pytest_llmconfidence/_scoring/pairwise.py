@@ -10,15 +10,15 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from pydantic import BaseModel
 
 from .._text import fmt_probability, shorten, value_text
-from .confidence import Position
+from .confidence import Position, likelier
 from .graded import read_distribution
 from .prompts import question_parts
-from .results import FROZEN, Alternative, Check, JudgedResult, Usage
+from .results import FROZEN, Alternative, Check, JudgedResult, Usage, total_usage
 
 if TYPE_CHECKING:
     from .._settings import JudgeConfig
@@ -133,13 +133,7 @@ def pair_order(
     the argument shown first (``first``) and second."""
     reading = read_distribution(positions, PAIR_LABELS)
     p_first, p_second = (reading.distribution[label] for label in PAIR_LABELS)
-    value: Side | None
-    if p_first > p_second:
-        value, confidence = first, p_first
-    elif p_second > p_first:
-        value, confidence = _other(first), p_second
-    else:
-        value, confidence = None, 0.0
+    value, confidence = likelier(first, p_first, _other(first), p_second)
     at = reading.position or (positions[0] if positions else None)
     return PairOrder(
         first=first,
@@ -187,18 +181,6 @@ def pair_order_from_completion(
     )
 
 
-def _total_usage(orders: Sequence[PairOrder]) -> Usage | None:
-    found = [order.usage for order in orders if order.usage is not None]
-    if not found:
-        return None
-    return Usage(
-        prompt_tokens=sum(u.prompt_tokens for u in found),
-        completion_tokens=sum(u.completion_tokens for u in found),
-        total_tokens=sum(u.total_tokens for u in found),
-        cached_tokens=sum(u.cached_tokens for u in found),
-    )
-
-
 def preference(
     orders: tuple[PairOrder, PairOrder],
     *,
@@ -217,12 +199,7 @@ def preference(
     p_a = math.fsum(order.p_a for order in orders) / len(orders)
     p_b = math.fsum(order.p_b for order in orders) / len(orders)
     value: Side | None
-    if p_a > p_b:
-        value, confidence = "a", p_a
-    elif p_b > p_a:
-        value, confidence = "b", p_b
-    else:
-        value, confidence = None, 0.0
+    value, confidence = likelier("a", p_a, "b", p_b)
     shares = [share for share in (order.first_share for order in orders) if share is not None]
     bias = math.fsum(shares) / len(shares) - 0.5 if shares else 0.0
     first, second = orders
@@ -241,7 +218,7 @@ def preference(
         model=first.model,
         threshold=threshold,
         replayed=all(order.replayed for order in orders),
-        usage=_total_usage(orders),
+        usage=total_usage(order.usage for order in orders),
         latency_s=math.fsum(order.latency_s for order in orders),
     )
 
@@ -254,6 +231,8 @@ class Preference(JudgedResult):
     probability; ``consistent`` whether both orders chose the same argument; ``position_bias`` the mean
     share given to whichever response was shown first, minus 0.5; ``orders`` the two raw results.
     """
+
+    _bases_after: ClassVar[str] = "model"
 
     p_a: float
     p_b: float

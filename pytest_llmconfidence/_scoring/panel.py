@@ -13,7 +13,8 @@ from collections.abc import Sequence
 from typing import Any, ClassVar
 
 from .._text import fmt_probability, shorten, value_text
-from .results import Check, JudgedResult, Usage, Verdict
+from .confidence import likelier
+from .results import Check, JudgedResult, Verdict, total_usage
 
 __all__ = ["PanelVerdict", "member_p_true", "pool"]
 
@@ -44,15 +45,8 @@ def pool(
         raise ValueError(f"a panel of {len(verdicts)} verdicts needs as many model names, got {names!r}")
     p_true = math.fsum(member_p_true(verdict) for verdict in verdicts) / len(verdicts)
     p_false = 1.0 - p_true
-    value: bool | None
-    if p_true > p_false:
-        value, confidence = True, p_true
-    elif p_false > p_true:
-        value, confidence = False, p_false
-    else:
-        value, confidence = None, 0.0
+    value, confidence = likelier(True, p_true, False, p_false)
     agreeing = sum(1 for verdict in verdicts if value is not None and verdict.value is value)
-    usages = [verdict.usage for verdict in verdicts if verdict.usage is not None]
     return PanelVerdict(
         value=value,
         confidence=confidence,
@@ -66,13 +60,7 @@ def pool(
         context=context,
         threshold=threshold,
         replayed=all(verdict.replayed for verdict in verdicts),
-        usage=Usage(
-            prompt_tokens=sum(u.prompt_tokens for u in usages),
-            completion_tokens=sum(u.completion_tokens for u in usages),
-            total_tokens=sum(u.total_tokens for u in usages),
-        )
-        if usages
-        else None,
+        usage=total_usage(verdict.usage for verdict in verdicts),
         latency_s=max(verdict.latency_s for verdict in verdicts),
     )
 
@@ -86,7 +74,7 @@ class PanelVerdict(JudgedResult):
     model, in the order the models were given.
     """
 
-    _shared_after: ClassVar[str] = "context"
+    _bases_after: ClassVar[str] = "context"
 
     value: bool | None
     confidence: float

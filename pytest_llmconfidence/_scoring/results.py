@@ -15,8 +15,8 @@ from .._text import fmt_probability, shorten, value_text, visible
 
 __all__ = [
     "FROZEN",
-    "SHARED_FIELDS",
     "Alternative",
+    "AnswerResult",
     "CascadeStep",
     "Check",
     "Checks",
@@ -26,6 +26,7 @@ __all__ = [
     "as_dict",
     "certified_check",
     "needed_threshold",
+    "total_usage",
     "usage_counts",
 ]
 
@@ -71,6 +72,20 @@ def usage_counts(usage: Mapping[str, Any]) -> dict[str, Any]:
     elif "cached_tokens" in usage:
         counts["cached_tokens"] = usage["cached_tokens"]
     return counts
+
+
+def total_usage(usages: Iterable[Usage | None]) -> Usage | None:
+    """The tokens of several calls together (a comparison's orders, a panel's members); None when none
+    reported any."""
+    found = [usage for usage in usages if usage is not None]
+    if not found:
+        return None
+    return Usage(
+        prompt_tokens=sum(u.prompt_tokens for u in found),
+        completion_tokens=sum(u.completion_tokens for u in found),
+        total_tokens=sum(u.total_tokens for u in found),
+        cached_tokens=sum(u.cached_tokens for u in found),
+    )
 
 
 def as_dict(value: Any, error: type[Exception], what: str) -> dict[str, Any]:
@@ -250,10 +265,6 @@ class Checks:
     __str__ = __repr__
 
 
-SHARED_FIELDS = ("threshold", "replayed", "usage", "latency_s")
-"""The fields ``JudgedResult`` declares, in order."""
-
-
 class JudgedResult(BaseModel):
     """What every judged result carries (``Verdict``, ``Score``, ``Choice``, ``Preference``,
     ``PanelVerdict``): the threshold its checks default to, whether it was replayed, the tokens and time
@@ -270,23 +281,31 @@ class JudgedResult(BaseModel):
 
     _checks: list[Check] = PrivateAttr(default_factory=list)
 
-    _shared_after: ClassVar[str] = "model"
-    """The field after which each model lists the fields declared here."""
+    _bases_after: ClassVar[str]
+    """The field of a subclass's own after which it lists its bases' fields (unset: they come first)."""
 
     @classmethod
     def __get_pydantic_core_schema__(cls, source: Any, handler: GetCoreSchemaHandler) -> CoreSchema:
-        """The model's schema with the fields declared here after ``_shared_after``, where each model
-        declared them before they were shared: ``model_dump()``, the JSON report, iteration and the JSON
-        schema keep their order (a base's fields would otherwise come first)."""
+        """The model's schema with its fields in ``_field_order()``: ``model_dump()``, the JSON report,
+        iteration and the JSON schema keep each model's order (a base's fields would otherwise come
+        first)."""
         schema = handler(source)
         model: Any = handler.resolve_ref_schema(schema)
         fields = model["schema"]["fields"]
-        own = [name for name in fields if name not in SHARED_FIELDS]
-        if own:
-            at = own.index(cls._shared_after) + 1
-            order = [*own[:at], *SHARED_FIELDS, *own[at:]]
-            model["schema"]["fields"] = {name: fields[name] for name in order}
+        model["schema"]["fields"] = {name: fields[name] for name in cls._field_order()}
         return schema
+
+    @classmethod
+    def _field_order(cls) -> list[str]:
+        """The class's own fields, with its base's (in the base's order) after ``_bases_after``."""
+        order_of_base = getattr(cls.__mro__[1], "_field_order", None)
+        if order_of_base is None:  # JudgedResult itself, whose base is BaseModel
+            return list(cls.model_fields)
+        inherited: list[str] = order_of_base()
+        own = [name for name in cls.model_fields if name not in inherited]
+        after = vars(cls).get("_bases_after")
+        at = own.index(after) + 1 if after else 0
+        return [*own[:at], *inherited, *own[at:]]
 
     @property
     def checks(self) -> tuple[Check, ...]:
@@ -299,15 +318,10 @@ class JudgedResult(BaseModel):
         return check
 
 
-class Verdict(JudgedResult):
-    """A judge's true/false answer with the confidence of its verdict token ."""
+class AnswerResult(JudgedResult):
+    """A result read from one model's answer to one question (``Verdict``, ``Score``, ``Choice``): the
+    answer token, where it was and its alternatives, what was asked and which model answered."""
 
-    value: bool | None
-    confidence: float
-    normalized: float
-    p_true: float
-    p_false: float
-    coverage: float
     token: str
     position: int = 0
     alternatives: tuple[Alternative, ...] = ()
@@ -315,6 +329,23 @@ class Verdict(JudgedResult):
     response: str | None = None
     context: str | None = None
     model: str
+
+    _certificates: Any = PrivateAttr(default=None)
+
+    _bases_after: ClassVar[str] = "model"
+
+
+class Verdict(AnswerResult):
+    """A judge's true/false answer with the confidence of its verdict token ."""
+
+    _bases_after: ClassVar[str] = "coverage"
+
+    value: bool | None
+    confidence: float
+    normalized: float
+    p_true: float
+    p_false: float
+    coverage: float
     expected: bool | None = None
     calibrated: float | None = None
     reasoning: str | None = None
@@ -331,8 +362,6 @@ class Verdict(JudgedResult):
     certified: bool | None = None
     """In a cascade: whether a model's verdict reached its certified threshold (False: the cascade
     abstained, and this is the last model's verdict)."""
-
-    _certificates: Any = PrivateAttr(default=None)
 
     def top(self, n: int = 3) -> tuple[Alternative, ...]:
         """The ``n`` most probable alternatives at the verdict position."""
