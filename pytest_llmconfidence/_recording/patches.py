@@ -66,8 +66,10 @@ class _Active:
 
 
 def _innermost(group: str) -> Any:
-    stack = _stacks.get(group)
-    return stack[-1] if stack else _last.get(group)
+    try:
+        return _stacks[group][-1]
+    except (KeyError, IndexError):  # none active (a thread still talking as the last one stopped)
+        return _last.get(group)
 
 
 def _group(group: str) -> tuple[list[tuple[Any, str, Any]], list[Any]]:
