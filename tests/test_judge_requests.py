@@ -191,13 +191,14 @@ def test_a_judge_outside_pytest_sends_the_default_prompts_and_a_hooks_subclass_r
         judge.compare("Which is better?", "x", "y")
         return [request.body["messages"] for request in fake_openai.requests]
 
-    assert ask_all(None) == [
+    sent = ask_all(None)
+    assert sent[:3] == [
         default_messages("Is it kind?", "Thanks!", None),
         graded_messages("How good?", "Fine.", None, ["1", "5"], ["1", "5"]),
         graded_messages("Which team?", "Refund.", None, ["billing", "shipping"], ["billing", "shipping"]),
-        pairwise_messages("Which is better?", "x", "y", None),
-        pairwise_messages("Which is better?", "y", "x", None),
     ]
+    both_orders = [pairwise_messages("Which is better?", *shown, None) for shown in (("x", "y"), ("y", "x"))]
+    assert sent[3:] in (both_orders, both_orders[::-1])  # the two orders are sent at once
 
     class Harsh(JudgeHooks):
         def build_graded_messages(self, kind: str, *args: Any) -> list[dict[str, str]]:

@@ -57,10 +57,6 @@ class _Graded(AnswerResult):
     def _needed(self, threshold: float | None, where: str) -> float:
         return needed_threshold(threshold, self.threshold, where)
 
-    def _keep_check(self, name: str, passed: bool, needed: float, score: float, text: str) -> Check:
-        """A check made on this result, kept (the report lists it) and returned (the test asserts it)."""
-        return self._keep(Check(name, passed, needed, score, text))
-
     def _distribution_text(self) -> str:
         return " ".join(f"{label}:{p:.2f}" for label, p in self.distribution.items())
 
@@ -138,18 +134,9 @@ class Score(_Graded):
                 certified_check("at_least", passed, facts, mass, certificate, failure, self.question)
             )
         needed = self._needed(confidence, "at_least(confidence=...)")
-        passed = mass >= needed
         facts = f"P(score >= {label}) {fmt_probability(mass, needed)}"
-        if passed:
-            text = f"at_least passed: {facts} >= {fmt_probability(needed)}; q={shorten(self.question, 120)!r}"
-        else:
-            text = (
-                f"at_least failed: {facts}, needed >= {fmt_probability(needed)}; "
-                f"score {_shown(self.value)} at {self.confidence:.2f}; "
-                f"distribution {self._distribution_text()}; "
-                f"q={shorten(self.question, 120)!r}"
-            )
-        return self._keep_check("at_least", passed, needed, mass, text)
+        why = f"score {_shown(self.value)} at {self.confidence:.2f}; distribution {self._distribution_text()}"
+        return self._threshold_check("at_least", mass >= needed, needed, mass, facts, None, why)
 
     def __repr__(self) -> str:
         return (
@@ -197,16 +184,8 @@ class Choice(_Graded):
         needed = self._needed(threshold, "confident(threshold=...)")
         passed = self.value == option and self.confidence >= needed
         facts = f"{_shown(self.value)!r} at {fmt_probability(self.confidence, needed)}"
-        if passed:
-            text = (
-                f"confident passed: {facts} >= {fmt_probability(needed)}; q={shorten(self.question, 120)!r}"
-            )
-        else:
-            text = (
-                f"confident failed: {facts}, needed {option!r} >= {fmt_probability(needed)}; "
-                f"distribution {self._distribution_text()}; q={shorten(self.question, 120)!r}"
-            )
-        return self._keep_check("confident", passed, needed, score, text)
+        why = f"distribution {self._distribution_text()}"
+        return self._threshold_check("confident", passed, needed, score, facts, repr(option), why)
 
     def __repr__(self) -> str:
         return (

@@ -275,15 +275,8 @@ class Preference(JudgedResult):
             raise ValueError(f"threshold must be between 0 and 1, got {threshold!r}")
         passed = self.value == option and self.confidence >= needed
         score = self.p_a if option == "a" else self.p_b
-        question = shorten(self.question, 120)
-        if passed:
-            text = f"prefers passed: {self._facts(needed)} >= {fmt_probability(needed)}; q={question!r}"
-        else:
-            text = (
-                f"prefers failed: {self._facts(needed)}, needed {option} >= {fmt_probability(needed)}; "
-                f"{self._orders_text()}; position bias {self.position_bias:+.2f}; q={question!r}"
-            )
-        return self._keep(Check("prefers", passed, needed, score, text))
+        why = f"{self._orders_text()}; position bias {self.position_bias:+.2f}"
+        return self._threshold_check("prefers", passed, needed, score, self._facts(needed), option, why)
 
     def __bool__(self) -> bool:
         raise TypeError(

@@ -106,15 +106,8 @@ class PanelVerdict(JudgedResult):
             facts = "panel undecided (p_true 0.50)"
         else:
             facts = f"panel {value_text(self.value)} at {fmt_probability(self.confidence, needed)}"
-        question = shorten(self.question, 120)
-        if passed:
-            text = f"{name} passed: {facts} >= {fmt_probability(needed)}; q={question!r}"
-        else:
-            text = (
-                f"{name} failed: {facts}, needed {value_text(want)} >= {fmt_probability(needed)}; "
-                f"{self._agreement_text()}: {self._members_text()}; q={question!r}"
-            )
-        return self._keep(Check(name, passed, needed, self.confidence, text))
+        why = f"{self._agreement_text()}: {self._members_text()}"
+        return self._threshold_check(name, passed, needed, self.confidence, facts, value_text(want), why)
 
     def confident_true(self, threshold: float | None = None) -> Check:
         """A check that holds when the panel's verdict is true with ``confidence >= threshold``."""

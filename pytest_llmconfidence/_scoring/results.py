@@ -6,7 +6,7 @@ Imported on first judge use only (pydantic costs a quarter of a second to import
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, GetCoreSchemaHandler, PrivateAttr
 from pydantic_core import CoreSchema
@@ -307,6 +307,9 @@ class JudgedResult(BaseModel):
         at = own.index(after) + 1 if after else 0
         return [*own[:at], *inherited, *own[at:]]
 
+    if TYPE_CHECKING:  # every result has one; each declares it where its dump lists it
+        question: str
+
     @property
     def checks(self) -> tuple[Check, ...]:
         """Every check made on this result, in order."""
@@ -316,6 +319,27 @@ class JudgedResult(BaseModel):
         """A check made on this result, kept (the report lists it) and returned (the test asserts it)."""
         self._checks.append(check)
         return check
+
+    def _threshold_check(
+        self,
+        name: str,
+        passed: bool,
+        needed: float,
+        score: float,
+        facts: str,
+        want: str | None,
+        why: str,
+        raw: float | None = None,
+    ) -> Check:
+        """A check against ``needed``, kept. Its text leads with ``facts``; a failed one says what was
+        needed (``want``, when a particular answer was) and ``why`` (the evidence); the question ends it."""
+        question = f"q={shorten(self.question, 120)!r}"
+        if passed:
+            text = f"{name} passed: {facts} >= {fmt_probability(needed)}; {question}"
+        else:
+            wanted = f"{want} " if want else ""
+            text = f"{name} failed: {facts}, needed {wanted}>= {fmt_probability(needed)}; {why}; {question}"
+        return self._keep(Check(name, passed, needed, score, text, raw))
 
 
 class AnswerResult(JudgedResult):
@@ -399,23 +423,19 @@ class Verdict(AnswerResult):
             facts = f"{got} at {fmt_probability(score, needed)}"
             if calibrated:
                 facts += f" calibrated (raw {fmt_probability(raw)})"
-        if passed:
-            text = f"{name} passed: {facts} >= {fmt_probability(needed)}; q={shorten(self.question, 120)!r}"
-        else:
-            text = (
-                f"{name} failed: {facts}, needed {want_text} >= {fmt_probability(needed)}; "
-                f"top {self._top_text()};{self._cut_off_hint()}{self._reasoning_text()} "
-                f"q={shorten(self.question, 120)!r}"
-            )
-        return self._keep(Check(name, passed, needed, score, text, raw if calibrated else None))
+        why = "; ".join([f"top {self._top_text()}", *self._hints()])
+        return self._threshold_check(
+            name, passed, needed, score, facts, want_text, why, raw if calibrated else None
+        )
 
-    def _reasoning_text(self) -> str:
-        return "" if self.reasoning is None else f" reasoning={shorten(self.reasoning, 80)!r};"
-
-    def _cut_off_hint(self) -> str:
-        if not self.cut_off:
-            return ""
-        return " answer cut off (finish_reason length) before a label: raise max_tokens;"
+    def _hints(self) -> list[str]:
+        """What a failed check says after the top tokens: that the answer was cut off, the reasoning."""
+        hints = []
+        if self.cut_off:
+            hints.append("answer cut off (finish_reason length) before a label: raise max_tokens")
+        if self.reasoning is not None:
+            hints.append(f"reasoning={shorten(self.reasoning, 80)!r}")
+        return hints
 
     def _certified_check(self, name: str, want: bool, accuracy: Any) -> Check:
         """A check against this model's certified threshold for ``accuracy`` (``certified=0.9``)."""
