@@ -72,13 +72,14 @@ def _decoded(data: dict[str, Any]) -> list[tuple[str, float, str, str]]:
         return number
 
     coded = data["names"].split(data["separator"])
+    kinds, confidences = "".join(data["kind"]), "".join(data["confidence"])
     out, name, at = [], "", 0
     for module, count in data["modules"]:
         for _ in range(count):
             # JavaScript counts UTF-16 units; the page keeps shared prefixes inside the BMP, so these agree
             name = name[: digits.index(coded[at][0])] + coded[at][1:]
-            value, check = data["kinds"][unpack(data["kind"], data["kind_width"], at)]
-            confidence = unpack(data["confidence"], data["confidence_width"], at) / 1000
+            value, check = data["kinds"][unpack(kinds, data["kind_width"], at)]
+            confidence = unpack(confidences, data["confidence_width"], at) / 1000
             out.append((f"{module}::{name}" if name else module, confidence, value, check))
             at += 1
     return out
@@ -109,6 +110,13 @@ def test_the_other_verdicts_are_embedded_compactly_and_read_back_exactly() -> No
         assert (value, check) == ("true", check_status(by_id[test_id], summary.band))
     block = page.split('id="llm-rest-data">', 1)[1].split("</script>", 1)[0]
     assert len(block) < 10 * len(listed)
+
+
+def test_the_data_has_no_long_run_of_letters_and_digits_for_the_redaction_to_rescan() -> None:
+    """The report is redacted as one text before it is written; a URL's scheme is looked for at every
+    letter, up to the next character that cannot be in one, so the data keeps such runs short."""
+    page = render_html(summarize(_records(20_000)))
+    assert max(map(len, re.findall(r"[a-zA-Z0-9+.\-]+", page))) <= 100
 
 
 def test_nothing_from_a_verdict_can_leave_the_data_block_or_run() -> None:

@@ -43,6 +43,8 @@ from . import guard as _guard
 from . import patches as _patches
 from . import secrets as _secrets
 from . import vcr_internals as _vcr
+from .cassette_file import JsonFirst, no_collection
+from .cassette_file import loads as parse_cassette
 from .encodings import IDENTITY, UndecodableBody
 from .encodings import decode as decode_body
 from .hosts import allows
@@ -210,32 +212,42 @@ def request_key(method: str, path: str, body: Any) -> RequestKey:
     ``body`` is the request body as sent (bytes or text) or, for a request about to be sent, its JSON
     data; key order, the ignored fields and the JSON spelling (``\\u00e9`` or ``é``) do not matter.
     """
-    canonical = _canonical_body(body) if isinstance(body, (bytes, bytearray, str)) or body is None else body
-    if isinstance(canonical, dict):
-        canonical = {k: v for k, v in canonical.items() if k not in IGNORED_BODY_FIELDS}
+    if isinstance(body, (bytes, bytearray, str)) or body is None:
+        canonical = _canonical_body(body)
+    elif isinstance(body, dict):
+        canonical = {k: v for k, v in body.items() if k not in IGNORED_BODY_FIELDS}
+    else:
+        canonical = body
     if isinstance(canonical, (bytes, bytearray, str)):
         text = canonical.encode() if isinstance(canonical, str) else bytes(canonical)
     else:
-        text = json.dumps(canonical, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+        text = _CANONICAL.encode(canonical).encode()
     return (str(method).upper(), path, hashlib.sha1(text).hexdigest())
 
 
-def _decoded_body(request: Any) -> Any:
+_CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+"""The one spelling of a JSON body that its key is the hash of (made once: it is on every request's path)."""
+
+
+def _decoded_body(request: Any, headers: Mapping[str, Any] | None = None) -> Any:
     """A vcrpy request's body as it is stored and matched: decompressed when its ``Content-Encoding``
     says gzip, deflate, br or zstd, a form's secret fields replaced (``_scrubbed_form``).
 
     A compressed body is stored decoded, so the secret scan reads it and a gzip header's timestamp does
-    not make the same request differ from its recording.
+    not make the same request differ from its recording. ``headers``, when given, are the request's as a
+    plain mapping (a cassette's file), quicker to look in than a vcrpy request's.
     """
     body = request.body_bytes if hasattr(request, "body_bytes") else request.body
-    encoding = _header(getattr(request, "headers", None) or {}, "content-encoding")
+    if headers is None:
+        headers = getattr(request, "headers", None) or {}
+    encoding = _header(headers, "content-encoding")
     if encoding not in IDENTITY and isinstance(body, (bytes, bytearray)) and body:
         try:
             return decode_body(bytes(body), encoding)
         except UndecodableBody as exc:  # never stored unscanned: the cassette is not written (_undecodable)
             request.__dict__[UNDECODABLE] = str(exc)
             return body
-    if "x-www-form-urlencoded" in _header(getattr(request, "headers", None) or {}, "content-type"):
+    if "x-www-form-urlencoded" in _header(headers, "content-type"):
         return _scrubbed_form(body)
     return body
 
@@ -256,11 +268,11 @@ def _scrubbed_form(body: Any) -> Any:
     return body if scrubbed == text else scrubbed.encode("ascii")
 
 
-def _key(request: Any) -> RequestKey:
-    """The request key of a vcrpy request, cached on the request object."""
+def _key(request: Any, headers: Mapping[str, Any] | None = None) -> RequestKey:
+    """The request key of a vcrpy request, cached on the request object (``headers``: ``_decoded_body``)."""
     cached: RequestKey | None = request.__dict__.get("_llm_key")
     if cached is None:
-        cached = request_key(request.method, request.path, _decoded_body(request))
+        cached = request_key(request.method, request.path, _decoded_body(request, headers))
         request.__dict__["_llm_key"] = cached
     return cached
 
@@ -745,7 +757,10 @@ class AtomicPersister:
         self.secrets = secrets
 
     def load_cassette(self, cassette_path: Any, serializer: Any) -> Any:
-        path = Path(cassette_path)
+        with no_collection():
+            return self._load(Path(cassette_path), serializer)
+
+    def _load(self, path: Path, serializer: Any) -> Any:
         try:
             data = path.read_text(encoding="utf-8")
         except (FileNotFoundError, NotADirectoryError):
@@ -758,8 +773,8 @@ class AtomicPersister:
                 path=path,
             )
         try:
-            parsed = serializer.deserialize(data)
-        except Exception as exc:  # any parse error of the serializer (yaml's or a user's)
+            parsed = parse_cassette(data, serializer)
+        except Exception as exc:  # any parse error of JSON or of the serializer (yaml's or a user's)
             raise CassetteCorruptError(_corrupt_message(path, self._detail(exc)), path=path) from None
         interactions = parsed.get("interactions") if isinstance(parsed, Mapping) else None
         if not isinstance(interactions, list):
@@ -776,11 +791,12 @@ class AtomicPersister:
                     path=path,
                 )
             request = dict(interaction["request"])
-            request.setdefault("headers", {})
-            request["headers"] = request["headers"] or {}
+            request["headers"] = request.get("headers") or {}
             response = dict(interaction["response"])
             response["headers"] = response.get("headers") or {}
-            requests.append(_vcr.request_from_dict(request))
+            stored = _vcr.request_from_dict(request)
+            _key(stored, request["headers"])  # indexed by it next: quicker from the file's plain headers
+            requests.append(stored)
             responses.append(_vcr.response_as_bytes(response))
         metadata = parsed.get("metadata")
         return (requests, responses, metadata) if metadata else (requests, responses)
@@ -800,7 +816,7 @@ class AtomicPersister:
             )
         for response in cassette_dict["responses"]:
             response.pop(UNDECODABLE, None)
-        data = _vcr.serialize_cassette(cassette_dict, serializer)
+        data = _vcr.serialize_cassette(cassette_dict, JsonFirst(serializer))
         secrets = {secret for secret in self.secrets | _secrets.known() if is_secret(secret)}
         where = _leaks(cassette_dict, data, secrets)
         if where:

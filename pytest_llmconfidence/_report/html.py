@@ -488,9 +488,13 @@ PAGE_ROWS = 200
 _DIGITS = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 
 
-def _packed(numbers: Sequence[int]) -> tuple[int, str]:
-    """``numbers`` (each >= 0) as one string of base-62 digits, each number as many digits wide as the
-    largest needs: (that width, the string)."""
+_PACKED_PIECE = 64
+
+
+def _packed(numbers: Sequence[int]) -> tuple[int, list[str]]:
+    """``numbers`` (each >= 0) as base-62 digits, each number as many digits wide as the largest needs:
+    (that width, the digits in pieces of 64 to be joined). No run of letters and digits is longer than a
+    piece, so scanning the page for URLs (the report's redaction) stays linear."""
     width, top = 1, max(numbers, default=0)
     while top >= len(_DIGITS) ** width:
         width += 1
@@ -498,7 +502,8 @@ def _packed(numbers: Sequence[int]) -> tuple[int, str]:
     for number in numbers:
         for place in range(width - 1, -1, -1):
             digits.append(_DIGITS[number // len(_DIGITS) ** place % len(_DIGITS)])
-    return width, "".join(digits)
+    text = "".join(digits)
+    return width, [text[at : at + _PACKED_PIECE] for at in range(0, len(text), _PACKED_PIECE)]
 
 
 def _front_coded(names: Sequence[str]) -> tuple[str, str]:
@@ -539,7 +544,8 @@ def _rest_data(rest: Sequence[tuple[Mapping[str, Any], str]]) -> str:
 
     ``modules`` holds runs of ``[module, count]``; ``names`` the test names after the module's ``::``,
     front coded (``_front_coded``, split at ``separator``); ``confidence`` thousandths and ``kind`` an
-    index into ``kinds`` (``[verdict, check]``), both packed (``_packed``, ``*_width`` digits each).
+    index into ``kinds`` (``[verdict, check]``), both packed (``_packed``, ``*_width`` digits each,
+    in pieces).
     Safe inside ``<script>``: every ``<``, ``>``, ``&`` and non-ASCII character is a JSON escape, so
     nothing in it can end the element or be read as markup.
     """
@@ -611,6 +617,7 @@ _PAGER = """
     for (let at = i * width; at < (i + 1) * width; at += 1) number = number * 62 + digits.indexOf(text[at]);
     return number;
   };
+  const [confidences, kinds] = [data.confidence.join(""), data.kind.join("")];
   const coded = data.names.split(data.separator);
   const ids = [];
   let name = "";
@@ -621,8 +628,8 @@ _PAGER = """
       ids.push(name ? module + "::" + name : module);
     }
   }
-  const confidence = ids.map((_, i) => unpack(data.confidence, data.confidence_width, i));
-  const kind = ids.map((_, i) => data.kinds[unpack(data.kind, data.kind_width, i)]);
+  const confidence = ids.map((_, i) => unpack(confidences, data.confidence_width, i));
+  const kind = ids.map((_, i) => data.kinds[unpack(kinds, data.kind_width, i)]);
   const part = (selector) => box.querySelector(selector);
   const [filter, status, order, previous, next] = ["filter", "status", "order", "previous", "next"].map(
     (n) => part(`[name="${n}"]`),
