@@ -78,7 +78,21 @@ def judge_client():
 
 
 if MODE in ("floor", "record-theirs", "theirs"):
-    # The plugin's own judge fixture (hooks, records, summary), with no cassette of ours.
+    # The plugin's own judge fixture (hooks, records, summary), with no cassette of ours: neither the
+    # judge's (the fixture below) nor the one every judged test gets before its first fixture.
+    from pytest_llmconfidence._plugin import recording as _recording
+
+    class _NoCassette:
+        cassette = None
+
+        def __init__(self, *args, **kwargs):
+            pass
+
+        def stop(self, errored):
+            pass
+
+    assert hasattr(_recording, "TestRecording"), "the benchmark's floor must replace the test's cassette"
+    _recording.TestRecording = _NoCassette
 
     @pytest.fixture
     def _llm_cassette():

@@ -7,10 +7,12 @@
 - HTML report: the page ``merge --html`` writes for N verdicts, opened in headless Chromium (``--dump-dom``,
   a fresh profile) against an empty page; goal: 100,000 within 2 s of the empty page, and <= 5 MB.
 - cassette load: one cassette of K interactions read as a test's cassette starts; goal: 20,000 in under
-  2 s, and one replayed request costing the same in a cassette of 200 or of 20,000.
+  2 s, and one replayed request costing the same in a cassette of 200 or of 20,000. Cassettes are written
+  as the plugin writes them (JSON text); the last line reads the same 20,000 as vcrpy's YAML (cassettes
+  recorded before, or by other tools).
 
 Each is one subprocess (wall seconds and its own peak memory, ``VmHWM``), so the figures are what a user's
-shell sees. Usage: ``python benchmarks/scale.py [--quick]``.
+shell sees. Usage: ``python benchmarks/scale.py [--quick] [--only compare|merge|html|cassette]``.
 """
 
 from __future__ import annotations
@@ -142,25 +144,28 @@ from pytest_llmconfidence._recording.cassette import ActiveCassette
 from pytest_llmconfidence._judge.transport import build_client
 
 path = Path(sys.argv[1])
-start = time.perf_counter()
+start, cpu = time.perf_counter(), time.process_time()
 with ActiveCassette(path, record_mode="none", scope="test", nodeid="t::t") as active:
-    loaded = time.perf_counter() - start
+    loaded, cpu = time.perf_counter() - start, time.process_time() - cpu
     client = build_client("http://bench.invalid/v1")
     body = {"model": "m", "messages": [{"role": "user", "content": "q 0"}]}
     client.chat.completions.create(**body)  # warm the client
-    start = time.perf_counter()
+    start = time.process_time()
     for i in range(1, 200):
         body["messages"][0]["content"] = f"q {i}"
         client.chat.completions.create(**body)
-    per_request = (time.perf_counter() - start) / 199
+    per_request = (time.process_time() - start) / 199
     active.errored = True  # write nothing back
-print("RESULT", loaded, per_request)
+print("RESULT", loaded, cpu, per_request)
 """
 
 
-def write_cassette(path: Path, k: int) -> None:
-    """A cassette of K recorded chat completions (questions ``q 0`` … ``q K-1``), as the plugin writes it."""
+def write_cassette(path: Path, k: int, form: str = "json") -> None:
+    """A cassette of K recorded chat completions (questions ``q 0`` … ``q K-1``), as the plugin writes it
+    (``json``), or as vcrpy's YAML (``yaml``: cassettes recorded before, or by other tools)."""
     import yaml
+
+    from pytest_llmconfidence._recording.cassette_file import dumps
 
     answer = json.dumps(
         {
@@ -197,13 +202,16 @@ def write_cassette(path: Path, k: int) -> None:
         }
         for i in range(k)
     ]
+    data = {"interactions": interactions, "version": 1}
     dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
-    path.write_text(yaml.dump({"interactions": interactions, "version": 1}, Dumper=dumper))
+    path.write_text(dumps(data) if form == "json" else yaml.dump(data, Dumper=dumper), encoding="utf-8")
 
 
-def run_load(root: Path, k: int) -> tuple[float, float]:
-    path = root / f"cassette-{k}.yaml"
-    write_cassette(path, k)
+def run_load(root: Path, k: int, form: str = "json") -> tuple[float, float, float, float]:
+    """(seconds to start the cassette, its CPU seconds, CPU ms per replayed request, MB on disk) of a
+    cassette of K."""
+    path = root / f"cassette-{k}-{form}.yaml"
+    write_cassette(path, k, form)
     env = clean_env(OPENAI_API_KEY="sk-bench")
     result = subprocess.run(
         [sys.executable, "-c", LOAD, str(path)], cwd=root, env=env, capture_output=True, text=True
@@ -211,8 +219,8 @@ def run_load(root: Path, k: int) -> tuple[float, float]:
     found = [line for line in result.stdout.splitlines() if line.startswith("RESULT")]
     if result.returncode != 0 or not found:
         raise RuntimeError(f"loading {path} failed:\n{result.stderr[-3000:]}")
-    _, loaded, per_request = found[0].split()
-    return float(loaded), float(per_request) * 1000
+    _, loaded, cpu, per_request = found[0].split()
+    return float(loaded), float(cpu), float(per_request) * 1000, path.stat().st_size / 1e6
 
 
 CHROMIUM_FLAGS = (
@@ -265,29 +273,36 @@ def run_html(root: Path, n: int) -> tuple[float, float, float | None, float | No
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="a tenth of the sizes")
+    parts = ("compare", "merge", "html", "cassette")
+    parser.add_argument("--only", choices=parts, action="append", help="run only these parts (repeatable)")
     args = parser.parse_args()
     scale = 10 if args.quick else 1
+
+    def sizes(part: str, *values: Any) -> tuple[Any, ...]:
+        return values if part in (args.only or parts) else ()
+
     root = Path(tempfile.mkdtemp(prefix="llm-scale-bench-"))
     try:
         rows = []
-        for n in (10_000 // scale, 100_000 // scale):
+        for n in sizes("compare", 10_000 // scale, 100_000 // scale):
             wall, cpu, mb = run_compare(root, n)
             rows.append(f"compare {n:>7,} verdicts: {wall:6.2f} s (CPU {cpu:5.2f} s), {mb:5.0f} MB")
-        for n in (10_000 // scale, 100_000 // scale):
+        for n in sizes("merge", 10_000 // scale, 100_000 // scale):
             wall, cpu, mb = run_merge(root, n)
             rows.append(
                 f"merge   {n:>7,} verdicts in 50 shards: {wall:6.2f} s (CPU {cpu:5.2f} s), {mb:5.0f} MB"
             )
-        for n in (10_000 // scale, 100_000 // scale):
+        for n in sizes("html", 10_000 // scale, 100_000 // scale):
             wall, mb, opened, empty = run_html(root, n)
             browser = (
                 "no chromium" if opened is None else f"opens in {opened:.2f} s (empty page {empty:.2f} s)"
             )
             rows.append(f"HTML    {n:>7,} verdicts: merge --html {wall:6.2f} s, {mb:.2f} MB, {browser}")
-        for k in (200, 20_000 // scale):
-            loaded, per_request = run_load(root, k)
+        for k, form in sizes("cassette", (200, "json"), (20_000 // scale, "json"), (20_000 // scale, "yaml")):
+            loaded, cpu, per_request, size = run_load(root, k, form)
             rows.append(
-                f"cassette of {k:>6,} interactions: loads in {loaded:6.2f} s, {per_request:.3f} ms per replayed request"
+                f"cassette of {k:>6,} interactions ({form}, {size:5.1f} MB): loads in {loaded:6.2f} s "
+                f"(CPU {cpu:5.2f} s), {per_request:.3f} ms of CPU per replayed request"
             )
         print("\n".join(rows))
     finally:

@@ -17,6 +17,7 @@ from pathlib import Path
 from urllib.parse import quote, quote_plus
 
 import pytest
+import yaml
 from fake_openai import FakeOpenAI, Reply, verdict
 from test_replay_trust import every_byte
 
@@ -359,7 +360,7 @@ def test_a_brotli_body_is_stored_decoded_and_replays(
     judged.makepyfile(test_x=_app_test(fake_openai.base_url, content=content, headers=headers))
     _record(judged, monkeypatch).assert_outcomes(passed=1)
     text = (judged.path / CASSETTES / "test_x" / "test_it.yaml").read_text()
-    assert '{"question": "shop hours"}' in text
+    assert yaml.safe_load(text)["interactions"][0]["request"]["body"] == '{"question": "shop hours"}'
     monkeypatch.setenv("CI", "true")
     judged.runpytest("--llm-base-url=http://127.0.0.1:9/v1").assert_outcomes(passed=1)
 

@@ -3,14 +3,16 @@
 Knows nothing of pytest; imports ``openai`` on first use only. ``Transport.send`` and ``Transport.asend``
 are one logic behind two doors: both prepare the client the same way (``_prepare``), post the plain JSON
 body, and turn the client's errors into the plugin's (``_explained``, raised from None: the text of the
-client's error, which may echo a key, never shows). Whether a response was played from a cassette travels
-on the response itself (``REPLAY_HEADER``), so it stays exact across threads and tasks.
+client's error, which may echo a key, never shows). Each request is a ``JudgeRequest`` held in a context
+variable while it is sent: the cassette that answers it marks it replayed (``answered``), so whether it
+was replayed stays exact across threads and tasks, and nothing is added to the response.
 """
 
 from __future__ import annotations
 
 import contextlib
 import contextvars
+import functools
 import os
 import threading
 import weakref
@@ -31,20 +33,31 @@ from .openai_internals import post_args
 __all__ = [
     "OPTION_NAMES",
     "PLACEHOLDER_KEY",
-    "REPLAY_HEADER",
+    "JudgeRequest",
     "Transport",
+    "answered",
     "build_async_client",
     "build_client",
     "is_judge_request",
     "no_key_message",
-    "was_replayed",
 ]
 
-REPLAY_HEADER = "x-llmconfidence-replayed"
 OPTION_NAMES = ("extra_headers", "extra_query", "extra_body", "timeout")
 """The SDK's per-request options: passed to the client as options, never put into the JSON body."""
 
-_JUDGE_REQUEST: contextvars.ContextVar[bool] = contextvars.ContextVar("llmconfidence_judge", default=False)
+
+class JudgeRequest:
+    """The judge's request being sent now (in this thread or task), and whether a cassette answered it."""
+
+    __slots__ = ("replayed",)
+
+    def __init__(self) -> None:
+        self.replayed = False
+
+
+_JUDGE_REQUEST: contextvars.ContextVar[JudgeRequest | None] = contextvars.ContextVar(
+    "llmconfidence_judge", default=None
+)
 
 
 def is_judge_request() -> bool:
@@ -52,7 +65,15 @@ def is_judge_request() -> bool:
 
     A marker inside the process, never a header: nothing of it reaches the endpoint.
     """
-    return _JUDGE_REQUEST.get()
+    return _JUDGE_REQUEST.get() is not None
+
+
+def answered(*, replayed: bool) -> None:
+    """Called by a cassette as it answers an HTTP request: from its recording, or live. When the request
+    is the judge's, its ``JudgeRequest`` learns which (what ``Verdict.replayed`` says)."""
+    request = _JUDGE_REQUEST.get()
+    if request is not None:
+        request.replayed = replayed
 
 
 OPENAI_HOST = "api.openai.com"
@@ -219,13 +240,6 @@ def _not_json(raw: Any, where: str, exc: BaseException) -> str:
     )
 
 
-def was_replayed(response: Any) -> bool:
-    """Whether an HTTP response (httpx/httpx2, or openai's raw response) was played from a cassette."""
-    http = getattr(response, "http_response", response)
-    headers = getattr(http, "headers", None)
-    return bool(headers is not None and headers.get(REPLAY_HEADER) == "1")
-
-
 def _ours(exc: BaseException) -> LLMConfidenceError | None:
     seen: BaseException | None = exc
     for _ in range(5):
@@ -298,6 +312,13 @@ def _explained(exc: Exception, client: Any, model: str) -> BaseException:
     return exc
 
 
+@functools.cache
+def _plain_clients() -> tuple[type[Any], ...]:
+    import openai
+
+    return (openai.OpenAI, openai.AsyncOpenAI)
+
+
 def _chat_path(client: Any) -> str:
     """The URL path of ``client``'s chat completions (what a cassette matches on, with the body)."""
     return f"{getattr(getattr(client, 'base_url', None), 'path', '/v1/').rstrip('/')}/chat/completions"
@@ -362,9 +383,13 @@ class Transport:
     def send(self, params: dict[str, Any], options: Mapping[str, Any] | None = None) -> Completion:
         """One chat completion: ``(completion JSON, replayed)``; ``options`` are the SDK's request options."""
         __tracebackhide__ = True
+        recorded = self._recorded(self.client, params, options)
+        if recorded is not None:
+            return recorded, True
         post, kwargs = post_args(self._prepare(self.client, params), params, options)
         ticket = self._reserve(self.client, params)
-        marker = _JUDGE_REQUEST.set(True)
+        request = JudgeRequest()
+        marker = _JUDGE_REQUEST.set(request)
         try:
             with self._watching(self.client, params):
                 raw = post(**kwargs)
@@ -379,7 +404,7 @@ class Transport:
             raise error from None
         finally:
             _JUDGE_REQUEST.reset(marker)
-        return self._answered(raw, self.client, params, ticket)
+        return self._answered(raw, self.client, params, ticket, request.replayed)
 
     async def asend(self, params: dict[str, Any], options: Mapping[str, Any] | None = None) -> Completion:
         """``send`` through the async client, without blocking the event loop.
@@ -394,9 +419,13 @@ class Transport:
             import asyncio
 
             return await asyncio.to_thread(self.send, params, options)
+        recorded = self._recorded(client, params, options)
+        if recorded is not None:
+            return recorded, True
         post, kwargs = post_args(self._prepare(client, params), params, options)
         ticket = self._reserve(client, params)
-        marker = _JUDGE_REQUEST.set(True)
+        request = JudgeRequest()
+        marker = _JUDGE_REQUEST.set(request)
         try:
             with self._watching(client, params):
                 raw = await post(**kwargs)
@@ -411,7 +440,20 @@ class Transport:
             raise error from None
         finally:
             _JUDGE_REQUEST.reset(marker)
-        return self._answered(raw, client, params, ticket)
+        return self._answered(raw, client, params, ticket, request.replayed)
+
+    def _recorded(self, client: Any, params: dict[str, Any], options: Mapping[str, Any] | None) -> Any:
+        """The completion the cassette recorded for this request, played without an HTTP round trip, or
+        None to send it through the client (where the cassette answers it as any HTTP request).
+
+        Only where nothing of the client shapes what a replay returns: a plain ``OpenAI`` or
+        ``AsyncOpenAI`` client (not Azure's, whose URL names the deployment), no request options, and a
+        recorded success whose body is a JSON object (a recorded error still raises the client's error).
+        """
+        cassette = self.cassette
+        if cassette is None or options or type(client) not in _plain_clients():
+            return None
+        return cassette.recorded_answer("POST", _chat_path(client), params)
 
     def _goes_out(self, client: Any, params: dict[str, Any]) -> bool:
         """Whether the request will be sent to the endpoint (no cassette replays it)."""
@@ -431,10 +473,11 @@ class Transport:
             return None
         return self.budget.reserve(params)
 
-    def _answered(self, raw: Any, client: Any, params: dict[str, Any], ticket: Any) -> Completion:
+    def _answered(
+        self, raw: Any, client: Any, params: dict[str, Any], ticket: Any, replayed: bool
+    ) -> Completion:
         """The completion and whether it was replayed; a live call's cost settled with the budget."""
         __tracebackhide__ = True
-        replayed = was_replayed(raw)
         try:
             completion = completion_of(raw, base_url_of(client))
         except Exception:

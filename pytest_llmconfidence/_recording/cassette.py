@@ -7,8 +7,8 @@ vcrpy is extended through its public seams (a persister, a matcher, ``before_rec
 ``skip_patchers``) and a ``Cassette`` subclass. What else it needs of vcrpy (its modules' helpers and
 a cassette's private members) goes through ``vcr_internals``, the one file that names them.
 
-The judge's requests reach a cassette through ``_transport``; a response played from a cassette
-carries ``REPLAY_HEADER``, so whether it was replayed travels on the response itself.
+The judge's requests reach a cassette through ``_judge.transport``; the cassette tells the judge's
+request it answers whether it played it from its recordings (``transport.answered``).
 """
 
 from __future__ import annotations
@@ -37,16 +37,19 @@ from .._errors import (
     ReplayMiss,
 )
 from .._files import TEMP_SUFFIX, temp_prefix, write_atomic
-from .._judge.transport import REPLAY_HEADER, is_judge_request
+from .._judge.transport import answered, is_judge_request
 from .._text import display_path, shorten
 from . import guard as _guard
+from . import patches as _patches
 from . import secrets as _secrets
 from . import vcr_internals as _vcr
+from .cassette_file import JsonFirst, no_collection
+from .cassette_file import loads as parse_cassette
 from .encodings import IDENTITY, UndecodableBody
 from .encodings import decode as decode_body
 from .hosts import allows
 from .secrets import is_secret, scrub_url
-from .vcr_internals import LOADED_BEFORE_VCR, PATCHER_MODULES, Cassette, RecordMode
+from .vcr_internals import Cassette, RecordMode
 
 __all__ = [
     "IGNORED_BODY_FIELDS",
@@ -209,32 +212,42 @@ def request_key(method: str, path: str, body: Any) -> RequestKey:
     ``body`` is the request body as sent (bytes or text) or, for a request about to be sent, its JSON
     data; key order, the ignored fields and the JSON spelling (``\\u00e9`` or ``é``) do not matter.
     """
-    canonical = _canonical_body(body) if isinstance(body, (bytes, bytearray, str)) or body is None else body
-    if isinstance(canonical, dict):
-        canonical = {k: v for k, v in canonical.items() if k not in IGNORED_BODY_FIELDS}
+    if isinstance(body, (bytes, bytearray, str)) or body is None:
+        canonical = _canonical_body(body)
+    elif isinstance(body, dict):
+        canonical = {k: v for k, v in body.items() if k not in IGNORED_BODY_FIELDS}
+    else:
+        canonical = body
     if isinstance(canonical, (bytes, bytearray, str)):
         text = canonical.encode() if isinstance(canonical, str) else bytes(canonical)
     else:
-        text = json.dumps(canonical, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+        text = _CANONICAL.encode(canonical).encode()
     return (str(method).upper(), path, hashlib.sha1(text).hexdigest())
 
 
-def _decoded_body(request: Any) -> Any:
+_CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+"""The one spelling of a JSON body that its key is the hash of (made once: it is on every request's path)."""
+
+
+def _decoded_body(request: Any, headers: Mapping[str, Any] | None = None) -> Any:
     """A vcrpy request's body as it is stored and matched: decompressed when its ``Content-Encoding``
     says gzip, deflate, br or zstd, a form's secret fields replaced (``_scrubbed_form``).
 
     A compressed body is stored decoded, so the secret scan reads it and a gzip header's timestamp does
-    not make the same request differ from its recording.
+    not make the same request differ from its recording. ``headers``, when given, are the request's as a
+    plain mapping (a cassette's file), quicker to look in than a vcrpy request's.
     """
     body = request.body_bytes if hasattr(request, "body_bytes") else request.body
-    encoding = _header(getattr(request, "headers", None) or {}, "content-encoding")
+    if headers is None:
+        headers = getattr(request, "headers", None) or {}
+    encoding = _header(headers, "content-encoding")
     if encoding not in IDENTITY and isinstance(body, (bytes, bytearray)) and body:
         try:
             return decode_body(bytes(body), encoding)
         except UndecodableBody as exc:  # never stored unscanned: the cassette is not written (_undecodable)
             request.__dict__[UNDECODABLE] = str(exc)
             return body
-    if "x-www-form-urlencoded" in _header(getattr(request, "headers", None) or {}, "content-type"):
+    if "x-www-form-urlencoded" in _header(headers, "content-type"):
         return _scrubbed_form(body)
     return body
 
@@ -255,11 +268,11 @@ def _scrubbed_form(body: Any) -> Any:
     return body if scrubbed == text else scrubbed.encode("ascii")
 
 
-def _key(request: Any) -> RequestKey:
-    """The request key of a vcrpy request, cached on the request object."""
+def _key(request: Any, headers: Mapping[str, Any] | None = None) -> RequestKey:
+    """The request key of a vcrpy request, cached on the request object (``headers``: ``_decoded_body``)."""
     cached: RequestKey | None = request.__dict__.get("_llm_key")
     if cached is None:
-        cached = request_key(request.method, request.path, _decoded_body(request))
+        cached = request_key(request.method, request.path, _decoded_body(request, headers))
         request.__dict__["_llm_key"] = cached
     return cached
 
@@ -491,6 +504,30 @@ class LLMCassette(Cassette):  # type: ignore[misc]
         self._next[key] = position
         return indices[position] if position < len(indices) else None
 
+    def play_answer(self, key: RequestKey) -> Any:
+        """The next recording of ``key`` played, when its answer is a JSON object sent with a success: that
+        object. None (nothing played) for anything a client must read itself: an error, another body."""
+        with self._lock:
+            index = self.unplayed(key)
+            if index is None:
+                return None
+            response = self.data[index][1]
+            headers = response.get("headers") or {}
+            if not 200 <= _status_code(response) < 300 or "json" not in _header(headers, "content-type"):
+                return None
+            if _header(headers, "content-encoding") not in IDENTITY:
+                return None
+            try:
+                answer = json.loads(response["body"]["string"])
+            except (ValueError, TypeError, KeyError):  # UnicodeDecodeError is a ValueError
+                return None
+            if not isinstance(answer, dict):
+                return None
+            next(self._sent)
+            _vcr.mark_played(self, index)
+            self._checked.add(index)
+            return answer
+
     def can_play_response_for(self, request: Any) -> bool:
         # Choosing the interaction and marking it played is one step, so two threads making the
         # same call each get their own recording, in order. Only recordings loaded from the file
@@ -528,15 +565,15 @@ class LLMCassette(Cassette):  # type: ignore[misc]
                 where = f"interaction {index + 1}, {_route(self.data[index][0])}"
                 path = Path(_vcr.cassette_file(self))
                 raise CassetteCorruptError(_corrupt_message(path, f"{where}: {problem}"), path=path)
-        headers = dict(response.get("headers") or {})
-        headers[REPLAY_HEADER] = ["1"]
+        answered(replayed=True)
         if self.watcher is not None and not is_judge_request():
             self.watcher(request, response, True)
-        return {**response, "headers": headers}
+        return response
 
     def append(self, request: Any, response: Any) -> None:
         # A failure the client retries is held back: the next try's answer replaces it, and only the
         # final exchange of a request whose every try failed (a 503 that stays) is stored, on saving.
+        answered(replayed=False)
         if self.record_mode == RecordMode.NONE:  # an allowed host's live answer: never stored
             if self.watcher is not None and not is_judge_request():
                 self.watcher(request, response, False)
@@ -720,7 +757,10 @@ class AtomicPersister:
         self.secrets = secrets
 
     def load_cassette(self, cassette_path: Any, serializer: Any) -> Any:
-        path = Path(cassette_path)
+        with no_collection():
+            return self._load(Path(cassette_path), serializer)
+
+    def _load(self, path: Path, serializer: Any) -> Any:
         try:
             data = path.read_text(encoding="utf-8")
         except (FileNotFoundError, NotADirectoryError):
@@ -733,8 +773,8 @@ class AtomicPersister:
                 path=path,
             )
         try:
-            parsed = serializer.deserialize(data)
-        except Exception as exc:  # any parse error of the serializer (yaml's or a user's)
+            parsed = parse_cassette(data, serializer)
+        except Exception as exc:  # any parse error of JSON or of the serializer (yaml's or a user's)
             raise CassetteCorruptError(_corrupt_message(path, self._detail(exc)), path=path) from None
         interactions = parsed.get("interactions") if isinstance(parsed, Mapping) else None
         if not isinstance(interactions, list):
@@ -751,11 +791,12 @@ class AtomicPersister:
                     path=path,
                 )
             request = dict(interaction["request"])
-            request.setdefault("headers", {})
-            request["headers"] = request["headers"] or {}
+            request["headers"] = request.get("headers") or {}
             response = dict(interaction["response"])
             response["headers"] = response.get("headers") or {}
-            requests.append(_vcr.request_from_dict(request))
+            stored = _vcr.request_from_dict(request)
+            _key(stored, request["headers"])  # indexed by it next: quicker from the file's plain headers
+            requests.append(stored)
             responses.append(_vcr.response_as_bytes(response))
         metadata = parsed.get("metadata")
         return (requests, responses, metadata) if metadata else (requests, responses)
@@ -775,7 +816,7 @@ class AtomicPersister:
             )
         for response in cassette_dict["responses"]:
             response.pop(UNDECODABLE, None)
-        data = _vcr.serialize_cassette(cassette_dict, serializer)
+        data = _vcr.serialize_cassette(cassette_dict, JsonFirst(serializer))
         secrets = {secret for secret in self.secrets | _secrets.known() if is_secret(secret)}
         where = _leaks(cassette_dict, data, secrets)
         if where:
@@ -840,19 +881,6 @@ def remove_stale_temp_files(path: Path) -> None:
                 stale.unlink()
 
 
-def _skip_patchers(scope: str) -> tuple[str, ...]:
-    """The judge needs the openai client's HTTP library only (httpx2 for openai 3, httpx before); a
-    whole-test cassette also patches what the test code loaded. Both of openai's libraries are always
-    patched: a test's cassette starts before its fixtures, so the judge's client (and openai with its
-    library) may load only after it, as in a fresh xdist worker."""
-    if scope == "judge":
-        return tuple(name for name in PATCHER_MODULES if name not in ("httpx", "httpx2"))
-    keep = {"httpx", "httpx2", "httplib"} | {
-        name for name, module in PATCHER_MODULES.items() if module in LOADED_BEFORE_VCR
-    }
-    return tuple(name for name in PATCHER_MODULES if name not in keep)
-
-
 # --- activating a test's cassette ------------------------------------------------------------
 
 
@@ -888,7 +916,8 @@ class ActiveCassette:
         self.subject = subject
         self.cassette: Any = None
         self.guard: _guard.SocketGuard | None = None
-        self._stack: contextlib.ExitStack | None = None
+        self._patched: _patches.Patched | None = None
+        self._guarding: _guard.SocketGuard | None = None
         self._set_key = False
         self.errored = False
         """Whether the test stopped on an error, not a failed check (the plugin sets it): then nothing
@@ -912,6 +941,14 @@ class ActiveCassette:
             return False
         with self.cassette._lock:
             return self.cassette.unplayed(request_key(method, path, body)) is not None
+
+    def recorded_answer(self, method: str, path: str, body: Any) -> dict[str, Any] | None:
+        """The JSON answer recorded for a request (its JSON ``body``), played now without an HTTP round
+        trip; None when it must go through the HTTP library (nothing recorded, or not a JSON success)."""
+        if self.record_mode == "all":  # "all" records every request afresh
+            return None
+        answer: dict[str, Any] | None = self.cassette.play_answer(request_key(method, path, body))
+        return answer
 
     def _filters(self, secrets: set[str]) -> tuple[Any, Any]:
         scope = self.scope
@@ -959,7 +996,6 @@ class ActiveCassette:
             match_on=(llm_request,),
             before_record_request=before_record_request,
             before_record_response=before_record_response,
-            skip_patchers=_skip_patchers(self.scope),
         )
         cassette.nodeid = self.nodeid
         cassette.subject = self.subject
@@ -973,16 +1009,11 @@ class ActiveCassette:
         return self
 
     def activate(self) -> None:
-        """Put the cassette's patchers in place (and in record mode none, the socket guard)."""
-        stack = contextlib.ExitStack()
-        try:
-            for patcher in _vcr.patchers(self.cassette):
-                stack.enter_context(patcher)
-        except BaseException:
-            stack.close()
-            raise
+        """Put the cassette's patches in place (and in record mode none, the socket guard)."""
+        groups = _patches.OPENAI if self.scope == "judge" else _patches.WHOLE_TEST
+        self._patched = _patches.start(self.cassette, groups)
         if not self.guarded:
-            stack.enter_context(_guard.SocketGuard(where="", remedy="", suspends=True))
+            self._guarding = _guard.SocketGuard(where="", remedy="", suspends=True).__enter__()
         elif self.record_mode == "none" and self.scope == "test":  # "judge": the test's calls are live
             self.guard = _guard.SocketGuard(
                 path=Path(self.path),
@@ -996,20 +1027,22 @@ class ActiveCassette:
                 ),
                 allowed=self.allow_hosts,
             )
-            stack.enter_context(self.guard)
-        self._stack = stack
+            self._guarding = self.guard.__enter__()
         if not os.environ.get("OPENAI_API_KEY"):
             self._set_key = True
             os.environ["OPENAI_API_KEY"] = _secrets.PLACEHOLDER_KEY
 
     def deactivate(self) -> None:
-        """Take the patchers and the guard away (the placeholder key too)."""
+        """Take the patches and the guard away (the placeholder key too)."""
         if self._set_key:
             os.environ.pop("OPENAI_API_KEY", None)
             self._set_key = False
-        if self._stack is not None:
-            self._stack.close()
-            self._stack = None
+        if self._guarding is not None:
+            self._guarding.__exit__(None, None, None)
+            self._guarding = None
+        if self._patched is not None:
+            _patches.stop(self._patched)
+            self._patched = None
 
     def save(self) -> None:
         """Write what was recorded (nothing when the test errored: the recording may be cut short)."""
@@ -1077,11 +1110,10 @@ class _Unrecorded(Cassette):  # type: ignore[misc]
 @contextlib.contextmanager
 def refusing_llm_calls(nodeid: str) -> Any:
     """While active, a request to an LLM API path (``LLM_PATHS``) is refused; the others pass."""
-    cassette = _Unrecorded(
-        path=os.devnull, record_mode=RecordMode.NEW_EPISODES, skip_patchers=_skip_patchers("test")
-    )
+    cassette = _Unrecorded(path=os.devnull, record_mode=RecordMode.NEW_EPISODES)
     cassette.nodeid = nodeid
-    with contextlib.ExitStack() as stack:
-        for patcher in _vcr.patchers(cassette):
-            stack.enter_context(patcher)
+    patched = _patches.start(cassette, _patches.WHOLE_TEST)
+    try:
         yield cassette
+    finally:
+        _patches.stop(patched)

@@ -33,7 +33,7 @@ LOADED_BEFORE_VCR = frozenset(module for module in PATCHER_MODULES.values() if m
 
 from vcr.cassette import Cassette  # noqa: E402
 from vcr.filters import decode_response  # noqa: E402
-from vcr.patch import CassettePatcherBuilder  # noqa: E402
+from vcr.patch import CassettePatcherBuilder, ConnectionRemover  # noqa: E402
 from vcr.persisters.filesystem import CassetteNotFoundError  # noqa: E402
 from vcr.record_mode import RecordMode  # noqa: E402
 from vcr.request import Request  # noqa: E402
@@ -49,12 +49,13 @@ __all__ = [
     "adopt_recordings",
     "cassette_file",
     "decode_response",
+    "drop_stub_connections",
     "loaded_count",
     "mark_played",
-    "patchers",
     "persist",
     "read_recordings",
     "record_filter",
+    "replacements",
     "request_from_dict",
     "response_as_bytes",
     "save_cassette",
@@ -121,9 +122,28 @@ def persist(cassette: Any, cassette_dict: Any) -> None:
     cassette._persist(cassette_dict)
 
 
-def patchers(cassette: Any) -> Any:
-    """The context managers that route every patched HTTP library through ``cassette``."""
-    return CassettePatcherBuilder(cassette).build()
+def replacements(cassette: Any) -> tuple[list[tuple[Any, str, Any]], list[Any]]:
+    """What vcrpy's patchers for ``cassette`` put in place, as ``(object, attribute, replacement)``, and
+    its urllib3 connection removers (the patchers that are not ``mock.patch`` objects).
+
+    Built once, the replacements can be put in place and taken away with ``setattr`` as often as
+    needed; a ``mock.patch`` object's ``getter()`` is the object it patches, ``attribute`` and ``new``
+    what it sets on it.
+    """
+    patches, removers = [], []
+    for patcher in CassettePatcherBuilder(cassette).build():
+        if isinstance(patcher, ConnectionRemover):
+            removers.append(patcher)
+        else:
+            patches.append((patcher.getter(), patcher.attribute, patcher.new))
+    return patches, removers
+
+
+def drop_stub_connections(remover: Any) -> None:
+    """Close the stub connections a connection remover saw urllib3's pools open, and forget them
+    (what vcrpy does as a cassette exits: ``ConnectionRemover.__exit__``, on a fresh remover next time)."""
+    remover.__exit__(None, None, None)
+    remover._connection_pool_to_connections.clear()
 
 
 def request_from_dict(data: Mapping[str, Any]) -> Any:
