@@ -301,7 +301,7 @@ def cli(argv: Sequence[str] | None = None) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    from ._report.baseline import collector_paused
+    from ._files import collector_paused
 
     args = _parser().parse_args(argv)
     with collector_paused():  # the command reads and makes millions of objects, in no cycle

@@ -1,14 +1,16 @@
-"""The one way the plugin writes a file: atomically, so an interrupted run leaves the old file intact."""
+"""The one way the plugin writes a file: atomically, so an interrupted run leaves the old file intact; and
+the collector paused while a large file (a report, a cassette) is read."""
 
 from __future__ import annotations
 
 import contextlib
+import gc
 import os
 import tempfile
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
-__all__ = ["TEMP_SUFFIX", "temp_prefix", "write_atomic"]
+__all__ = ["TEMP_SUFFIX", "collector_paused", "temp_prefix", "write_atomic"]
 
 TEMP_SUFFIX = ".tmp"
 
@@ -46,3 +48,17 @@ def write_atomic(path: Path, data: str | bytes | Iterable[str]) -> None:
         with contextlib.suppress(OSError):
             os.unlink(temp)
         raise
+
+
+@contextlib.contextmanager
+def collector_paused() -> Iterator[None]:
+    """Python's cycle collector off while the block runs. Reading a large report or cassette makes
+    millions of objects, none of them in a cycle (reference counting frees them); each collection their
+    allocation sets off walks them all again, which took more time than parsing the file itself."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()

@@ -36,14 +36,14 @@ from .._errors import (
     LLMConfidenceError,
     ReplayMiss,
 )
-from .._files import TEMP_SUFFIX, temp_prefix, write_atomic
+from .._files import TEMP_SUFFIX, collector_paused, temp_prefix, write_atomic
 from .._judge.transport import answered, is_judge_request
 from .._text import display_path, shorten
 from . import guard as _guard
 from . import patches as _patches
 from . import secrets as _secrets
 from . import vcr_internals as _vcr
-from .cassette_file import JsonFirst, no_collection
+from .cassette_file import JsonFirst
 from .cassette_file import loads as parse_cassette
 from .encodings import IDENTITY, UndecodableBody
 from .encodings import decode as decode_body
@@ -757,7 +757,7 @@ class AtomicPersister:
         self.secrets = secrets
 
     def load_cassette(self, cassette_path: Any, serializer: Any) -> Any:
-        with no_collection():
+        with collector_paused():
             return self._load(Path(cassette_path), serializer)
 
     def _load(self, path: Path, serializer: Any) -> Any:

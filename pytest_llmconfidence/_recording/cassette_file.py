@@ -23,14 +23,11 @@ reader give the same data:
 
 from __future__ import annotations
 
-import contextlib
-import gc
 import json
 import re
-from collections.abc import Iterator
 from typing import Any
 
-__all__ = ["JsonFirst", "dumps", "loads", "no_collection"]
+__all__ = ["JsonFirst", "dumps", "loads"]
 
 _ESCAPED = re.compile("[\x7f-\x9f\u2028\u2029\ufeff\ufffe\uffff]")
 """What YAML refuses, or reads as a line break or a byte-order mark, inside a double-quoted scalar."""
@@ -83,22 +80,6 @@ def loads(text: str, serializer: Any) -> Any:
             return serializer.deserialize(text)
         except Exception:  # a JSON cassette edited into broken JSON: JSON's error says where
             raise json_error from None
-
-
-@contextlib.contextmanager
-def no_collection() -> Iterator[None]:
-    """Python's cyclic garbage collector paused while a cassette's objects are built.
-
-    Reading a large cassette makes hundreds of thousands of objects, none of them garbage; each
-    collection the allocations set off walks all of them again, about half the time of the load.
-    """
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
 
 
 class JsonFirst:

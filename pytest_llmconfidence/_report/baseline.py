@@ -7,8 +7,6 @@ matched with the n-th record of the earlier run.
 
 from __future__ import annotations
 
-import contextlib
-import gc
 import json
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -16,13 +14,13 @@ from pathlib import Path
 from typing import Any
 
 from .._errors import ReportFileError
+from .._files import collector_paused
 from .._text import shorten, value_text
 from .summary import number
 
 __all__ = [
     "Change",
     "Comparison",
-    "collector_paused",
     "compare",
     "load_report",
     "report_records",
@@ -70,20 +68,6 @@ def load_report(path: str | Path, *, what: str = "report") -> dict[str, Any]:
             path=path,
         )
     return data
-
-
-@contextlib.contextmanager
-def collector_paused() -> Iterator[None]:
-    """Python's cycle collector off while the block runs: a large report read makes millions of objects
-    (none in a cycle, all freed by reference counting), and each collection they set off walks them all
-    again, which took more time than parsing the JSON itself."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
 
 
 RECORD_LISTS = ("verdicts", "responses", "scores", "choices", "comparisons", "panels", "app_responses")
