@@ -32,6 +32,7 @@ __all__ = [
     "NoLogprobsError",
     "ReportFileError",
     "UnassertedCheckWarning",
+    "as_miss",
 ]
 
 
@@ -171,3 +172,21 @@ def no_logprobs_message(model: str, base_url: str, detail: str | None = None) ->
     if detail:
         lines.insert(1, f"The server said: {detail}")
     return "\n".join(lines)
+
+
+def as_miss(exc: BaseException) -> BaseException:
+    """The ``CassetteMissError`` a replay miss carries, with the traceback of where it happened.
+
+    A miss travels as ``ReplayMiss`` (not an ``Exception``), so the app's client neither retries it nor
+    buries it under "Connection error."; here it becomes the error the test fails with.
+    """
+    if isinstance(exc, ReplayMiss):
+        return exc.error.with_traceback(exc.__traceback__)
+    seen: BaseException | None = exc
+    for _ in range(8):  # a client that wrapped the miss anyway: the miss is the headline
+        if seen is None or isinstance(seen, CassetteMissError):
+            return seen if seen is not None else exc
+        if isinstance(seen, ReplayMiss):
+            return seen.error.with_traceback(seen.__traceback__)
+        seen = seen.__cause__ or (None if seen.__suppress_context__ else seen.__context__)
+    return exc

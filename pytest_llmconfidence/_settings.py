@@ -1,35 +1,30 @@
-"""The option table, its validators and the frozen JudgeConfig: pure Python, no pytest.
+"""The options' defaults and validators, and the frozen JudgeConfig: pure Python, no pytest.
 
-The plugin reads the options from pytest (command line > environment > ini > default) in
-``_plugin/options.py``; this module only describes and validates them.
-
-Loaded with the plugin in every pytest run, so it stays small: plain classes carry the options and
-the configuration (a dataclass or a typed named tuple costs more to define than the rest of the module
-to run, as each compiles code for its fields); nothing here imports pydantic or openai.
+The options themselves (names, flags, help) are plain data in ``_startup.py``, which pytest loads in
+every run; this module is loaded only when a run sets an option or a test is judged. The plugin reads
+the options from pytest (command line > environment > ini > default) in ``_plugin/options.py``; this
+module only describes and validates them. Plain classes carry the options and the configuration, and
+nothing here imports pydantic or openai.
 """
 
 from __future__ import annotations
 
-import os
-from collections.abc import Callable, Iterable, Mapping, MutableMapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, NoReturn
 
 from ._scoring.labels import DEFAULT_FALSE_LABELS, DEFAULT_TRUE_LABELS, normalize_token
+from ._startup import OPTION_ROWS, default_record_mode, flag_of
 
 __all__ = [
     "CALL_FIELDS",
-    "CLIENT_KEY_VARIABLES",
     "OPTIONS",
-    "PLACEHOLDER_KEY",
-    "PLACEHOLDER_KEYS",
     "RECORD_MODES",
     "ConfigValueError",
     "JudgeConfig",
     "apply_overrides",
     "check_labels",
-    "clear_placeholders",
-    "set_placeholders",
+    "default_record_mode",
 ]
 
 RECORD_MODES = ("none", "once", "new_episodes", "all", "batch")
@@ -39,14 +34,6 @@ SUMMARY_MODES = ("off", "short", "full")
 WATCH_AGGREGATES = ("geometric_mean", "mean", "min")
 DEFAULT_MODEL = "gpt-4.1-mini"
 DEFAULT_MAX_TOKENS = 1
-
-
-def _ci_is_set() -> bool:
-    return os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no")
-
-
-def default_record_mode() -> str:
-    return "none" if _ci_is_set() else "once"
 
 
 class JudgeConfig:
@@ -148,35 +135,6 @@ class JudgeConfig:
 
 _JUDGE_FIELDS = tuple(JudgeConfig.__annotations__)
 JudgeConfig._fields = _JUDGE_FIELDS  # type: ignore[attr-defined]
-
-
-# --- placeholder keys: clients built at import time construct while a run replays ---------
-
-PLACEHOLDER_KEY = "sk-llmconfidence-placeholder-not-a-real-key"
-PLACEHOLDER_KEYS = frozenset({PLACEHOLDER_KEY})
-CLIENT_KEY_VARIABLES = ("OPENAI_API_KEY", "AZURE_OPENAI_API_KEY")
-"""The credentials the openai clients read from the environment when none is given."""
-
-
-def set_placeholders(environ: MutableMapping[str, str] | None = None) -> list[str]:
-    """Put the placeholder key in each client key variable that is unset; the names it set.
-
-    With them, ``openai.OpenAI()`` and ``openai.AzureOpenAI(...)`` built at import time construct
-    while the run replays; a real key is never touched.
-    """
-    env = os.environ if environ is None else environ
-    names = [name for name in CLIENT_KEY_VARIABLES if not env.get(name)]
-    for name in names:
-        env[name] = PLACEHOLDER_KEY
-    return names
-
-
-def clear_placeholders(names: Iterable[str], environ: MutableMapping[str, str] | None = None) -> None:
-    """Remove the placeholders ``set_placeholders`` put (those still holding the placeholder)."""
-    env = os.environ if environ is None else environ
-    for name in names:
-        if env.get(name) in PLACEHOLDER_KEYS:
-            del env[name]
 
 
 # --- validation -------------------------------------------------------------------------------
@@ -460,285 +418,60 @@ class Option:
         )
 
 
-OPTIONS: tuple[Option, ...] = (
+_BEHAVIOUR: Mapping[str, tuple[Any, Callable[[Any], Any] | None, str]] = {
+    # field: (default, validator, "rootdir" or "cwd" for a path relative to it)
+    "model": (DEFAULT_MODEL, _text("llm_model"), ""),
+    "base_url": (None, _url("llm_base_url"), ""),
+    "threshold": (0.9, _probability("llm_threshold"), ""),
+    "top_logprobs": (20, _int_range("llm_top_logprobs", 0, 20), ""),
+    "record_mode": (None, _choice("llm_record_mode", RECORD_MODES), ""),  # None: default_record_mode()
+    "cassette_dir": ("cassettes", None, "rootdir"),
+    "record_scope": ("test", _choice("llm_record_scope", RECORD_SCOPES), ""),
+    "record_tests": ("marked", _choice("llm_record_tests", RECORD_TESTS), ""),
+    "report": (None, None, "cwd"),
+    "summary": ("short", _choice("llm_summary", SUMMARY_MODES), ""),
+    "html": (None, None, "cwd"),
+    "borderline": (0.05, _probability("llm_borderline", upper_open=True), ""),
+    "true_labels": (DEFAULT_TRUE_LABELS, _labels("llm_true_labels"), ""),
+    "false_labels": (DEFAULT_FALSE_LABELS, _labels("llm_false_labels"), ""),
+    "calibration_file": (None, None, "rootdir"),
+    "calibration": (False, _boolean("llm_calibration"), ""),
+    "baseline": (None, None, "cwd"),
+    "baseline_margin": (0.1, _probability("llm_baseline_margin"), ""),
+    "fail_on_drop": (False, _boolean("llm_fail_on_drop"), ""),
+    "allow_hosts": ((), _hosts("llm_allow_hosts"), ""),
+    "secret_env": ((), _env_names("llm_secret_env"), ""),
+    "watch": (False, _boolean("llm_watch"), ""),
+    "watch_by": ("geometric_mean", _choice("llm_watch_by", WATCH_AGGREGATES), ""),
+    "watch_min": (0.5, _probability("llm_watch_min"), ""),
+    "watch_strict": (False, _boolean("llm_watch_strict"), ""),
+    "certified": (None, _accuracy_or_off("llm_certified"), ""),
+    "cascade": ((), _models("llm_cascade", "cascade"), ""),
+    "cascade_accuracy": (0.9, _accuracy("llm_cascade_accuracy"), ""),
+    "progress_delay": (2.0, _seconds_or_off("llm_progress_delay"), ""),
+    "panel": ((), _models("llm_panel"), ""),
+    "prices": ((), _prices("llm_prices"), ""),
+    "prices_file": (None, None, "rootdir"),
+    "max_cost": (None, _dollars("llm_max_cost"), ""),
+}
+
+OPTIONS: tuple[Option, ...] = tuple(
     Option(
-        "model",
-        "llm_model",
-        "model the judge asks (default: gpt-4.1-mini).",
-        flag="--llm-model",
-        env="LLM_JUDGE_MODEL",
-        default=DEFAULT_MODEL,
-        convert=_text("llm_model"),
-    ),
-    Option(
-        "base_url",
-        "llm_base_url",
-        "base URL of an OpenAI-compatible endpoint, e.g. http://127.0.0.1:8080/v1 (default: the client's).",
-        flag="--llm-base-url",
-        env="OPENAI_BASE_URL",
-        default=None,
-        convert=_url("llm_base_url"),
-    ),
-    Option(
-        "threshold",
-        "llm_threshold",
-        "default confidence a confident_true/confident_false check needs, 0..1 (default: 0.9).",
-        flag="--llm-threshold",
-        default=0.9,
-        convert=_probability("llm_threshold"),
-    ),
-    Option(
-        "top_logprobs",
-        "llm_top_logprobs",
-        "alternatives requested at each token, 0..20 (default: 20).",
-        flag="--llm-top-logprobs",
-        default=20,
-        convert=_int_range("llm_top_logprobs", 0, 20),
-    ),
-    Option(
-        "record_mode",
-        "llm_record_mode",
-        "cassette record mode: none, once, new_episodes, all, or batch (record through the Batch API at half "
-        "price) (default: none when CI is set, else once).",
-        flag="--llm-record-mode",
-        env="LLM_RECORD_MODE",
-        default=None,
-        convert=_choice("llm_record_mode", RECORD_MODES),
-    ),
-    Option(
-        "cassette_dir",
-        "llm_cassette_dir",
-        "directory of the cassettes, relative to rootdir (default: cassettes).",
-        flag="--llm-cassette-dir",
-        default="cassettes",
-        path_from_rootdir=True,
-    ),
-    Option(
-        "record_scope",
-        "llm_record_scope",
-        "what a test's cassette holds: test (every HTTP call of the test) or judge (only the judge's).",
-        default="test",
-        convert=_choice("llm_record_scope", RECORD_SCOPES),
-    ),
-    Option(
-        "record_tests",
-        "llm_record_tests",
-        "which tests get a cassette: marked (tests using judge, llm_responses or the llm marker, and the "
-        "fixtures they set up) or all (every test) (default: marked).",
-        default="marked",
-        convert=_choice("llm_record_tests", RECORD_TESTS),
-    ),
-    Option(
-        "report",
-        "llm_report",
-        "write the JSON confidence report to this path.",
-        flag="--llm-report",
-        default=None,
-        path_from_cwd=True,
-    ),
-    Option(
-        "summary",
-        "llm_summary",
-        "terminal confidence summary: off, short, full (default: short).",
-        flag="--llm-summary",
-        default="short",
-        convert=_choice("llm_summary", SUMMARY_MODES),
-    ),
-    Option(
-        "html",
-        "llm_html",
-        "write the HTML confidence report to this path.",
-        flag="--llm-html",
-        default=None,
-        path_from_cwd=True,
-    ),
-    Option(
-        "borderline",
-        "llm_borderline",
-        "a checked verdict this close to its threshold is flagged borderline (default: 0.05).",
-        default=0.05,
-        convert=_probability("llm_borderline", upper_open=True),
-    ),
-    Option(
-        "true_labels",
-        "llm_true_labels",
-        "tokens that mean true (default: true yes).",
-        default=DEFAULT_TRUE_LABELS,
-        convert=_labels("llm_true_labels"),
-        ini_type="args",
-    ),
-    Option(
-        "false_labels",
-        "llm_false_labels",
-        "tokens that mean false (default: false no).",
-        default=DEFAULT_FALSE_LABELS,
-        convert=_labels("llm_false_labels"),
-        ini_type="args",
-    ),
-    Option(
-        "calibration_file",
-        "llm_calibration_file",
-        "calibration map (JSON) that gives each verdict a calibrated confidence.",
-        flag="--llm-calibration-file",
-        default=None,
-        path_from_rootdir=True,
-    ),
-    Option(
-        "calibration",
-        "llm_calibration",
-        "report calibration (accuracy, ECE, Brier, AUROC) of verdicts given an expected label.",
-        flag="--llm-calibration",
-        default=False,
-        convert=_boolean("llm_calibration"),
-        is_switch=True,
-    ),
-    Option(
-        "baseline",
-        "llm_baseline",
-        "compare this run with the JSON report of an earlier run (flips, confidence moves, new failures).",
-        flag="--llm-baseline",
-        default=None,
-        path_from_cwd=True,
-    ),
-    Option(
-        "baseline_margin",
-        "llm_baseline_margin",
-        "how far a confidence must move to be listed by --llm-baseline, 0..1 (default: 0.1).",
-        flag="--llm-baseline-margin",
-        default=0.1,
-        convert=_probability("llm_baseline_margin"),
-    ),
-    Option(
-        "fail_on_drop",
-        "llm_fail_on_drop",
-        "fail the run when a verdict flipped or a confidence fell past the margin since --llm-baseline.",
-        flag="--llm-fail-on-drop",
-        default=False,
-        convert=_boolean("llm_fail_on_drop"),
-        is_switch=True,
-    ),
-    Option(
-        "allow_hosts",
-        "llm_allow_hosts",
-        "addresses a test may still connect to in record mode none, e.g. 127.0.0.1 for a server the "
-        "test starts itself (IPs, networks, localhost; default: none).",
-        flag="--llm-allow-hosts",
-        default=(),
-        convert=_hosts("llm_allow_hosts"),
-        ini_type="args",
-    ),
-    Option(
-        "secret_env",
-        "llm_secret_env",
-        "names of environment variables whose values are secrets too: never written to a cassette, a "
-        "report or the terminal, in any form (default: none; *_API_KEY and names with KEY, TOKEN, SECRET, "
-        "PASSWORD always are).",
-        default=(),
-        convert=_env_names("llm_secret_env"),
-        ini_type="args",
-    ),
-    Option(
-        "watch",
-        "llm_watch",
-        "score every chat completion and Responses API result the code under test receives (live or "
-        "replayed) that carries logprobs; the llm_responses fixture lists them "
-        "(needs llm_record_scope=test).",
-        flag="--llm-watch",
-        default=False,
-        convert=_boolean("llm_watch"),
-        is_switch=True,
-    ),
-    Option(
-        "watch_by",
-        "llm_watch_by",
-        "the confidence of a watched response: geometric_mean, mean, min (default: geometric_mean).",
-        flag="--llm-watch-by",
-        default="geometric_mean",
-        convert=_choice("llm_watch_by", WATCH_AGGREGATES),
-    ),
-    Option(
-        "watch_min",
-        "llm_watch_min",
-        "a watched response less confident than this is unsure, 0..1 (default: 0.5).",
-        flag="--llm-watch-min",
-        default=0.5,
-        convert=_probability("llm_watch_min"),
-    ),
-    Option(
-        "watch_strict",
-        "llm_watch_strict",
-        "fail a test whose code received an unsure response (below llm_watch_min) while watching.",
-        flag="--llm-watch-strict",
-        default=False,
-        convert=_boolean("llm_watch_strict"),
-        is_switch=True,
-    ),
-    Option(
-        "certified",
-        "llm_certified",
-        "the certified accuracy (e.g. 0.9) every check without a threshold asks for, from the certificates "
-        "in llm_calibration_file (default: off).",
-        default=None,
-        convert=_accuracy_or_off("llm_certified"),
-    ),
-    Option(
-        "cascade",
-        "llm_cascade",
-        "models the judge escalates through, cheapest first: the next is asked while a verdict is below "
-        "its model's certified threshold (needs llm_calibration_file; default: none).",
-        default=(),
-        convert=_models("llm_cascade", "cascade"),
-        ini_type="args",
-    ),
-    Option(
-        "cascade_accuracy",
-        "llm_cascade_accuracy",
-        "the certified accuracy a cascade's verdict must reach (default: 0.9).",
-        default=0.9,
-        convert=_accuracy("llm_cascade_accuracy"),
-    ),
-    Option(
-        "progress_delay",
-        "llm_progress_delay",
-        "in -v, seconds a live judge call waits before a line says what it waits for, or off (default: 2.0).",
-        default=2.0,
-        convert=_seconds_or_off("llm_progress_delay"),
-    ),
-    Option(
-        "panel",
-        "llm_panel",
-        "models that judge every judge(...) as a panel, pooled (e.g. gpt-4.1-mini gpt-4.1); default: none.",
-        default=(),
-        convert=_models("llm_panel"),
-        ini_type="args",
-    ),
-    Option(
-        "prices",
-        "llm_prices",
-        "model prices over the shipped table, one model a line: MODEL INPUT CACHED_INPUT OUTPUT in dollars "
-        "per million tokens (e.g. gpt-4.1-mini 0.40 0.10 1.60).",
-        default=(),
-        convert=_prices("llm_prices"),
-        ini_type="linelist",
-    ),
-    Option(
-        "prices_file",
-        "llm_prices_file",
-        "a TOML or JSON file of model prices over the shipped table, relative to rootdir.",
-        flag="--llm-prices-file",
-        default=None,
-        path_from_rootdir=True,
-    ),
-    Option(
-        "max_cost",
-        "llm_max_cost",
-        "stop live judge calls once the run's live spending would pass this many dollars (default: no "
-        "limit); replayed calls are free and never stopped.",
-        flag="--llm-max-cost",
-        default=None,
-        convert=_dollars("llm_max_cost"),
-    ),
+        field,
+        "llm_" + field,
+        help,
+        flag=flag_of(field) if kind != "ini" else None,
+        env=env or None,
+        default=_BEHAVIOUR[field][0],
+        convert=_BEHAVIOUR[field][1],
+        ini_type=ini_type,
+        path_from_rootdir=_BEHAVIOUR[field][2] == "rootdir",
+        path_from_cwd=_BEHAVIOUR[field][2] == "cwd",
+        is_switch=kind == "switch",
+    )
+    for field, kind, env, ini_type, help in OPTION_ROWS
 )
+"""Every option: its row of ``_startup.OPTION_ROWS`` with its default, validator and path base."""
 
 
 # --- per-test overrides (the llm marker, judge(**overrides)) ---------------------------------

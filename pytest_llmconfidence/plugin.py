@@ -12,13 +12,13 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from ._plugin.item import RECORDING, headlined, make_report, record, running, test_config, test_status
+from ._plugin.item import RECORDING, headlined, make_report, record, running, test_status
 from ._plugin.options import add_options, early_record_mode
 from ._plugin.run import STATE, configure, placeholders, run_state, unconfigure
-from ._settings import JudgeConfig
 
 if TYPE_CHECKING:
     from ._judge.judge import Judge
+    from ._settings import JudgeConfig
 
 __all__ = ["record"]
 
@@ -91,7 +91,9 @@ def pytest_llmconfidence_build_pairwise_messages(
 def judge_config(request: pytest.FixtureRequest) -> JudgeConfig:
     """The judge's resolved, frozen configuration for this test (options, then the llm marker)."""
     __tracebackhide__ = True
-    return test_config(request.node)
+    from ._plugin.recording import item_config
+
+    return item_config(request.node)
 
 
 @pytest.fixture(scope="session")

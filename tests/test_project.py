@@ -56,11 +56,9 @@ def test_loading_the_plugin_imports_no_heavy_dependency() -> None:
         "pytest_llmconfidence._plugin.item",
         "pytest_llmconfidence._plugin.options",
         "pytest_llmconfidence._plugin.run",
-        "pytest_llmconfidence._settings",
+        "pytest_llmconfidence._startup",
         "pytest_llmconfidence._report",
         "pytest_llmconfidence._report.current",
-        "pytest_llmconfidence._scoring",
-        "pytest_llmconfidence._scoring.labels",
     }
     assert set(ours.split()) <= light
 
@@ -150,9 +148,10 @@ def test_the_names_pytest_scans_in_the_plugin_are_all_its_hooks_and_fixtures() -
     assert {"judge", "judge_config", "judge_client", "llm_responses", "pytest_configure"} <= defined
     from pytest_llmconfidence._plugin.controller import Controller
     from pytest_llmconfidence._plugin.run import RunState
+    from pytest_llmconfidence._settings import JudgeConfig
 
     hooks = {name for name in vars(Controller) if name.startswith("pytest_")}
-    assert set(dir(Controller(RunState(plugin.JudgeConfig())))) == hooks
+    assert set(dir(Controller(RunState(JudgeConfig())))) == hooks
 
 
 def test_judge_config_is_frozen_compares_by_value_and_names_a_wrong_field() -> None:

@@ -55,3 +55,66 @@ def test_collect_only_writes_the_report_of_no_tests_and_fails_nothing(pytester: 
     assert "llm confidence summary" not in result.stdout.str()
     data = json.loads((pytester.path / "report.json").read_text(encoding="utf-8"))
     assert data["summary"]["verdicts"] == 0
+
+
+LOADED = """
+import sys
+
+def pytest_unconfigure(config):
+    ours = sorted(m for m in sys.modules if m.startswith("pytest_llmconfidence"))
+    print("LOADED", " ".join(ours))
+"""
+
+
+def _loaded(result: pytest.RunResult) -> set[str]:
+    line = next(line for line in result.stdout.lines if line.startswith("LOADED"))
+    return set(line.split()[1:])
+
+
+def test_a_run_that_sets_no_option_and_judges_nothing_loads_no_validator(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """pytest loads the plugin in every run of every project: one that sets no option and judges nothing
+    loads neither the validators nor JudgeConfig; setting any option (flag, ini key or environment
+    variable) resolves and checks them all as the run starts."""
+    monkeypatch.delenv("LLM_JUDGE_MODEL", raising=False)
+    monkeypatch.delenv("LLM_RECORD_MODE", raising=False)
+    monkeypatch.delenv("OPENAI_BASE_URL", raising=False)
+    pytester.makeconftest(LOADED)
+    pytester.makepyfile("def test_plain():\n    assert True\n")
+    quiet = _loaded(pytester.runpytest_subprocess("-p", "no:xdist", "-s"))
+    assert "pytest_llmconfidence.plugin" in quiet
+    assert not quiet & {"pytest_llmconfidence._settings", "pytest_llmconfidence._plugin.configuration"}
+    for given in (["--llm-threshold=0.5"], ["-o", "llm_summary=full"]):
+        loaded = _loaded(pytester.runpytest_subprocess("-p", "no:xdist", "-s", *given))
+        assert "pytest_llmconfidence._settings" in loaded, given
+    monkeypatch.setenv("LLM_JUDGE_MODEL", "gpt-4.1")
+    assert "pytest_llmconfidence._settings" in _loaded(pytester.runpytest_subprocess("-p", "no:xdist", "-s"))
+    monkeypatch.delenv("LLM_JUDGE_MODEL")
+    bad = pytester.runpytest_subprocess("-p", "no:xdist", "-o", "llm_threshold=2")
+    assert bad.ret == pytest.ExitCode.USAGE_ERROR
+    bad.stderr.fnmatch_lines(["*llm_threshold: '2' is not valid*(from the ini)*"])
+
+
+def test_a_run_that_sets_no_option_keeps_the_configuration_it_started_with(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Resolved on first use, the configuration of a run that set no option is still the one it started
+    with: a test that sets CI or LLM_JUDGE_MODEL before the judge's configuration is first needed changes
+    nothing (the record mode's default is read as the run starts)."""
+    for name in ("CI", "LLM_JUDGE_MODEL", "LLM_RECORD_MODE"):
+        monkeypatch.delenv(name, raising=False)
+    pytester.makepyfile(
+        """
+        def test_first(monkeypatch):
+            monkeypatch.setenv("CI", "true")
+            monkeypatch.setenv("LLM_JUDGE_MODEL", "gpt-4.1")
+
+        def test_second(monkeypatch, judge_config):
+            monkeypatch.setenv("CI", "true")
+            print("CONFIG", judge_config.record_mode, judge_config.model)
+        """
+    )
+    result = pytester.runpytest("-p", "no:xdist", "-s")
+    result.assert_outcomes(passed=2)
+    result.stdout.fnmatch_lines(["*CONFIG once gpt-4.1-mini*"])

@@ -13,9 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from .. import _settings
 from .._report.current import running as _running
-from .._settings import ConfigValueError, JudgeConfig
 from .run import STATE, controller, run_state
 
 if TYPE_CHECKING:
@@ -25,44 +23,23 @@ __all__ = [
     "BATCH",
     "RECORDING",
     "WATCHER",
-    "as_miss",
     "headlined",
     "make_report",
     "record",
     "records_of",
     "running",
-    "test_config",
     "test_status",
 ]
 
 ITEM_RECORDS = pytest.StashKey[Any]()
 """The test's ``TestRecords``, made when it first records a result."""
 WATCHER = pytest.StashKey[Any]()
-CONFIG = pytest.StashKey[JudgeConfig]()
 RECORDING = pytest.StashKey[Any]()
 """The test's recording: its ``ActiveCassette``, or what refuses its LLM calls when it has none."""
 BATCH = pytest.StashKey[Any]()
 """The test's ``TestBatch`` in record mode batch: the requests it queued travel on its report."""
 TEST_ERROR = pytest.StashKey[BaseException]()
 """What the test's call raised, if anything: its cassette is not written when the test errored."""
-
-
-def test_config(item: pytest.Item) -> JudgeConfig:
-    """The judge's configuration for ``item``: the run's options, then its ``llm`` markers (made once)."""
-    __tracebackhide__ = True
-    found = item.stash.get(CONFIG, None)
-    if found is not None:
-        return found
-    config = run_state(item.config).config
-    for marker in reversed(list(item.iter_markers("llm"))):
-        if marker.args:
-            raise pytest.UsageError(f"@pytest.mark.llm takes keyword arguments only, got {marker.args!r}")
-        try:
-            config = _settings.apply_overrides(config, marker.kwargs, where="@pytest.mark.llm")
-        except ConfigValueError as exc:
-            raise pytest.UsageError(str(exc)) from None
-    item.stash[CONFIG] = config
-    return config
 
 
 def records_of(item: pytest.Item) -> TestRecords:
@@ -86,6 +63,8 @@ def headlined(item: pytest.Item, *, keep: bool = True) -> Generator[None, None, 
     try:
         return (yield)
     except BaseException as exc:
+        from .._errors import as_miss
+
         error = as_miss(exc)
         if keep:
             item.stash[TEST_ERROR] = error
@@ -94,26 +73,6 @@ def headlined(item: pytest.Item, *, keep: bool = True) -> Generator[None, None, 
         if error is exc:
             raise
         raise error from None
-
-
-def as_miss(exc: BaseException) -> BaseException:
-    """The ``CassetteMissError`` a replay miss carries, with the traceback of where it happened.
-
-    A miss travels as ``ReplayMiss`` (not an ``Exception``), so the app's client neither retries it nor
-    buries it under "Connection error."; here it becomes the error the test fails with.
-    """
-    from .._errors import CassetteMissError, ReplayMiss
-
-    if isinstance(exc, ReplayMiss):
-        return exc.error.with_traceback(exc.__traceback__)
-    seen: BaseException | None = exc
-    for _ in range(8):  # a client that wrapped the miss anyway: the miss is the headline
-        if seen is None or isinstance(seen, CassetteMissError):
-            return seen if seen is not None else exc
-        if isinstance(seen, ReplayMiss):
-            return seen.error.with_traceback(seen.__traceback__)
-        seen = seen.__cause__ or (None if seen.__suppress_context__ else seen.__context__)
-    return exc
 
 
 def running(item: pytest.Item) -> Generator[None, None, None]:
@@ -126,16 +85,6 @@ def running(item: pytest.Item) -> Generator[None, None, None]:
         from .adapters import warn_unasserted
 
         warn_unasserted(item, records.unasserted())
-
-
-def errored(item: pytest.Item) -> bool:
-    """Whether the test stopped on an error (a server error, a bug, a skip, Ctrl-C), not a failed check.
-
-    A failed assertion (or ``pytest.fail``) ends a complete recording, whose replay fails the same way;
-    any other exception may have cut the recording short, and writing it would truncate the cassette.
-    """
-    error = item.stash.get(TEST_ERROR, None)
-    return error is not None and not isinstance(error, (AssertionError, pytest.fail.Exception))
 
 
 def make_report(item: pytest.Item, call: pytest.CallInfo[None], report: pytest.TestReport) -> None:

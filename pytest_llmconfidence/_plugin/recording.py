@@ -11,7 +11,10 @@ import inspect
 import sys
 from collections.abc import Generator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .._settings import JudgeConfig
 
 __all__ = [
     "TestRecording",
@@ -19,6 +22,7 @@ __all__ = [
     "fixture_cassette_path",
     "fixture_setup",
     "fixture_torn_down",
+    "item_config",
     "refusal",
     "start",
     "stop",
@@ -164,13 +168,13 @@ def around_setup(cassette: Any) -> Generator[None, Any, Any]:
 def start(item: Any, *, force: bool = False) -> Any:
     """The test's recording (its cassette, or the refusal of its LLM calls), started once."""
     __tracebackhide__ = True
-    from .item import RECORDING, test_config
+    from .item import RECORDING
     from .run import run_state
 
     found = item.stash.get(RECORDING, None)
     if found is not None and (found.cassette is not None or not force):
         return found
-    c = test_config(item)
+    c = item_config(item)
     if force or run_state(item.config).recorded(item):
         if found is not None:  # the refusal of a test that asked for the judge while it ran
             found.stop(False)
@@ -188,7 +192,7 @@ def start(item: Any, *, force: bool = False) -> Any:
 
 def stop(item: Any) -> None:
     """The test's cassette written (not when the test errored), after its last fixture is torn down."""
-    from .item import RECORDING, errored
+    from .item import RECORDING
 
     recording = item.stash.get(RECORDING, None)
     if recording is not None:
@@ -196,10 +200,34 @@ def stop(item: Any) -> None:
         recording.stop(errored(item))
 
 
+def errored(item: Any) -> bool:
+    """Whether the test stopped on an error (a server error, a bug, a skip, Ctrl-C), not a failed check.
+
+    A failed assertion (or ``pytest.fail``) ends a complete recording, whose replay fails the same way;
+    any other exception may have cut the recording short, and writing it would truncate the cassette.
+    """
+    import pytest
+
+    from .item import TEST_ERROR
+
+    error = item.stash.get(TEST_ERROR, None)
+    return error is not None and not isinstance(error, (AssertionError, pytest.fail.Exception))
+
+
+def item_config(item: Any) -> JudgeConfig:
+    """The test's ``JudgeConfig``: the run's, then its ``llm`` markers."""
+    __tracebackhide__ = True
+    from .configuration import test_config
+    from .run import run_state
+
+    return test_config(item, run_state(item.config).config)
+
+
 def _watcher(item: Any, c: Any) -> Any:
     """The test's watcher of the app's calls (``--llm-watch``), kept on the item; None in judge scope."""
+    from .configuration import WATCH_NEEDS_TEST_SCOPE
     from .item import WATCHER, records_of
-    from .run import WATCH_NEEDS_TEST_SCOPE, run_state
+    from .run import run_state
 
     if c.record_scope != "test":
         if not run_state(item.config).config.watch:  # the run warned already when watching is global
@@ -220,14 +248,13 @@ def _watcher(item: Any, c: Any) -> Any:
 def fixture_setup(fixturedef: Any, request: Any) -> Generator[None, Any, Any]:
     """A fixture of a wider scope than the test records into a cassette of its own, beside the tests'
     (``<cassette_dir>/<module or conftest folder>/<name>.<scope>.yaml``), whichever test sets it up."""
-    from .item import test_config
     from .run import run_state
 
     state = run_state(request.config)
     item = state.item
     if item is None:  # set up outside a test: RunState.records_fixture said no already
         return (yield)
-    c = test_config(item)
+    c = item_config(item)
     if c.record_scope != "test":
         return (yield)
     path = fixture_cassette_path(c.cassette_dir, request.config.rootpath, fixturedef, request)

@@ -1,24 +1,28 @@
-"""The run: its state (``RunState``, in every process), its configuration at start-up, and when the
-controller's hooks (``controller.Controller``) are registered.
+"""The run: its state (``RunState``, in every process), its start and end, and when the controller's
+hooks (``controller.Controller``) are registered.
 
-xdist workers keep what a test needs (its configuration, the budget, the batch book) and send their
-records to the controller on the test reports. The controller's hooks are registered on the controller
-only: from the start when the run writes reports, queues a batch, keeps a budget, compares with a
-baseline or runs xdist workers; otherwise with the first test that reports a record, so a run that never
-judges registers and loads none of them.
+Loaded with the plugin in every run. A run that sets no option resolves its configuration on first use;
+one that does resolves it at the start (``configuration``). xdist workers keep what a test needs (its
+configuration, the budget, the batch book) and send their records to the controller on the test
+reports. The controller's hooks are registered on the controller only: from the start when the run writes
+reports, queues a batch, keeps a budget, compares with a baseline or runs xdist workers; otherwise with
+the first test that reports a record, so a run that never judges registers and loads none of them.
 """
 
 from __future__ import annotations
 
-import os
+import functools
 import sys
-from typing import Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from .. import _settings
-from .._settings import JudgeConfig
-from .options import resolve_config
+from .._startup import clear_placeholders, set_placeholders
+from .options import RawOptions, raw_options
+
+if TYPE_CHECKING:
+    from .._settings import JudgeConfig
 
 __all__ = [
     "STATE",
@@ -28,25 +32,31 @@ __all__ = [
     "placeholders",
     "run_state",
     "unconfigure",
+    "xdist",
 ]
 
-WATCH_NEEDS_TEST_SCOPE = (
-    "pytest-llmconfidence: --llm-watch (llm_watch) scores the app's calls through the test's cassette, "
-    'which holds them only with llm_record_scope = "test"; with "judge" nothing is watched.'
-)
 RECORDED_BY = ("judge", "llm_responses", "_llm_cassette")
 """A test that uses one of these fixtures (or the ``llm`` marker) has a cassette."""
-
-
-def _worker(config: pytest.Config) -> bool:
-    return hasattr(config, "workerinput")
 
 
 class RunState:
     """What every process of the run knows: its configuration and what the tests share."""
 
-    def __init__(self, config: JudgeConfig, *, worker: bool = False) -> None:
-        self.config = config
+    def __init__(
+        self,
+        config: JudgeConfig | None,
+        *,
+        worker: bool = False,
+        resolve: Callable[[], JudgeConfig] | None = None,
+        record_mode: str = "",
+    ) -> None:
+        """``config`` resolved; or None, and ``resolve`` makes it on first use (a run that set no option,
+        so every value is a default but the record mode, read as the run started)."""
+        self._config = config
+        self._resolve = resolve
+        self.record_mode = config.record_mode if config is not None else record_mode
+        self.record_all = config is not None and config.record_tests == "all"
+        """llm_record_tests = all: every test has a cassette."""
         self.worker = worker
         """On an xdist worker the records travel to the controller on the reports; none are kept here."""
         self.calibrate: Any = None
@@ -65,6 +75,14 @@ class RunState:
         self._batch_book: Any = None
         self.ledger: str | None = None
         """The budget's ledger file shared by the xdist workers (``--llm-max-cost`` under ``-n``)."""
+
+    @property
+    def config(self) -> JudgeConfig:
+        """The run's configuration (``judge_config`` before the test's markers)."""
+        if self._config is None:
+            assert self._resolve is not None
+            self._config = self._resolve()
+        return self._config
 
     def batch_book(self) -> Any:
         """``.llm-batch.json`` beside the cassettes, read once per process (record mode batch)."""
@@ -98,7 +116,7 @@ class RunState:
     def recorded(self, item: pytest.Item) -> bool:
         """Whether ``item`` has a cassette: llm_record_tests = all, or it uses the judge, llm_responses or
         the llm marker."""
-        if self.config.record_tests == "all":
+        if self.record_all:
             return True
         names = getattr(item, "fixturenames", ())
         return item.get_closest_marker("llm") is not None or any(name in names for name in RECORDED_BY)
@@ -120,8 +138,7 @@ class RunState:
 
     def involved(self, item: pytest.Item) -> bool:
         """Whether the test may make LLM calls the plugin must record or refuse (cheap when it cannot)."""
-        c = self.config
-        return c.record_tests == "all" or c.record_mode == "none" or self.recorded(item)
+        return self.record_all or self.record_mode == "none" or self.recorded(item)
 
 
 STATE = pytest.StashKey[RunState]()
@@ -136,66 +153,47 @@ def run_state(config: pytest.Config) -> RunState:
 def placeholders(config: pytest.Config, record_mode: str) -> None:
     """With no key and a run that replays, placeholder keys for the session (clients built at import)."""
     if PLACEHOLDERS not in config.stash:
-        config.stash[PLACEHOLDERS] = _settings.set_placeholders() if record_mode != "all" else []
-
-
-def _usage_error(what: str, exc: Exception) -> pytest.UsageError:
-    return pytest.UsageError(f"pytest-llmconfidence: {what}{exc}")
+        config.stash[PLACEHOLDERS] = set_placeholders() if record_mode != "all" else []
 
 
 def configure(config: pytest.Config) -> RunState:
     """The run's state from its options (a bad value, calibration, baseline or price file is a usage
-    error); on the controller, the controller's hooks registered beside it."""
-    state = RunState(resolve_config(config), worker=_worker(config))
-    c = state.config
-    if c.calibration_file is not None or c.certified or c.cascade:
-        from .._calibration.fit import run_calibrator
+    error); on the controller, the controller's hooks registered beside it when needed from the start.
 
-        try:
-            state.calibrate, state.certified = run_calibrator(c)
-        except ValueError as exc:
-            raise _usage_error("", exc) from None
-    if c.baseline is not None and c.baseline.exists():
-        from .._errors import ReportFileError
-        from .._report.baseline import load_report
+    A run that sets no option resolves its configuration (all defaults) on first use, so it loads no
+    validator and no ``JudgeConfig`` unless a test needs them."""
+    raw = raw_options(config)
+    worker = hasattr(config, "workerinput")
+    from_start = False
+    if any(source != "default" for _, _, source in raw):
+        from .configuration import resolve_config, start
 
-        try:
-            state.baseline = load_report(c.baseline, what="baseline (llm_baseline)")
-        except ReportFileError as exc:
-            raise _usage_error("", exc) from None
-    if c.prices_file is not None:
-        try:
-            state.prices()
-        except ValueError as exc:
-            raise _usage_error("llm_prices_file: ", exc) from None
-    if c.secret_env or "pytest_llmconfidence._recording.secrets" in sys.modules:
-        from .._recording.secrets import secret_env
+        state = RunState(resolve_config(config, raw), worker=worker)
+        from_start = start(config, state)
+    else:
+        record_mode = next(value for field, value, _ in raw if field == "record_mode")
+        resolve = functools.partial(_resolve, config, raw)
+        state = RunState(None, worker=worker, resolve=resolve, record_mode=record_mode)
+        if "pytest_llmconfidence._recording.secrets" in sys.modules:
+            from .._recording.secrets import secret_env
 
-        secret_env(c.secret_env)  # this run's names, not an earlier run's in this process
+            secret_env(())  # no names of this run's, nor an earlier run's in this process
     config.stash[STATE] = state
-    if c.max_cost is not None:
-        _share_ledger(config, state)
-    if not state.worker and _controller_from_start(config, c):
+    if not worker and (from_start or xdist(config)):
         controller(config)
-    if not state.worker and c.watch and c.record_scope != "test":
-        config.issue_config_time_warning(pytest.PytestConfigWarning(WATCH_NEEDS_TEST_SCOPE), stacklevel=3)
-    placeholders(config, c.record_mode)
+    placeholders(config, state.record_mode)
     return state
 
 
-def _controller_from_start(config: pytest.Config, c: JudgeConfig) -> bool:
-    """Whether the controller's hooks are needed whatever the tests report: report files, the batch, the
-    budget or the baseline, or xdist's controller (whose workers' reports arrive through its hooks).
-    Otherwise they are registered with the first test that reports a record (``controller``)."""
-    xdist = getattr(config.option, "numprocesses", None) or getattr(config.option, "dist", "no") != "no"
-    return bool(
-        xdist
-        or c.report
-        or c.html
-        or c.record_mode == "batch"
-        or c.max_cost is not None
-        or c.baseline is not None
-    )
+def _resolve(config: pytest.Config, raw: RawOptions) -> JudgeConfig:
+    from .configuration import resolve_config
+
+    return resolve_config(config, raw)
+
+
+def xdist(config: pytest.Config) -> bool:
+    """Whether this is xdist's controller, whose workers' reports arrive through the controller's hooks."""
+    return bool(getattr(config.option, "numprocesses", None) or getattr(config.option, "dist", "no") != "no")
 
 
 def controller(config: pytest.Config) -> Any:
@@ -214,35 +212,4 @@ def controller(config: pytest.Config) -> Any:
 def unconfigure(config: pytest.Config) -> None:
     names = config.stash.get(PLACEHOLDERS, None)
     if names:
-        _settings.clear_placeholders(names)
-
-
-class _LedgerForWorkers:
-    """Hands each xdist worker the budget's ledger file (a hook only xdist's controller calls)."""
-
-    def __init__(self, path: str) -> None:
-        self.path = path
-
-    def pytest_configure_node(self, node: Any) -> None:
-        node.workerinput["llmconfidence_ledger"] = self.path
-
-
-def _share_ledger(config: pytest.Config, state: RunState) -> None:
-    """With --llm-max-cost: a worker takes the controller's ledger file; the controller under xdist makes one
-    in a temporary folder of the run (removed at the end) and hands it to the workers."""
-    if state.worker:
-        state.ledger = config.workerinput.get("llmconfidence_ledger")  # type: ignore[attr-defined]
-    elif config.pluginmanager.hasplugin("xdist") and getattr(config.option, "numprocesses", None):
-        import functools
-        import tempfile
-
-        folder = tempfile.mkdtemp(prefix="llmconfidence-ledger-")
-        state.ledger = os.path.join(folder, "ledger.json")
-        config.pluginmanager.register(_LedgerForWorkers(state.ledger), "llmconfidence-ledger")
-        config.add_cleanup(functools.partial(_remove_folder, folder))
-
-
-def _remove_folder(folder: str) -> None:
-    import shutil
-
-    shutil.rmtree(folder, ignore_errors=True)
+        clear_placeholders(names)

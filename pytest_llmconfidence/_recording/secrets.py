@@ -23,7 +23,7 @@ from collections.abc import Iterable
 from typing import Any
 from urllib.parse import unquote
 
-from .._settings import CLIENT_KEY_VARIABLES, PLACEHOLDER_KEY, PLACEHOLDER_KEYS
+from .._startup import CLIENT_KEY_VARIABLES, PLACEHOLDER_KEY, PLACEHOLDER_KEYS
 
 ORGANIZATION_VARIABLES = ("OPENAI_ORG_ID", "OPENAI_ORGANIZATION")
 
