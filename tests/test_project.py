@@ -36,7 +36,8 @@ def test_make_examples_runs_the_examples_offline() -> None:
 
 def test_loading_the_plugin_imports_no_heavy_dependency() -> None:
     """pytest loads every installed plugin in every run: ours imports no openai, vcr, httpx, pydantic or
-    yaml, and of its own modules only the option table, the run's state and each test's phases."""
+    yaml, and of its own modules only the option table, the run's state, each test's phases and the hook
+    specifications: not the validators, the judge or the recorder."""
     import subprocess
     import sys
 
@@ -59,8 +60,62 @@ def test_loading_the_plugin_imports_no_heavy_dependency() -> None:
         "pytest_llmconfidence._startup",
         "pytest_llmconfidence._report",
         "pytest_llmconfidence._report.current",
+        "pytest_llmconfidence.hookspec",
     }
     assert set(ours.split()) <= light
+
+
+def test_the_modules_every_run_loads_use_pythons_loader_and_hold_no_assert(tmp_path: Path) -> None:
+    """pytest reads a plugin's bytecode through its assertion-rewriting hook, ten times slower than Python's
+    own loader: the modules every run needs load with Python's (none slipped through pytest's hook by being
+    imported first), so they must hold no ``assert`` for pytest to rewrite."""
+    import ast
+    import subprocess
+    import sys
+
+    from pytest_llmconfidence._plugin import EVERY_RUN
+
+    for name in EVERY_RUN:
+        tree = ast.parse((ROOT / "pytest_llmconfidence" / (name.replace(".", "/") + ".py")).read_text())
+        assert not [node for node in ast.walk(tree) if isinstance(node, ast.Assert)], name
+    (tmp_path / "conftest.py").write_text(
+        "import sys\n"
+        "def pytest_unconfigure(config):\n"
+        "    for name in sorted(sys.modules):\n"
+        "        if name.startswith('pytest_llmconfidence'):\n"
+        "            print('LOADER', name, type(sys.modules[name].__loader__).__name__)\n"
+    )
+    (tmp_path / "test_one.py").write_text("def test_one():\n    pass\n")
+    out = subprocess.run(
+        [sys.executable, "-m", "pytest", "-s", "-p", "no:xdist", "-p", "no:cacheprovider", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+    ).stdout
+    loaders = dict(line.split()[1:] for line in out.splitlines() if line.startswith("LOADER"))
+    assert {
+        f"pytest_llmconfidence.{name}": "SourceFileLoader" for name in EVERY_RUN
+    }.items() <= loaders.items()
+
+
+def test_the_plugin_loads_from_a_zip_file_too(tmp_path: Path) -> None:
+    """Where the package is not a folder of source files (a zip on sys.path), its modules load the usual
+    way."""
+    import subprocess
+    import sys
+    import zipfile
+
+    archive = tmp_path / "plugin.zip"
+    with zipfile.ZipFile(archive, "w") as zipped:
+        for path in (ROOT / "pytest_llmconfidence").rglob("*.py"):
+            zipped.write(path, path.relative_to(ROOT).as_posix())
+    code = (
+        f"import sys; sys.path.insert(0, {str(archive)!r}); import pytest_llmconfidence.plugin as p; "
+        "print(type(p.__loader__).__name__, sorted(p.FIXTURES)[0], "
+        "type(sys.modules['pytest_llmconfidence._plugin.run'].__loader__).__name__)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.split() == ["zipimporter", "judge", "zipimporter"]
 
 
 def _core_modules() -> list[str]:

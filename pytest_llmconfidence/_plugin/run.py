@@ -79,9 +79,10 @@ class RunState:
     @property
     def config(self) -> JudgeConfig:
         """The run's configuration (``judge_config`` before the test's markers)."""
-        if self._config is None:
-            assert self._resolve is not None
+        if self._config is None and self._resolve is not None:
             self._config = self._resolve()
+        if self._config is None:
+            raise TypeError("RunState needs a JudgeConfig, or resolve= to make one")
         return self._config
 
     def batch_book(self) -> Any:
