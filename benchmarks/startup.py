@@ -1,15 +1,19 @@
 """Start-up cost: a one-test project run with the plugin loaded against ``-p no:llmconfidence``.
 
-Runs are interleaved (plugin, no plugin, plugin, ...) so machine noise hits both alike. Two settings: with
-bytecode cached (an installed copy) and with ``PYTHONDONTWRITEBYTECODE=1`` (every run compiles the plugin's
-sources, as an editable install in a shell that forbids bytecode does). The ratio of the medians of wall
-time is the plugin's cost on every pytest run of a project that never judges (goal: <= 1.02); CPU seconds
-are reported beside it, steadier on a shared machine.
+Each round runs the plugin once and the bare command twice (plugin, bare, bare, ...), so machine noise
+hits all alike, and the second bare run gives an A/A control: the ratio of two identical commands, which
+is how far this machine moves between runs with nothing changed. The ratio of the medians of wall time is
+the plugin's cost on every pytest run of a project that never judges (goal: <= 1.02); CPU seconds are
+reported beside it. A shared machine moves wall time by more than the goal, so ``--instructions`` also
+counts instructions with valgrind's callgrind (the same count every run, give or take 0.2 %).
 """
 
 from __future__ import annotations
 
 import argparse
+import re
+import shutil
+import subprocess
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -17,27 +21,60 @@ from typing import Any
 from _common import clean_env, median, pytest_cmd, timed_run
 
 ONE_TEST = "def test_unrelated():\n    assert 1 + 1 == 2\n"
+OTHER_PLUGINS = ["-p", "no:asyncio", "-p", "no:recording", "-p", "no:xdist", "-p", "no:cov"]
 
 
 def _measure(project: Path, runs: int, env: dict[str, str]) -> dict[str, float]:
-    with_plugin = ["-p", "no:asyncio", "-p", "no:recording", "-p", "no:xdist", "-p", "no:cov"]
-    without = [*with_plugin, "-p", "no:llmconfidence"]
-    timed_run(pytest_cmd(*with_plugin), project, env)  # warm the file cache
-    plugin, bare = [], []
+    with_plugin = pytest_cmd(*OTHER_PLUGINS)
+    without = pytest_cmd(*OTHER_PLUGINS, "-p", "no:llmconfidence")
+    timed_run(with_plugin, project, env)  # warm the file cache, write the bytecode
+    timed_run(without, project, env)
+    plugin, bare, control = [], [], []
     for _ in range(runs):
-        plugin.append(timed_run(pytest_cmd(*with_plugin), project, env))
-        bare.append(timed_run(pytest_cmd(*without), project, env))
+        plugin.append(timed_run(with_plugin, project, env))
+        bare.append(timed_run(without, project, env))
+        control.append(timed_run(without, project, env))
     wall, bare_wall = median([w for w, _ in plugin]), median([w for w, _ in bare])
     cpu, bare_cpu = median([c for _, c in plugin]), median([c for _, c in bare])
-    return {"wall_s": wall, "bare_wall_s": bare_wall, "cpu_s": cpu, "bare_cpu_s": bare_cpu}
+    return {
+        "wall_s": wall,
+        "bare_wall_s": bare_wall,
+        "cpu_s": cpu,
+        "bare_cpu_s": bare_cpu,
+        "control_wall_s": median([w for w, _ in control]),
+    }
 
 
-def run(runs: int = 15) -> dict[str, Any]:
+def _instructions(project: Path, env: dict[str, str], *args: str) -> int:
+    """The instructions one run executes, counted by callgrind (hash seed fixed)."""
+    out = project / "callgrind.out"
+    command = [
+        "valgrind",
+        "--tool=callgrind",
+        f"--callgrind-out-file={out}",
+        *pytest_cmd(*OTHER_PLUGINS, *args),
+    ]
+    result = subprocess.run(
+        command, cwd=project, env={**env, "PYTHONHASHSEED": "0"}, capture_output=True, text=True
+    )
+    out.unlink(missing_ok=True)
+    found = re.search(r"Collected : (\d+)", result.stderr)
+    if result.returncode != 0 or found is None:
+        raise RuntimeError(f"callgrind failed ({result.returncode}):\n{result.stderr[-2000:]}")
+    return int(found.group(1))
+
+
+def run(runs: int = 15, instructions: bool = False) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as tmp:
         project = Path(tmp)
         (project / "test_one.py").write_text(ONE_TEST)
         (project / "pytest.ini").write_text("[pytest]\n")
         cached = _measure(project, runs, clean_env())
+        counted: dict[str, Any] = {}
+        if instructions and shutil.which("valgrind"):
+            plugin = _instructions(project, clean_env())
+            bare = _instructions(project, clean_env(), "-p", "no:llmconfidence")
+            counted = {"instructions": plugin, "bare_instructions": bare, "instructions_ratio": plugin / bare}
         compiled = _measure(project, runs, clean_env(PYTHONDONTWRITEBYTECODE="1"))
     return {
         "name": "start-up (one unrelated test)",
@@ -46,25 +83,38 @@ def run(runs: int = 15) -> dict[str, Any]:
         "without_plugin_s": cached["bare_wall_s"],
         "ratio": cached["wall_s"] / cached["bare_wall_s"],
         "cpu_ratio": cached["cpu_s"] / cached["bare_cpu_s"],
+        "control_ratio": cached["control_wall_s"] / cached["bare_wall_s"],
         "no_bytecode_ratio": compiled["wall_s"] / compiled["bare_wall_s"],
         "no_bytecode_cpu_ratio": compiled["cpu_s"] / compiled["bare_cpu_s"],
+        **counted,
         "goal": "<= 1.02x",
     }
 
 
 def describe(result: dict[str, Any]) -> str:
-    return (
+    text = (
         f"{result['with_plugin_s'] * 1000:.0f} ms wall with the plugin, {result['without_plugin_s'] * 1000:.0f} ms "
-        f"with `-p no:llmconfidence` (CPU {result['cpu_ratio']:.3f}x); with no bytecode cache "
+        f"with `-p no:llmconfidence` (CPU {result['cpu_ratio']:.3f}x); the bare command against itself "
+        f"{result['control_ratio']:.3f}x (the machine's noise); with no bytecode cache "
         f"{result['no_bytecode_ratio']:.3f}x wall, {result['no_bytecode_cpu_ratio']:.3f}x CPU "
         f"(medians of {result['runs']}, interleaved)"
     )
+    if "instructions_ratio" in result:
+        text += (
+            f"; instructions {result['instructions_ratio']:.4f}x ({result['instructions'] / 1e6:,.0f} million "
+            f"against {result['bare_instructions'] / 1e6:,.0f} million, callgrind)"
+        )
+    return text
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--runs", type=int, default=15)
-    result = run(parser.parse_args().runs)
+    parser.add_argument(
+        "--instructions", action="store_true", help="also count instructions (needs valgrind)"
+    )
+    options = parser.parse_args()
+    result = run(options.runs, options.instructions)
     print(f"{result['name']}: ratio {result['ratio']:.3f}x (goal {result['goal']}); {describe(result)}")
 
 
