@@ -219,6 +219,15 @@ _HOOKS = tuple(name for name in globals() if name.startswith("pytest_"))
 _SCANNED = (*FIXTURES, "_llm_cassette", *_HOOKS)
 
 
+def __getattr__(name: str) -> Any:
+    """``JudgeConfig``, importable from this module as before, loaded only when asked for."""
+    if name == "JudgeConfig":
+        from ._settings import JudgeConfig
+
+        return JudgeConfig
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
 def __dir__() -> list[str]:
     """The hooks and fixtures: all that pytest and pluggy look for when they scan this module.
 

@@ -203,10 +203,9 @@ def test_the_names_pytest_scans_in_the_plugin_are_all_its_hooks_and_fixtures() -
     assert {"judge", "judge_config", "judge_client", "llm_responses", "pytest_configure"} <= defined
     from pytest_llmconfidence._plugin.controller import Controller
     from pytest_llmconfidence._plugin.run import RunState
-    from pytest_llmconfidence._settings import JudgeConfig
 
     hooks = {name for name in vars(Controller) if name.startswith("pytest_")}
-    assert set(dir(Controller(RunState(JudgeConfig())))) == hooks
+    assert set(dir(Controller(RunState(plugin.JudgeConfig())))) == hooks
 
 
 def test_judge_config_is_frozen_compares_by_value_and_names_a_wrong_field() -> None:
