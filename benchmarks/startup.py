@@ -1,10 +1,10 @@
 """Start-up cost: a one-test project run with the plugin loaded against ``-p no:llmconfidence``.
 
-Each round runs the plugin once and the bare command twice (plugin, bare, bare, ...), so machine noise
-hits all alike, and the second bare run gives an A/A control: the ratio of two identical commands, which
-is how far this machine moves between runs with nothing changed. The ratio of the medians of wall time is
-the plugin's cost on every pytest run of a project that never judges (goal: <= 1.02); CPU seconds are
-reported beside it. A shared machine moves wall time by more than the goal, so ``--instructions`` also
+Each round runs the plugin once and the bare command twice, each first in turn, so machine noise hits all
+alike, and the second bare run gives an A/A control: the ratio of two identical commands, which is how far
+this machine moves between runs with nothing changed. The median of the rounds' wall-time ratios is the
+plugin's cost on every pytest run of a project that never judges (goal: <= 1.02); CPU seconds are reported
+beside it. A shared machine moves wall time by more than the goal, so ``--instructions`` also
 counts instructions with valgrind's callgrind (the same count every run, give or take 0.2 %).
 """
 
@@ -25,23 +25,29 @@ OTHER_PLUGINS = ["-p", "no:asyncio", "-p", "no:recording", "-p", "no:xdist", "-p
 
 
 def _measure(project: Path, runs: int, env: dict[str, str]) -> dict[str, float]:
-    with_plugin = pytest_cmd(*OTHER_PLUGINS)
-    without = pytest_cmd(*OTHER_PLUGINS, "-p", "no:llmconfidence")
-    timed_run(with_plugin, project, env)  # warm the file cache, write the bytecode
-    timed_run(without, project, env)
-    plugin, bare, control = [], [], []
-    for _ in range(runs):
-        plugin.append(timed_run(with_plugin, project, env))
-        bare.append(timed_run(without, project, env))
-        control.append(timed_run(without, project, env))
-    wall, bare_wall = median([w for w, _ in plugin]), median([w for w, _ in bare])
-    cpu, bare_cpu = median([c for _, c in plugin]), median([c for _, c in bare])
+    commands = {
+        "plugin": pytest_cmd(*OTHER_PLUGINS),
+        "bare": pytest_cmd(*OTHER_PLUGINS, "-p", "no:llmconfidence"),
+        "control": pytest_cmd(*OTHER_PLUGINS, "-p", "no:llmconfidence"),
+    }
+    for command in commands.values():  # warm the file cache, write the bytecode
+        timed_run(command, project, env)
+    times: dict[str, list[tuple[float, float]]] = {name: [] for name in commands}
+    names = list(commands)
+    for round_ in range(runs):
+        for name in names[round_ % 3 :] + names[: round_ % 3]:  # each goes first in turn
+            times[name].append(timed_run(commands[name], project, env))
+
+    def ratio(name: str, which: int) -> float:
+        """The median of the round-by-round ratios to the bare run: a slow minute slows both sides."""
+        return median([a[which] / b[which] for a, b in zip(times[name], times["bare"], strict=True)])
+
     return {
-        "wall_s": wall,
-        "bare_wall_s": bare_wall,
-        "cpu_s": cpu,
-        "bare_cpu_s": bare_cpu,
-        "control_wall_s": median([w for w, _ in control]),
+        "wall_s": median([w for w, _ in times["plugin"]]),
+        "bare_wall_s": median([w for w, _ in times["bare"]]),
+        "ratio": ratio("plugin", 0),
+        "cpu_ratio": ratio("plugin", 1),
+        "control_ratio": ratio("control", 0),
     }
 
 
@@ -81,11 +87,11 @@ def run(runs: int = 15, instructions: bool = False) -> dict[str, Any]:
         "runs": runs,
         "with_plugin_s": cached["wall_s"],
         "without_plugin_s": cached["bare_wall_s"],
-        "ratio": cached["wall_s"] / cached["bare_wall_s"],
-        "cpu_ratio": cached["cpu_s"] / cached["bare_cpu_s"],
-        "control_ratio": cached["control_wall_s"] / cached["bare_wall_s"],
-        "no_bytecode_ratio": compiled["wall_s"] / compiled["bare_wall_s"],
-        "no_bytecode_cpu_ratio": compiled["cpu_s"] / compiled["bare_cpu_s"],
+        "ratio": cached["ratio"],
+        "cpu_ratio": cached["cpu_ratio"],
+        "control_ratio": cached["control_ratio"],
+        "no_bytecode_ratio": compiled["ratio"],
+        "no_bytecode_cpu_ratio": compiled["cpu_ratio"],
         **counted,
         "goal": "<= 1.02x",
     }
@@ -97,7 +103,7 @@ def describe(result: dict[str, Any]) -> str:
         f"with `-p no:llmconfidence` (CPU {result['cpu_ratio']:.3f}x); the bare command against itself "
         f"{result['control_ratio']:.3f}x (the machine's noise); with no bytecode cache "
         f"{result['no_bytecode_ratio']:.3f}x wall, {result['no_bytecode_cpu_ratio']:.3f}x CPU "
-        f"(medians of {result['runs']}, interleaved)"
+        f"(medians of {result['runs']} interleaved rounds)"
     )
     if "instructions_ratio" in result:
         text += (
