@@ -44,7 +44,7 @@ def _fmt_ratio(value: Any) -> str:
 
 def collect(quick: bool) -> list[dict[str, Any]]:
     results = []
-    results.append(startup.run(runs=3 if quick else 15))
+    results.append(startup.run(runs=9 if quick else 15, instructions=True))  # instructions: with valgrind
     if replay is not None:
         r = replay.run(n=50 if quick else 1000, repeat=1 if quick else 3)
         seconds, over, wall = r["seconds"], r["ms_per_test_over_bare"], r["wall_ms_per_test_over_bare"]
@@ -115,6 +115,8 @@ def markdown(results: list[dict[str, Any]], quick: bool) -> str:
         "",
         "- **start-up**: a one-test project that never judges, run with the plugin loaded and with",
         "  `-p no:llmconfidence`; the plugin imports neither `openai`, `vcr`, `httpx` nor pydantic until a judge is used.",
+        "  Wall time moves by about as much as the goal on a shared machine (see the A/A control in its row); where",
+        "  valgrind is installed, the instructions counted by callgrind are the steady figure.",
         "- **replay**: 1,000 judged tests replayed from their cassettes in one pytest run, against the same tests",
         "  served by an in-memory transport (the floor) and against pytest-recording with vcrpy's defaults.",
         "- **replay of many calls**: one test making K and 5K judge calls replayed from its cassette, each timing",
