@@ -86,7 +86,8 @@ def early_record_mode(config: pytest.Config) -> str:
     """The record mode as known before the configuration is complete (before conftest files load)."""
     raw = getattr(getattr(config, "known_args_namespace", None), "llmconfidence_record_mode", None)
     if raw is None:
-        raw = os.environ.get("LLM_RECORD_MODE") or None
+        env = next(env for field, _, env, _, _ in OPTION_ROWS if field == "record_mode")
+        raw = os.environ.get(env) or None
     if raw is None:
         try:
             raw = config.getini("llm_record_mode") or None
