@@ -289,8 +289,8 @@ def _env_names(name: str) -> Callable[[Any], tuple[str, ...]]:
 
 def check_labels(config: JudgeConfig, where: str) -> JudgeConfig:
     """``config``, unless a label counts as both true and false (the verdict would be both)."""
-    trues = {normalize_token(label) for label in config.true_labels}
-    shared = sorted(trues & {normalize_token(label) for label in config.false_labels})
+    falses = {normalize_token(label) for label in config.false_labels}
+    shared = sorted({label for label in config.true_labels if normalize_token(label) in falses})  # as given
     if shared:
         raise ConfigValueError(
             f"{where}: {', '.join(map(repr, shared))} is both a true and a false label "

@@ -546,3 +546,48 @@ def test_with_w_error_an_unasserted_failed_check_fails_its_test(
     )
     result.assert_outcomes(passed=3, failed=1)
     result.stdout.fnmatch_lines(["FAILED test_x.py::test_forgot_assert - pytest_llmconfidence.Unasserted*"])
+
+
+@pytest.mark.parametrize(
+    "given",
+    [
+        [f"--llm-base-url=ftp://user:{quote(KEY, safe='')}@example.com/v1"],
+        [f"--llm-threshold={KEY}"],
+        ["-o", f"llm_record_mode={KEY}"],
+        ["-o", f"llm_true_labels={KEY} true", "-o", f"llm_false_labels={KEY} false"],
+        [f"--llm-prices-file={KEY}.toml"],
+    ],
+    ids=["url-credentials", "flag", "ini", "labels", "file"],
+)
+def test_a_key_given_as_an_option_value_is_hidden_in_the_usage_error(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, given: list[str]
+) -> None:
+    """A key pasted into the wrong option, or a URL holding credentials, is refused at start-up with the
+    option named and the key shown nowhere (CI logs keep what the terminal prints)."""
+    monkeypatch.setenv("OPENAI_API_KEY", KEY)
+    pytester.makepyfile("def test_plain():\n    pass\n")
+    result = pytester.runpytest_subprocess("-p", "no:xdist", *given)
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    out = result.stdout.str() + result.stderr.str()
+    assert "pytest-llmconfidence: llm_" in out
+    assert leaked(out) == [] and leaked(out, quote(KEY, safe="")) == []
+
+
+def test_a_key_given_to_the_llm_marker_is_hidden_in_its_error(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """@pytest.mark.llm with a key where a number belongs: the test errors naming the argument, not the key."""
+    monkeypatch.setenv("OPENAI_API_KEY", KEY)
+    pytester.makepyfile(
+        f"""
+        import pytest
+
+        @pytest.mark.llm(threshold={KEY!r})
+        def test_marked(judge_config):
+            pass
+        """
+    )
+    result = pytester.runpytest_subprocess("-p", "no:xdist")
+    out = result.stdout.str() + result.stderr.str()
+    assert "threshold" in out and "is not valid" in out
+    assert leaked(out) == []

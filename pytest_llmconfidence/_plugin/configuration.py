@@ -45,7 +45,7 @@ def resolve_config(config: pytest.Config, raw: RawOptions) -> JudgeConfig:
                 )  # "" is no path
                 value = convert(value) if convert else value
             except ConfigValueError as exc:
-                raise pytest.UsageError(f"pytest-llmconfidence: {exc} (from the {source})") from None
+                raise _usage_error(f"{exc} (from the {source})") from None
         if value is not None and (option.path_from_rootdir or option.path_from_cwd):
             path = Path(str(value)).expanduser()
             if not path.is_absolute():
@@ -58,7 +58,7 @@ def resolve_config(config: pytest.Config, raw: RawOptions) -> JudgeConfig:
     try:
         return _settings.check_labels(JudgeConfig(**values), "llm_true_labels and llm_false_labels")
     except ConfigValueError as exc:
-        raise pytest.UsageError(f"pytest-llmconfidence: {exc}") from None
+        raise _usage_error(str(exc)) from None
 
 
 def test_config(item: pytest.Item, run_config: JudgeConfig) -> JudgeConfig:
@@ -70,17 +70,23 @@ def test_config(item: pytest.Item, run_config: JudgeConfig) -> JudgeConfig:
     config = run_config
     for marker in reversed(list(item.iter_markers("llm"))):
         if marker.args:
-            raise pytest.UsageError(f"@pytest.mark.llm takes keyword arguments only, got {marker.args!r}")
+            raise _usage_error(
+                f"@pytest.mark.llm takes keyword arguments only, got {marker.args!r}", prefix=""
+            )
         try:
             config = _settings.apply_overrides(config, marker.kwargs, where="@pytest.mark.llm")
         except ConfigValueError as exc:
-            raise pytest.UsageError(str(exc)) from None
+            raise _usage_error(str(exc), prefix="") from None
     item.stash[CONFIG] = config
     return config
 
 
-def _usage_error(what: str, exc: Exception) -> pytest.UsageError:
-    return pytest.UsageError(f"pytest-llmconfidence: {what}{exc}")
+def _usage_error(message: str, *, prefix: str = "pytest-llmconfidence: ") -> pytest.UsageError:
+    """A ``pytest.UsageError`` saying ``message``, every secret in it hidden: a bad value may be a key
+    given in the wrong place, or a URL with credentials."""
+    from .._recording.secrets import redact
+
+    return pytest.UsageError(redact(prefix + message))
 
 
 def start(config: pytest.Config, state: Any) -> bool:
@@ -94,7 +100,7 @@ def start(config: pytest.Config, state: Any) -> bool:
         try:
             state.calibrate, state.certified = run_calibrator(c)
         except ValueError as exc:
-            raise _usage_error("", exc) from None
+            raise _usage_error(str(exc)) from None
     if c.baseline is not None and c.baseline.exists():
         from .._errors import ReportFileError
         from .._report.baseline import load_report
@@ -102,12 +108,12 @@ def start(config: pytest.Config, state: Any) -> bool:
         try:
             state.baseline = load_report(c.baseline, what="baseline (llm_baseline)")
         except ReportFileError as exc:
-            raise _usage_error("", exc) from None
+            raise _usage_error(str(exc)) from None
     if c.prices_file is not None:
         try:
             state.prices()
         except ValueError as exc:
-            raise _usage_error("llm_prices_file: ", exc) from None
+            raise _usage_error(f"llm_prices_file: {exc}") from None
     if c.secret_env or "pytest_llmconfidence._recording.secrets" in sys.modules:
         from .._recording.secrets import secret_env
 
