@@ -39,10 +39,8 @@ def resolve_config(config: pytest.Config, raw: RawOptions) -> JudgeConfig:
             value = option.default
         else:
             try:
-                is_path = option.path_from_rootdir or option.path_from_cwd
-                convert = option.convert or (
-                    _settings._text(option.ini) if is_path else None
-                )  # "" is no path
+                is_path = option.path_from_rootdir or option.path_from_cwd  # "" is no path:
+                convert = option.convert or (_settings._text(option.ini) if is_path else None)
                 value = convert(value) if convert else value
             except ConfigValueError as exc:
                 raise _usage_error(f"{exc} (from the {source})") from None

@@ -32,7 +32,6 @@ __all__ = [
     "placeholders",
     "run_state",
     "unconfigure",
-    "xdist",
 ]
 
 RECORDED_BY = ("judge", "llm_responses", "_llm_cassette")
@@ -180,7 +179,7 @@ def configure(config: pytest.Config) -> RunState:
 
             secret_env(())  # no names of this run's, nor an earlier run's in this process
     config.stash[STATE] = state
-    if not worker and (from_start or xdist(config)):
+    if not worker and (from_start or _xdist(config)):
         controller(config)
     placeholders(config, state.record_mode)
     return state
@@ -192,7 +191,7 @@ def _resolve(config: pytest.Config, raw: RawOptions) -> JudgeConfig:
     return resolve_config(config, raw)
 
 
-def xdist(config: pytest.Config) -> bool:
+def _xdist(config: pytest.Config) -> bool:
     """Whether this is xdist's controller, whose workers' reports arrive through the controller's hooks."""
     return bool(getattr(config.option, "numprocesses", None) or getattr(config.option, "dist", "no") != "no")
 
